@@ -1,0 +1,1 @@
+"""Infrastructure code that is not deployed: the local stack."""

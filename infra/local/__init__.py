@@ -1,0 +1,1 @@
+"""The local stack: moto in server mode, resources from template.yaml, an HTTP API gateway."""

@@ -1,0 +1,231 @@
+"""Create, in the emulated AWS, the resources template.yaml declares: one function per resource type."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from infra.local.template import (
+    ACCOUNT_ID,
+    DEFAULT_STACK_NAME,
+    Resolver,
+    TemplateError,
+    parameter_values,
+    referenced_ids,
+    table_kwargs_from_properties,
+    table_post_create,
+)
+
+log = logging.getLogger("infra.local.resources")
+
+
+@dataclass
+class Created:
+    """A created resource: its Ref value and the attributes Fn::GetAtt may ask for."""
+
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StackResources:
+    """What the local stack created: Ref values and attributes by logical id, plus the region."""
+
+    region: str
+    params: dict[str, str]
+    types: dict[str, str] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    stack_name: str = DEFAULT_STACK_NAME
+
+    def resolver(self) -> Resolver:
+        """A resolver that knows every created resource."""
+        return Resolver(
+            params=self.params,
+            refs=self.refs,
+            attributes=self.attributes,
+            region=self.region,
+            stack_name=self.stack_name,
+        )
+
+    def first_ref(self, type_name: str) -> str | None:
+        """The Ref value of the first resource of a type, if any."""
+        return next((self.refs[lid] for lid, t in self.types.items() if t == type_name), None)
+
+    def refs_of_type(self, type_name: str) -> dict[str, str]:
+        """Ref values of every resource of a type, by logical id."""
+        return {lid: self.refs[lid] for lid, t in self.types.items() if t == type_name}
+
+    @property
+    def user_pool_id(self) -> str | None:
+        """The first Cognito user pool's id."""
+        return self.first_ref("AWS::Cognito::UserPool")
+
+    @property
+    def client_id(self) -> str | None:
+        """The first Cognito app client's id."""
+        return self.first_ref("AWS::Cognito::UserPoolClient")
+
+    @property
+    def table_name(self) -> str | None:
+        """The first DynamoDB table's name."""
+        return self.first_ref("AWS::DynamoDB::Table")
+
+
+@dataclass
+class Context:
+    """Clients for the emulated services, made on first use."""
+
+    session: boto3.Session
+    endpoint_url: str
+    region: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for a service, pointed at the emulator."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, endpoint_url=self.endpoint_url, region_name=self.region
+            )
+        return self._clients[service]
+
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in the emulated account and region."""
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+
+
+Creator = Callable[[Context, str, dict[str, Any]], Created]
+
+
+def create_table(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::DynamoDB::Table: create_table, then TTL and point-in-time recovery."""
+    ddb = ctx.client("dynamodb")
+    kwargs = table_kwargs_from_properties(logical_id, props, DEFAULT_STACK_NAME)
+    table = ddb.create_table(**kwargs)["TableDescription"]
+    for call, call_kwargs in table_post_create(props).items():
+        getattr(ddb, call)(TableName=kwargs["TableName"], **call_kwargs)
+    attrs = {"Arn": table["TableArn"]}
+    if "LatestStreamArn" in table:
+        attrs["StreamArn"] = table["LatestStreamArn"]
+    return Created(kwargs["TableName"], attrs)
+
+
+_POOL_DROP = {"UserPoolName", "EnabledMfas", "WebAuthnRelyingPartyID", "WebAuthnUserVerification"}
+
+
+def create_user_pool(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::Cognito::UserPool: custom Schema attributes become custom:<name>, as in Cognito."""
+    kwargs = {k: v for k, v in props.items() if k not in _POOL_DROP}
+    kwargs["PoolName"] = props.get("UserPoolName") or f"{DEFAULT_STACK_NAME}-{logical_id}"
+    pool = ctx.client("cognito-idp").create_user_pool(**kwargs)["UserPool"]
+    provider = f"cognito-idp.{ctx.region}.amazonaws.com/{pool['Id']}"
+    return Created(
+        pool["Id"],
+        {
+            "Arn": pool["Arn"],
+            "UserPoolId": pool["Id"],
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+        },
+    )
+
+
+def create_user_pool_client(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::Cognito::UserPoolClient: the resource properties are the API's parameters."""
+    kwargs = {"ClientName": f"{DEFAULT_STACK_NAME}-{logical_id}", **props}
+    client = ctx.client("cognito-idp").create_user_pool_client(**kwargs)["UserPoolClient"]
+    attrs = {"ClientId": client["ClientId"], "Name": client["ClientName"]}
+    if client.get("ClientSecret"):
+        attrs["ClientSecret"] = client["ClientSecret"]
+    return Created(client["ClientId"], attrs)
+
+
+def create_user_pool_group(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::Cognito::UserPoolGroup."""
+    kwargs = {"GroupName": logical_id, **props}
+    ctx.client("cognito-idp").create_group(**kwargs)
+    return Created(kwargs["GroupName"])
+
+
+CREATORS: dict[str, Creator] = {
+    "AWS::DynamoDB::Table": create_table,
+    "AWS::Cognito::UserPool": create_user_pool,
+    "AWS::Cognito::UserPoolClient": create_user_pool_client,
+    "AWS::Cognito::UserPoolGroup": create_user_pool_group,
+}
+
+_NAME_PROPERTY = {
+    "AWS::Serverless::Function": ("FunctionName", "lambda", "function:{}"),
+    "AWS::Logs::LogGroup": ("LogGroupName", "logs", "log-group:{}"),
+    "AWS::Serverless::LayerVersion": ("LayerName", "lambda", "layer:{}:1"),
+}
+
+
+def placeholder(
+    ctx: Context, logical_id: str, type_name: str, props: Mapping[str, Any], res: Resolver
+) -> Created:
+    """A Ref value and Arn for a resource the emulator does not host (functions, APIs, log groups)."""
+    if type_name in ("AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"):
+        api_id = hashlib.sha256(logical_id.encode()).hexdigest()[:10]
+        return Created(api_id, {"ApiId": api_id, "ApiEndpoint": f"http://{api_id}.local"})
+    name_prop, service, arn_pattern = _NAME_PROPERTY.get(type_name, ("", "", "{}"))
+    name = f"{DEFAULT_STACK_NAME}-{logical_id}"
+    if name_prop in props:
+        try:
+            name = str(res.resolve(props[name_prop]))
+        except TemplateError:
+            log.debug("keeping generated name", extra={"logicalId": logical_id})
+    arn = ctx.arn(service or "local", arn_pattern.format(name))
+    ref = arn if type_name == "AWS::Serverless::LayerVersion" else name
+    return Created(ref, {"Arn": arn})
+
+
+def creation_order(template: Mapping[str, Any]) -> list[str]:
+    """Logical ids ordered so that every resource comes after the resources it refers to."""
+    resources: dict[str, Any] = template["Resources"]
+    deps: dict[str, set[str]] = {}
+    for lid, res in resources.items():
+        depends_on = res.get("DependsOn") or []
+        explicit = {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        deps[lid] = (referenced_ids(res.get("Properties") or {}) | explicit) & set(resources) - {lid}
+    order: list[str] = []
+    while deps:
+        ready = [lid for lid, d in deps.items() if not d - set(order)]
+        if not ready:
+            raise TemplateError(f"circular references between {sorted(deps)}")
+        order.extend(ready)
+        for lid in ready:
+            del deps[lid]
+    return order
+
+
+def create_resources(
+    template: Mapping[str, Any],
+    *,
+    endpoint_url: str,
+    region: str,
+    params: Mapping[str, str] | None = None,
+    session: boto3.Session | None = None,
+) -> StackResources:
+    """Create every resource of a supported type; give the others placeholder Ref values."""
+    ctx = Context(session or boto3.Session(), endpoint_url, region)
+    stack = StackResources(region=region, params=parameter_values(template, params))
+    for lid in creation_order(template):
+        resource = template["Resources"][lid]
+        type_name = str(resource.get("Type"))
+        props = resource.get("Properties") or {}
+        creator = CREATORS.get(type_name)
+        if creator is None:
+            created = placeholder(ctx, lid, type_name, props, stack.resolver())
+        else:
+            created = creator(ctx, lid, stack.resolver().resolve(props))
+            log.info("created", extra={"logicalId": lid, "type": type_name, "ref": created.ref})
+        stack.types[lid] = type_name
+        stack.refs[lid] = created.ref
+        stack.attributes[lid] = created.attributes
+    return stack

@@ -1,0 +1,1 @@
+"""ITAM domain package: the product's models, services, ports and adapters."""

@@ -1,0 +1,342 @@
+"""Single-table DynamoDB persistence (PynamoDB). The only module that knows PynamoDB and key layouts.
+
+Key layout (every key starts with the tenant prefix `T#<tenant>#`):
+
+    asset        PK T#<t>#ASSET#<id>               SK META
+    history      PK T#<t>#ASSET#<id>               SK HIST#<version, 10 digits>
+    assignment   PK T#<t>#ASSET#<id>               SK ASSIGN#<assignment id>
+    maintenance  PK T#<t>#ASSET#<id>               SK MAINT#<record id>
+    unique guard PK T#<t>#UNIQUE#<field>#<value>   SK UNIQUE   (asset_tag, serial_number)
+
+Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
+    GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
+    GSI5 ...#location#<l>, GSI6 ...#assigned_to#<user>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pynamodb.attributes import DiscriminatorAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.errors import ConcurrentModification, DuplicateValue, InvalidCursor, StaleVersion
+from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
+from itam.ports import AssetRecord
+from itam.tenancy import TenantContext
+
+T = TypeVar("T")
+
+UNIQUE_FIELDS = ("asset_tag", "serial_number")
+# Listing filters in the order an index is chosen for them (most selective first); GSI1 lists all.
+INDEXED_FILTERS = (("assigned_to", "GSI6"), ("location", "GSI5"), ("category", "GSI4"), ("status", "GSI3"),
+                   ("kind", "GSI2"))
+
+
+def _index(number: int) -> type[GlobalSecondaryIndex[Any]]:
+    meta = type("Meta", (), {"index_name": f"GSI{number}", "projection": AllProjection()})
+    body = {
+        "Meta": meta,
+        "pk": UnicodeAttribute(hash_key=True, attr_name=f"GSI{number}PK"),
+        "sk": UnicodeAttribute(range_key=True, attr_name=f"GSI{number}SK"),
+    }
+    return type(f"GSI{number}", (GlobalSecondaryIndex,), body)
+
+
+@dataclass(frozen=True)
+class TableModels:
+    """The PynamoDB classes bound to one table, endpoint and region."""
+
+    item: Any
+    asset: Any
+    history: Any
+    guard: Any
+    record: Any
+    indexes: dict[str, Any]
+    connection: Connection
+
+
+@lru_cache(maxsize=8)
+def table_models(table_name: str, region: str, host: str | None) -> TableModels:
+    """Model classes bound to `table_name` — cached per (table, region, endpoint), never per class alone."""
+
+    class Meta:
+        pass
+
+    Meta.table_name = table_name  # type: ignore[attr-defined]
+    Meta.region = region  # type: ignore[attr-defined]
+    Meta.host = host  # type: ignore[attr-defined]
+
+
+    attrs: dict[str, Any] = {
+        "Meta": Meta,
+        "PK": UnicodeAttribute(hash_key=True),
+        "SK": UnicodeAttribute(range_key=True),
+        "entity": DiscriminatorAttribute(),
+        "doc": UnicodeAttribute(null=True),
+    }
+    for n in range(1, 7):
+        attrs[f"GSI{n}PK"] = UnicodeAttribute(null=True)
+        attrs[f"GSI{n}SK"] = UnicodeAttribute(null=True)
+        attrs[f"gsi{n}"] = _index(n)()
+    item = type("Item", (Model,), attrs)
+    # PynamoDB binds a copy of each index to the model class: query through those copies.
+    indexes = {f"GSI{n}": getattr(item, f"gsi{n}") for n in range(1, 7)}
+
+    asset = type(
+        "AssetItem",
+        (item,),
+        {
+            "version": NumberAttribute(),
+            "kind": UnicodeAttribute(),
+            "status": UnicodeAttribute(),
+            "category": UnicodeAttribute(null=True),
+            "location": UnicodeAttribute(null=True),
+            "assigned_to": UnicodeAttribute(null=True),
+            "tags": MapAttribute[str, Any](default=dict),
+        },
+        discriminator="asset",
+    )
+    history = type("HistoryItem", (item,), {}, discriminator="history")
+    guard = type("GuardItem", (item,), {"owner_id": UnicodeAttribute()}, discriminator="guard")
+    record = type("RecordItem", (item,), {"returned": UnicodeAttribute(null=True)}, discriminator="record")
+    connection = Connection(region=region, host=host)
+    return TableModels(item, asset, history, guard, record, indexes, connection)
+
+
+class DynamoAssetRepository:
+    """AssetRepository on one DynamoDB table."""
+
+    def __init__(self, models: TableModels) -> None:
+        self._m = models
+
+    # ------------------------------------------------------------------ writes
+    def create(self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]) -> None:
+        tx = _Transaction(self._m.connection)
+        tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
+        self._add_history_and_records(ctx, tx, event, records)
+        for field in UNIQUE_FIELDS:
+            value = getattr(asset, field)
+            if value is not None:
+                self._claim(ctx, tx, field, value, asset.id)
+        tx.commit()
+
+    def update(
+        self,
+        ctx: TenantContext,
+        previous: Asset,
+        current: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+    ) -> None:
+        tx = _Transaction(self._m.connection)
+        tx.save(self._asset_item(ctx, current), self._m.asset.version == previous.version, StaleVersion)
+        self._add_history_and_records(ctx, tx, event, records)
+        for field in UNIQUE_FIELDS:
+            old, new = getattr(previous, field), getattr(current, field)
+            if old == new:
+                continue
+            if new is not None:
+                self._claim(ctx, tx, field, new, current.id)
+            if old is not None:
+                guard = self._guard(ctx, field, old, previous.id)
+                tx.delete(guard, self._m.guard.owner_id == previous.id, StaleVersion)
+        tx.commit()
+
+    def _claim(self, ctx: TenantContext, tx: _Transaction, field: str, value: str, owner_id: str) -> None:
+        tx.save(
+            self._guard(ctx, field, value, owner_id),
+            self._m.item.PK.does_not_exist(),
+            lambda: DuplicateValue(field, value),
+        )
+
+    def _add_history_and_records(
+        self, ctx: TenantContext, tx: _Transaction, event: HistoryEvent, records: Iterable[AssetRecord]
+    ) -> None:
+        m = self._m
+        pk = _asset_pk(ctx, event.asset_id)
+        history = m.history(PK=pk, SK=f"HIST#{event.version:010d}", doc=event.model_dump_json())
+        # History keys are versions: a taken key means another writer produced this version first.
+        tx.save(history, m.item.PK.does_not_exist(), StaleVersion)
+        for record in records:
+            if isinstance(record, AssignmentReturn):
+                item = m.record(PK=pk, SK=f"ASSIGN#{record.id}")
+                condition = m.item.PK.exists() & m.record.returned.does_not_exist()
+                tx.update(item, [m.record.returned.set(record.model_dump_json())], condition, StaleVersion)
+            else:
+                prefix = "ASSIGN" if isinstance(record, Assignment) else "MAINT"
+                item = m.record(PK=pk, SK=f"{prefix}#{record.id}", doc=record.model_dump_json())
+                tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+
+    def _asset_item(self, ctx: TenantContext, asset: Asset) -> Any:
+        prefix = f"{ctx.key_prefix}ASSETS"
+        keys: dict[str, str | None] = {"GSI1PK": prefix, "GSI1SK": asset.id}
+        for name, index in INDEXED_FILTERS:
+            value = getattr(asset, name)
+            keys[f"{index}PK"] = f"{prefix}#{name}#{value}" if value is not None else None
+            keys[f"{index}SK"] = asset.id if value is not None else None
+        return self._m.asset(
+            PK=_asset_pk(ctx, asset.id),
+            SK="META",
+            doc=asset.model_dump_json(),
+            version=asset.version,
+            kind=asset.kind.value,
+            status=asset.status.value,
+            category=asset.category,
+            location=asset.location,
+            assigned_to=asset.assigned_to,
+            tags=dict(asset.tags),
+            **keys,
+        )
+
+    def _guard(self, ctx: TenantContext, field: str, value: str, owner_id: str) -> Any:
+        # Unique regardless of case and surrounding spaces: "LT-001" and "lt-001 " are one tag.
+        return self._m.guard(PK=f"{ctx.key_prefix}UNIQUE#{field}#{value.strip().casefold()}", SK="UNIQUE",
+                             owner_id=owner_id)
+
+    # ------------------------------------------------------------------ reads
+    def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
+        try:
+            item = self._m.asset.get(_asset_pk(ctx, asset_id), "META")
+        except self._m.asset.DoesNotExist:
+            return None
+        return Asset.model_validate_json(item.doc)
+
+    def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
+        prefix = f"{ctx.key_prefix}ASSETS"
+        index_name, hash_key = "GSI1", prefix
+        remaining: list[Condition] = []
+        for name, index in INDEXED_FILTERS:
+            value = getattr(filters, name)
+            if value is None:
+                continue
+            if index_name == "GSI1":
+                index_name, hash_key = index, f"{prefix}#{name}#{value}"
+            else:
+                remaining.append(getattr(self._m.asset, name) == str(value))
+        if filters.tag is not None:
+            key, value = filters.tag
+            remaining.append(self._m.asset.tags[key] == value)
+        filter_condition = None
+        for condition in remaining:
+            filter_condition = condition if filter_condition is None else filter_condition & condition
+        scope = f"{ctx.tenant_id}|assets|{filters.model_dump_json()}"
+        return self._query_page(
+            self._m.indexes[index_name].query,
+            hash_key,
+            index_name,
+            scope,
+            page,
+            lambda item: Asset.model_validate_json(item.doc),
+            filter_condition=filter_condition,
+            scan_index_forward=False,
+        )
+
+    def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
+        return self._children(ctx, asset_id, "HIST#", page, lambda item: HistoryEvent.model_validate_json(item.doc))
+
+    def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
+        return self._children(ctx, asset_id, "MAINT#", page, lambda item: Maintenance.model_validate_json(item.doc))
+
+    def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
+        def to_assignment(item: Any) -> Assignment:
+            assignment = Assignment.model_validate_json(item.doc)
+            if item.returned:
+                returned = AssignmentReturn.model_validate_json(item.returned)
+                assignment = assignment.model_copy(update=returned.model_dump(exclude={"id", "asset_id"}))
+            return assignment
+
+        return self._children(ctx, asset_id, "ASSIGN#", page, to_assignment)
+
+    def _children(
+        self, ctx: TenantContext, asset_id: str, prefix: str, page: PageRequest, convert: Callable[[Any], T]
+    ) -> Page[T]:
+        return self._query_page(
+            self._m.item.query,
+            _asset_pk(ctx, asset_id),
+            None,
+            f"{ctx.tenant_id}|{asset_id}|{prefix}",
+            page,
+            convert,
+            range_key_condition=self._m.item.SK.startswith(prefix),
+            scan_index_forward=True,
+            consistent_read=True,
+        )
+
+    def _query_page(
+        self,
+        query: Callable[..., Any],
+        hash_key: str,
+        index_name: str | None,
+        scope: str,
+        page: PageRequest,
+        convert: Callable[[Any], T],
+        **kwargs: Any,
+    ) -> Page[T]:
+        """Exactly one Query call: one page of at most `page.limit` items and the cursor after it."""
+        hash_attr = f"{index_name}PK" if index_name else "PK"
+        start = None
+        if page.cursor is not None:
+            key = decode_cursor(page.cursor, scope)
+            if key.get(hash_attr) != hash_key:
+                raise InvalidCursor()
+            start = {name: {"S": value} for name, value in key.items()}
+        limit = max(1, min(page.limit, MAX_PAGE_SIZE))
+        results = query(hash_key, page_size=limit, last_evaluated_key=start, **kwargs)
+        raw = next(results.page_iter)
+        items = [convert(self._m.item.from_raw_data(data)) for data in raw.get("Items", [])]
+        last = raw.get("LastEvaluatedKey")
+        cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
+        return Page(items=items, next_cursor=cursor)
+
+
+class _Transaction:
+    """One TransactWriteItems call whose failed conditions become domain errors, action by action."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._tx = TransactWrite(connection=connection)
+        # PynamoDB sends deletes, then puts, then updates: keep the failure of each action in that order.
+        self._deletes: list[Callable[[], Exception]] = []
+        self._puts: list[Callable[[], Exception]] = []
+        self._updates: list[Callable[[], Exception]] = []
+
+    def save(self, item: Any, condition: Condition, on_fail: Callable[[], Exception]) -> None:
+        self._tx.save(item, condition=condition)
+        self._puts.append(on_fail)
+
+    def update(self, item: Any, actions: list[Any], condition: Condition, on_fail: Callable[[], Exception]) -> None:
+        self._tx.update(item, actions=actions, condition=condition)
+        self._updates.append(on_fail)
+
+    def delete(self, item: Any, condition: Condition, on_fail: Callable[[], Exception]) -> None:
+        self._tx.delete(item, condition=condition)
+        self._deletes.append(on_fail)
+
+    def commit(self) -> None:
+        try:
+            with self._tx:
+                pass
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            codes = [reason.code if reason is not None else None for reason in error.cancellation_reasons]
+            if "TransactionConflict" in codes:
+                raise ConcurrentModification("another write to this asset was in progress; retry") from error
+            failures = self._deletes + self._puts + self._updates
+            for on_fail, code in zip(failures, codes, strict=False):
+                if code == "ConditionalCheckFailed":
+                    raise on_fail() from error
+            raise
+
+
+def _asset_pk(ctx: TenantContext, asset_id: str) -> str:
+    return f"{ctx.key_prefix}ASSET#{asset_id}"

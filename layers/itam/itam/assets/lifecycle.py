@@ -1,0 +1,32 @@
+"""The asset lifecycle state machine: plan -> acquire -> deploy -> maintain -> retire -> dispose."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from itam.assets.models import Status
+from itam.errors import IllegalTransition
+
+S = Status
+
+# deployed -> in_stock is how a check-in returns an asset to stock.
+NEXT_STATES: Mapping[Status, tuple[Status, ...]] = {
+    S.PLANNED: (S.ORDERED,),
+    S.ORDERED: (S.IN_STOCK,),
+    S.IN_STOCK: (S.DEPLOYED, S.RETIRED),
+    S.DEPLOYED: (S.IN_MAINTENANCE, S.IN_STOCK, S.RETIRED),
+    S.IN_MAINTENANCE: (S.DEPLOYED, S.RETIRED),
+    S.RETIRED: (S.DISPOSED,),
+    S.DISPOSED: (),
+}
+
+
+def allowed_next(current: Status) -> tuple[Status, ...]:
+    """States an asset in `current` may move to."""
+    return NEXT_STATES[current]
+
+
+def check_transition(current: Status, target: Status) -> None:
+    """Raise IllegalTransition unless current -> target is an edge of the state machine."""
+    if target not in NEXT_STATES[current]:
+        raise IllegalTransition(current, target, [str(s) for s in NEXT_STATES[current]])

@@ -1,0 +1,298 @@
+"""The asset register's domain and API models (pydantic v2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+# Server-owned fields: the API reports them, a request may never set them.
+READ_ONLY_FIELDS = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "version",
+        "status",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "assignment_id",
+        "expected_return",
+        "disposal",
+    }
+)
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(min_length=1, max_length=128)]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+TagKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")]
+TagValue = Annotated[str, Field(max_length=256)]
+FieldKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+CustomValue = StrictStr | StrictBool | StrictInt | StrictFloat
+AssetTag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+
+
+class Kind(StrEnum):
+    HARDWARE = "hardware"
+    SOFTWARE = "software"
+    SAAS = "saas"
+    CLOUD = "cloud"
+
+
+class Status(StrEnum):
+    PLANNED = "planned"
+    ORDERED = "ordered"
+    IN_STOCK = "in_stock"
+    DEPLOYED = "deployed"
+    IN_MAINTENANCE = "in_maintenance"
+    RETIRED = "retired"
+    DISPOSED = "disposed"
+
+
+class Condition(StrEnum):
+    NEW = "new"
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+    BROKEN = "broken"
+
+
+class DisposalMethod(StrEnum):
+    RECYCLED = "recycled"
+    SOLD = "sold"
+    DONATED = "donated"
+    DESTROYED = "destroyed"
+    RETURNED_TO_VENDOR = "returned_to_vendor"
+    LOST_OR_STOLEN = "lost_or_stolen"
+
+
+class MaintenanceType(StrEnum):
+    REPAIR = "repair"
+    UPGRADE = "upgrade"
+    REPLACEMENT = "replacement"
+    INSPECTION = "inspection"
+
+
+class Strict(BaseModel):
+    """Input models: unknown fields are an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Money(Strict):
+    amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+
+
+class Disposal(Strict):
+    method: DisposalMethod
+    date: date
+    notes: Note | None = None
+
+
+class AssetFields(Strict):
+    """Fields a client may write (on create, and on PATCH unless noted)."""
+
+    name: Text
+    kind: Kind
+    asset_tag: AssetTag | None = None
+    serial_number: ShortText | None = None
+    category: ShortText | None = None
+    manufacturer: ShortText | None = None
+    model: ShortText | None = None
+    condition: Condition | None = None
+    location: ShortText | None = None
+    assigned_to: ShortText | None = None
+    cost: Money | None = None
+    purchase_date: date | None = None
+    warranty_end: date | None = None
+    vendor: ShortText | None = None
+    po_number: ShortText | None = None
+    tags: Annotated[dict[TagKey, TagValue], Field(max_length=50)] = Field(default_factory=dict)
+    custom_fields: Annotated[dict[FieldKey, CustomValue], Field(max_length=50)] = Field(default_factory=dict)
+    notes: Note | None = None
+
+
+class AssetCreate(AssetFields):
+    """Body of POST /v1/assets. The smallest valid body is {"name": ..., "kind": ...}."""
+
+    status: Literal["planned", "ordered", "in_stock", "deployed", "in_maintenance"] = Field(
+        default="planned", description="Initial lifecycle state; later changes go through /transitions."
+    )
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> AssetCreate:
+        _check_warranty(self.purchase_date, self.warranty_end)
+        return self
+
+
+class AssetPatch(Strict):
+    """Body of PATCH /v1/assets/{id}: a merge patch. `null` clears a field; in tags and
+    custom_fields, `null` removes that key. Status and assignee change through their own routes."""
+
+    name: Text | None = None
+    kind: Kind | None = None
+    asset_tag: AssetTag | None = None
+    serial_number: ShortText | None = None
+    category: ShortText | None = None
+    manufacturer: ShortText | None = None
+    model: ShortText | None = None
+    condition: Condition | None = None
+    location: ShortText | None = None
+    cost: Money | None = None
+    purchase_date: date | None = None
+    warranty_end: date | None = None
+    vendor: ShortText | None = None
+    po_number: ShortText | None = None
+    tags: Annotated[dict[TagKey, TagValue | None], Field(max_length=50)] | None = None
+    custom_fields: Annotated[dict[FieldKey, CustomValue | None], Field(max_length=50)] | None = None
+    notes: Note | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> AssetPatch:
+        for name in ("name", "kind"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class Asset(AssetFields):
+    """An asset as stored and returned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    status: Status
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+    assignment_id: str | None = None
+    expected_return: date | None = None
+    disposal: Disposal | None = None
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class TransitionRequest(Strict):
+    to: Status
+    reason: Note | None = None
+    disposal: Disposal | None = Field(default=None, description="Required when `to` is disposed.")
+
+
+class CheckoutRequest(Strict):
+    assignee: ShortText
+    location: ShortText | None = None
+    expected_return: date | None = None
+    note: Note | None = None
+
+
+class CheckinRequest(Strict):
+    location: ShortText | None = None
+    condition: Condition | None = None
+    note: Note | None = None
+
+
+class Assignment(BaseModel):
+    """One check-out of an asset, closed by its check-in."""
+
+    id: str
+    asset_id: str
+    assignee: str
+    location: str | None = None
+    expected_return: date | None = None
+    checked_out_at: datetime
+    checked_out_by: str
+    note: str | None = None
+    returned_at: datetime | None = None
+    returned_by: str | None = None
+    return_note: str | None = None
+    return_condition: Condition | None = None
+
+
+class AssignmentReturn(BaseModel):
+    """The check-in that closes an open assignment."""
+
+    id: str
+    asset_id: str
+    returned_at: datetime
+    returned_by: str
+    return_note: str | None = None
+    return_condition: Condition | None = None
+
+
+class MaintenanceCreate(Strict):
+    type: MaintenanceType
+    title: Text
+    description: Note | None = None
+    vendor: ShortText | None = None
+    cost: Money | None = None
+    start_date: date
+    completion_date: date | None = None
+    warranty_covered: bool = False
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> MaintenanceCreate:
+        if self.completion_date is not None and self.completion_date < self.start_date:
+            raise ValueError("completion_date is before start_date")
+        return self
+
+
+class Maintenance(MaintenanceCreate):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    asset_id: str
+    created_at: datetime
+    created_by: str
+
+
+class FieldChange(BaseModel):
+    field: str
+    old: Any = Field(default=None, alias="from")
+    new: Any = Field(default=None, alias="to")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class Actor(BaseModel):
+    user_id: str
+    username: str
+
+
+class HistoryEvent(BaseModel):
+    """An immutable record of one change to an asset: the version it produced, who, when, what."""
+
+    asset_id: str
+    version: int
+    type: Literal["created", "updated", "transitioned", "checked_out", "checked_in", "maintenance_logged"]
+    at: datetime
+    actor: Actor
+    changes: list[FieldChange] = Field(default_factory=list)
+    reason: str | None = None
+    ref: str | None = Field(default=None, description="Id of the related assignment or maintenance record.")
+
+
+class AssetFilter(BaseModel):
+    """List filters; each is an exact match."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind | None = None
+    status: Status | None = None
+    category: str | None = None
+    location: str | None = None
+    assigned_to: str | None = None
+    tag: tuple[str, str] | None = None
+
+
+def _check_warranty(purchase: date | None, warranty_end: date | None) -> None:
+    if purchase is not None and warranty_end is not None and warranty_end < purchase:
+        raise ValueError("warranty_end is before purchase_date")

@@ -1,0 +1,363 @@
+"""Use cases of the asset register. Every write is one conditional transaction with its history event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from itam.assets.lifecycle import check_transition
+from itam.assets.models import (
+    Actor,
+    Asset,
+    AssetCreate,
+    AssetFilter,
+    AssetPatch,
+    Assignment,
+    AssignmentReturn,
+    CheckinRequest,
+    CheckoutRequest,
+    FieldChange,
+    HistoryEvent,
+    Maintenance,
+    MaintenanceCreate,
+    Status,
+    TransitionRequest,
+)
+from itam.clock import SystemClock, TimeOrderedIds
+from itam.errors import (
+    AssetNotFound,
+    ConcurrentModification,
+    InvalidInput,
+    InvalidState,
+    PreconditionFailed,
+    PreconditionRequired,
+    StaleVersion,
+)
+from itam.pagination import Page, PageRequest
+from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
+from itam.tenancy import Permission, TenantContext
+
+# Bookkeeping fields: the history event itself carries the asset id, version, time and actor.
+_NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_at", "updated_by"})
+# Map-valued fields diffed key by key, so history says `tags.owner` rather than the whole map.
+_DIFFED_BY_KEY = ("tags", "custom_fields")
+ASSET_ID_LENGTH = 32
+
+
+@dataclass
+class _Change:
+    """What a mutation produces: the new asset state and what goes into history beside it."""
+
+    asset: Asset
+    type: str
+    reason: str | None = None
+    records: list[AssetRecord] = field(default_factory=list)
+    ref: str | None = None
+
+
+class AssetService:
+    """The asset register's use cases for one repository."""
+
+    def __init__(
+        self,
+        repository: AssetRepository,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        max_attempts: int = 3,
+    ) -> None:
+        self._repo = repository
+        self._clock = clock or SystemClock()
+        self._ids = ids or TimeOrderedIds()
+        self._max_attempts = max_attempts
+
+    # ------------------------------------------------------------------ reads
+    def get_asset(self, ctx: TenantContext, asset_id: str) -> Asset:
+        """The asset, or AssetNotFound (also for another tenant's id)."""
+        ctx.require(Permission.READ)
+        return self._load(ctx, asset_id)
+
+    def list_assets(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
+        """One page of the tenant's assets matching every filter."""
+        ctx.require(Permission.READ)
+        return self._repo.list(ctx, filters, page)
+
+    def asset_history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
+        """The asset's immutable change events, oldest first."""
+        ctx.require(Permission.READ_HISTORY)
+        self._load(ctx, asset_id)
+        return self._repo.history(ctx, asset_id, page)
+
+    def list_maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
+        """The asset's maintenance records, oldest first."""
+        ctx.require(Permission.READ)
+        self._load(ctx, asset_id)
+        return self._repo.maintenance(ctx, asset_id, page)
+
+    def list_assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
+        """The asset's check-outs and check-ins, oldest first."""
+        ctx.require(Permission.READ)
+        self._load(ctx, asset_id)
+        return self._repo.assignments(ctx, asset_id, page)
+
+    # ------------------------------------------------------------------ writes
+    def register_asset(self, ctx: TenantContext, data: AssetCreate) -> Asset:
+        """Create an asset (and its first history event, and its assignment if it has an assignee)."""
+        ctx.require(Permission.WRITE)
+        now = self._clock.now()
+        fields = data.model_dump()
+        asset = Asset(
+            **fields,
+            id=self._ids.new_id(),
+            version=1,
+            created_at=now,
+            updated_at=now,
+            created_by=ctx.user_id,
+            updated_by=ctx.user_id,
+        )
+        records: list[AssetRecord] = []
+        if asset.assigned_to is not None:
+            assignment = self._open_assignment(ctx, asset, asset.assigned_to, asset.location, None, None, now)
+            asset = asset.model_copy(update={"assignment_id": assignment.id})
+            records.append(assignment)
+        event = self._event(ctx, asset, "created", diff(None, asset), now)
+        self._repo.create(ctx, asset, event, records)
+        return asset
+
+    def update_asset(self, ctx: TenantContext, asset_id: str, patch: AssetPatch, if_match: str | None) -> Asset:
+        """Apply a merge patch to an asset whose current ETag is `if_match`."""
+        if if_match is None:
+            raise PreconditionRequired()
+
+        def apply(asset: Asset, now: datetime) -> _Change:
+            return _Change(merge_patch(asset, patch), "updated")
+
+        return self._mutate(ctx, asset_id, if_match, apply).asset
+
+    def transition_asset(
+        self, ctx: TenantContext, asset_id: str, request: TransitionRequest, if_match: str | None = None
+    ) -> Asset:
+        """Move an asset along the lifecycle state machine."""
+
+        def apply(asset: Asset, now: datetime) -> _Change:
+            check_transition(asset.status, request.to)
+            if request.to is Status.DISPOSED and request.disposal is None:
+                raise InvalidInput("disposing of an asset needs `disposal` (method and date)", "disposal")
+            if request.to is not Status.DISPOSED and request.disposal is not None:
+                raise InvalidInput("`disposal` is only accepted with to=disposed", "disposal")
+            if request.to in (Status.IN_STOCK, Status.RETIRED) and asset.assigned_to is not None:
+                raise InvalidState(
+                    f"asset is checked out to {asset.assigned_to}; check it in before moving it to {request.to}"
+                )
+            update: dict[str, Any] = {"status": request.to}
+            if request.disposal is not None:
+                update["disposal"] = request.disposal
+            return _Change(asset.model_copy(update=update), "transitioned", request.reason)
+
+        return self._mutate(ctx, asset_id, if_match, apply).asset
+
+    def checkout_asset(
+        self, ctx: TenantContext, asset_id: str, request: CheckoutRequest, if_match: str | None = None
+    ) -> Asset:
+        """Assign an in-stock (or deployed, unassigned) asset to someone; it becomes deployed."""
+
+        def apply(asset: Asset, now: datetime) -> _Change:
+            if asset.assigned_to is not None:
+                raise InvalidState(f"asset is already checked out to {asset.assigned_to}; check it in first")
+            if asset.status not in (Status.IN_STOCK, Status.DEPLOYED):
+                raise InvalidState(f"only in_stock or deployed assets can be checked out; this one is {asset.status}")
+            if asset.status is Status.IN_STOCK:
+                check_transition(asset.status, Status.DEPLOYED)
+            location = request.location or asset.location
+            assignment = self._open_assignment(
+                ctx, asset, request.assignee, location, request.expected_return, request.note, now
+            )
+            changed = asset.model_copy(
+                update={
+                    "status": Status.DEPLOYED,
+                    "assigned_to": request.assignee,
+                    "location": location,
+                    "expected_return": request.expected_return,
+                    "assignment_id": assignment.id,
+                }
+            )
+            return _Change(changed, "checked_out", request.note, [assignment], assignment.id)
+
+        return self._mutate(ctx, asset_id, if_match, apply).asset
+
+    def checkin_asset(
+        self, ctx: TenantContext, asset_id: str, request: CheckinRequest, if_match: str | None = None
+    ) -> Asset:
+        """Return a checked-out asset to stock and close its assignment."""
+
+        def apply(asset: Asset, now: datetime) -> _Change:
+            if asset.assigned_to is None or asset.assignment_id is None:
+                raise InvalidState("asset is not checked out")
+            update: dict[str, Any] = {
+                "assigned_to": None,
+                "expected_return": None,
+                "assignment_id": None,
+                "location": request.location or asset.location,
+            }
+            if request.condition is not None:
+                update["condition"] = request.condition
+            if asset.status is Status.DEPLOYED:
+                update["status"] = Status.IN_STOCK
+            closed = AssignmentReturn(
+                id=asset.assignment_id,
+                asset_id=asset.id,
+                returned_at=now,
+                returned_by=ctx.user_id,
+                return_note=request.note,
+                return_condition=request.condition,
+            )
+            return _Change(asset.model_copy(update=update), "checked_in", request.note, [closed], closed.id)
+
+        return self._mutate(ctx, asset_id, if_match, apply).asset
+
+    def log_maintenance(
+        self, ctx: TenantContext, asset_id: str, request: MaintenanceCreate, if_match: str | None = None
+    ) -> Maintenance:
+        """Record a repair, upgrade, replacement or inspection of an asset."""
+        record_id = self._ids.new_id()
+        holder: list[Maintenance] = []
+
+        def apply(asset: Asset, now: datetime) -> _Change:
+            record = Maintenance(
+                **request.model_dump(), id=record_id, asset_id=asset.id, created_at=now, created_by=ctx.user_id
+            )
+            holder[:] = [record]
+            return _Change(asset, "maintenance_logged", request.title, [record], record.id)
+
+        self._mutate(ctx, asset_id, if_match, apply)
+        return holder[0]
+
+    # ------------------------------------------------------------------ internals
+    def _load(self, ctx: TenantContext, asset_id: str) -> Asset:
+        if len(asset_id) != ASSET_ID_LENGTH or not asset_id.isalnum():
+            raise AssetNotFound(asset_id)
+        asset = self._repo.get(ctx, asset_id)
+        if asset is None:
+            raise AssetNotFound(asset_id)
+        return asset
+
+    def _mutate(
+        self,
+        ctx: TenantContext,
+        asset_id: str,
+        if_match: str | None,
+        apply: Callable[[Asset, datetime], _Change],
+    ) -> _Change:
+        """Read, apply, write conditionally on the version read; retry races unless the client pinned a version."""
+        ctx.require(Permission.WRITE)
+        for _ in range(self._max_attempts):
+            previous = self._load(ctx, asset_id)
+            if if_match is not None and not etag_matches(if_match, previous.version):
+                raise PreconditionFailed(previous.version)
+            now = self._clock.now()
+            change = apply(previous, now)
+            current = change.asset.model_copy(
+                update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
+            )
+            event = self._event(ctx, current, change.type, diff(previous, current), now, change.reason, change.ref)
+            try:
+                self._repo.update(ctx, previous, current, event, change.records)
+            except StaleVersion:
+                if if_match is not None:
+                    raise PreconditionFailed() from None
+                continue
+            change.asset = current
+            return change
+        raise ConcurrentModification("the asset kept changing while this request was applied; retry")
+
+    def _open_assignment(
+        self,
+        ctx: TenantContext,
+        asset: Asset,
+        assignee: str,
+        location: str | None,
+        expected_return: Any,
+        note: str | None,
+        now: datetime,
+    ) -> Assignment:
+        return Assignment(
+            id=self._ids.new_id(),
+            asset_id=asset.id,
+            assignee=assignee,
+            location=location,
+            expected_return=expected_return,
+            checked_out_at=now,
+            checked_out_by=ctx.user_id,
+            note=note,
+        )
+
+    @staticmethod
+    def _event(
+        ctx: TenantContext,
+        asset: Asset,
+        type_: str,
+        changes: list[FieldChange],
+        now: datetime,
+        reason: str | None = None,
+        ref: str | None = None,
+    ) -> HistoryEvent:
+        return HistoryEvent.model_validate(
+            {
+                "asset_id": asset.id,
+                "version": asset.version,
+                "type": type_,
+                "at": now,
+                "actor": Actor(user_id=ctx.user_id, username=ctx.username),
+                "changes": changes,
+                "reason": reason,
+                "ref": ref,
+            }
+        )
+
+
+def etag_matches(if_match: str, version: int) -> bool:
+    """RFC 9110 If-Match with strong comparison: `*` or a list containing `"<version>"`."""
+    candidates = [part.strip() for part in if_match.split(",")]
+    return "*" in candidates or f'"{version}"' in candidates
+
+
+def merge_patch(asset: Asset, patch: AssetPatch) -> Asset:
+    """Apply an RFC 7396-style merge patch: present fields replace, null clears, maps merge by key."""
+    update: dict[str, Any] = {}
+    for name in patch.model_fields_set:
+        value = getattr(patch, name)
+        if name in _DIFFED_BY_KEY:
+            merged = dict(getattr(asset, name))
+            for key, item in (value or {}).items():
+                if item is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = item
+            update[name] = merged
+        else:
+            update[name] = value
+    merged_asset = asset.model_copy(update=update)
+    # Re-validate the whole asset so cross-field rules (warranty after purchase) hold after the merge.
+    try:
+        return Asset.model_validate(merged_asset.model_dump())
+    except ValueError as exc:
+        raise InvalidInput(str(exc).splitlines()[-1] if str(exc) else "invalid asset") from exc
+
+
+def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
+    """Field-level changes between two states of an asset (map fields key by key)."""
+    old = before.model_dump(mode="json") if before is not None else {}
+    new = after.model_dump(mode="json")
+    changes: list[FieldChange] = []
+    for name in new:
+        if name in _NOT_DIFFED:
+            continue
+        if name in _DIFFED_BY_KEY:
+            old_map, new_map = old.get(name) or {}, new.get(name) or {}
+            for key in sorted(set(old_map) | set(new_map)):
+                if old_map.get(key) != new_map.get(key):
+                    changes.append(FieldChange(field=f"{name}.{key}", old=old_map.get(key), new=new_map.get(key)))
+        elif old.get(name) != new.get(name):
+            changes.append(FieldChange(field=name, old=old.get(name), new=new.get(name)))
+    return changes

@@ -1,0 +1,19 @@
+"""Default Clock and IdGenerator implementations."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class TimeOrderedIds:
+    """32 hex characters: 48 bits of milliseconds then 80 random bits, so ids sort by creation time."""
+
+    def new_id(self) -> str:
+        return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"

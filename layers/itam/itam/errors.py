@@ -1,0 +1,100 @@
+"""Typed domain errors. They are mapped to HTTP responses in exactly one place (itam.web.problems)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The object does not exist for this tenant (another tenant's object is indistinguishable)."""
+
+
+class AssetNotFound(NotFound):
+    def __init__(self, asset_id: str) -> None:
+        super().__init__(f"asset {asset_id} does not exist")
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state of the object."""
+
+
+class DuplicateValue(Conflict):
+    """A value that must be unique per tenant is already used."""
+
+    def __init__(self, field: str, value: str, owner_id: str | None = None) -> None:
+        super().__init__(f"{field} {value!r} is already used by another asset")
+        self.field = field
+        self.value = value
+        self.owner_id = owner_id
+
+
+class IllegalTransition(Conflict):
+    """A lifecycle move the state machine does not allow."""
+
+    def __init__(self, current: str, target: str, allowed: Sequence[str]) -> None:
+        allowed_text = ", ".join(allowed) if allowed else "none (terminal state)"
+        super().__init__(f"cannot move from {current} to {target}; allowed next states: {allowed_text}")
+        self.current = current
+        self.target = target
+        self.allowed = list(allowed)
+
+
+class InvalidState(Conflict):
+    """The object is not in a state where the operation applies (e.g. checking in an unassigned asset)."""
+
+
+class ConcurrentModification(Conflict):
+    """Another writer changed the object between our read and our write, and retries ran out."""
+
+
+class PreconditionFailed(DomainError):
+    """The If-Match version is not the current one."""
+
+    def __init__(self, current_version: int | None = None) -> None:
+        super().__init__("the asset was changed since it was read: fetch it again and retry with its new ETag")
+        self.current_version = current_version
+
+
+class PreconditionRequired(DomainError):
+    """A write that needs If-Match came without it."""
+
+    def __init__(self) -> None:
+        super().__init__("this write needs an If-Match header with the ETag of the version it changes")
+
+
+class InvalidInput(DomainError):
+    """Semantically invalid input that passed schema validation."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that was not issued for this query."""
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not valid for this query; start again without one")
+
+
+class Unauthenticated(DomainError):
+    """No usable identity on the request."""
+
+
+class Forbidden(DomainError):
+    """The caller's role does not allow this operation."""
+
+
+class StaleVersion(DomainError):
+    """Raised by a repository when the stored version is not the one the write was based on."""
+
+    def __init__(self) -> None:
+        super().__init__("the stored version changed")

@@ -1,0 +1,56 @@
+"""Ports: what the services need from the outside world, as Protocols. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.pagination import Page, PageRequest
+from itam.tenancy import TenantContext
+
+# Records written beside an asset change, in the same transaction.
+AssetRecord = Assignment | AssignmentReturn | Maintenance
+
+
+class AssetRepository(Protocol):
+    """Persistence of assets, their history and their side records for one tenant at a time."""
+
+    def create(self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]) -> None:
+        """Store a new asset with its first history event; raise DuplicateValue on a taken tag/serial."""
+
+    def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
+        """The asset, or None when it does not exist for this tenant."""
+
+    def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
+        """One page of the tenant's assets matching `filters` (one Query)."""
+
+    def update(
+        self,
+        ctx: TenantContext,
+        previous: Asset,
+        current: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+    ) -> None:
+        """Replace `previous` by `current` if `previous.version` is still stored; raise StaleVersion if not."""
+
+    def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
+        """The asset's history events, oldest first."""
+
+    def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
+        """The asset's maintenance records, oldest first."""
+
+    def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
+        """The asset's check-outs, oldest first."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str:
+        """A new unique, opaque id."""

@@ -1,0 +1,26 @@
+"""Function settings, read from the environment once per process (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=3)
+    region: str = "us-east-1"
+    # Set only off AWS (the local stack, tests); on Lambda the SDK's default endpoint is used.
+    dynamodb_endpoint: str | None = None
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """The settings of this process, from TABLE_NAME, AWS_REGION and AWS_ENDPOINT_URL[_DYNAMODB]."""
+    env = os.environ
+    return Settings(
+        table_name=env.get("TABLE_NAME", ""),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
+    )
