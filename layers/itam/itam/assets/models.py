@@ -296,3 +296,23 @@ class AssetFilter(BaseModel):
 def _check_warranty(purchase: date | None, warranty_end: date | None) -> None:
     if purchase is not None and warranty_end is not None and warranty_end < purchase:
         raise ValueError("warranty_end is before purchase_date")
+
+
+class AssetPage(BaseModel):
+    items: list[Asset]
+    next_cursor: str | None = None
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEvent]
+    next_cursor: str | None = None
+
+
+class MaintenancePage(BaseModel):
+    items: list[Maintenance]
+    next_cursor: str | None = None
+
+
+class AssignmentPage(BaseModel):
+    items: list[Assignment]
+    next_cursor: str | None = None

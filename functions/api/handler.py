@@ -1,0 +1,165 @@
+"""The asset register's HTTP API: routing and shaping only; the product lives in the `itam` layer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from itam.assets.models import (
+    Asset,
+    AssetCreate,
+    AssetFilter,
+    AssetPage,
+    AssetPatch,
+    AssignmentPage,
+    CheckinRequest,
+    CheckoutRequest,
+    HistoryPage,
+    Kind,
+    Maintenance,
+    MaintenanceCreate,
+    MaintenancePage,
+    Status,
+    TransitionRequest,
+)
+from itam.bootstrap import asset_service
+from itam.errors import DomainError
+from itam.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from itam.tenancy import TenantContext
+from itam.web import docs, problems
+from itam.web.auth import tenant_context
+from itam.web.openapi import problem_responses
+from itam.web.requests import reject_unacceptable_body
+from itam.web.responses import asset_response, json_response, page_response, problem_response
+
+logger = Logger()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
+IfMatch = Annotated[str | None, Header(alias="if-match", description="ETag of the version being changed")]
+READ = problem_responses(400, 404)
+WRITE = problem_responses(404, 409, 412, 413, 415, 422)
+
+
+def caller() -> TenantContext:
+    return tenant_context(app.current_event.request_context.authorizer.jwt_claim)
+
+
+@app.get("/v1/health", tags=["meta"])
+def handle_health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def handle_openapi() -> Response[Any]:
+    return json_response(docs.openapi_document(app))
+
+
+@app.get("/docs", include_in_schema=False)
+def handle_docs() -> Response[Any]:
+    return Response(status_code=200, content_type="text/html", body=docs.swagger_page(app))
+
+
+@app.post("/v1/assets", tags=["assets"], responses=problem_responses(409, 413, 415, 422))
+def handle_create_asset(asset: AssetCreate) -> Response[Asset]:
+    return asset_response(asset_service().register_asset(caller(), asset), status=201)
+
+
+@app.get("/v1/assets", tags=["assets"], responses=problem_responses(400, 422))
+def handle_list_assets(
+    kind: Annotated[Kind | None, Query()] = None,
+    status: Annotated[Status | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=128)] = None,
+    location: Annotated[str | None, Query(max_length=128)] = None,
+    assigned_to: Annotated[str | None, Query(max_length=128)] = None,
+    tag: Annotated[str | None, Query(pattern=r"^[^:]+:.*$", description="key:value")] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Response[AssetPage]:
+    tag_pair = tuple(tag.split(":", 1)) if tag else None
+    filters = AssetFilter(
+        kind=kind, status=status, category=category, location=location, assigned_to=assigned_to, tag=tag_pair
+    )
+    return page_response(asset_service().list_assets(caller(), filters, PageRequest(limit, cursor)))
+
+
+@app.get("/v1/assets/<asset_id>", tags=["assets"], responses=READ)
+def handle_get_asset(asset_id: str) -> Response[Asset]:
+    return asset_response(asset_service().get_asset(caller(), asset_id))
+
+
+@app.patch("/v1/assets/<asset_id>", tags=["assets"], responses=problem_responses(404, 409, 412, 413, 415, 422, 428))
+def handle_update_asset(asset_id: str, patch: AssetPatch, if_match: IfMatch = None) -> Response[Asset]:
+    return asset_response(asset_service().update_asset(caller(), asset_id, patch, if_match))
+
+
+@app.post("/v1/assets/<asset_id>/transitions", tags=["lifecycle"], responses=WRITE)
+def handle_transition_asset(asset_id: str, transition: TransitionRequest, if_match: IfMatch = None) -> Response[Asset]:
+    return asset_response(asset_service().transition_asset(caller(), asset_id, transition, if_match))
+
+
+@app.post("/v1/assets/<asset_id>/checkout", tags=["assignments"], responses=WRITE)
+def handle_checkout_asset(asset_id: str, checkout: CheckoutRequest, if_match: IfMatch = None) -> Response[Asset]:
+    return asset_response(asset_service().checkout_asset(caller(), asset_id, checkout, if_match))
+
+
+@app.post("/v1/assets/<asset_id>/checkin", tags=["assignments"], responses=WRITE)
+def handle_checkin_asset(asset_id: str, checkin: CheckinRequest, if_match: IfMatch = None) -> Response[Asset]:
+    return asset_response(asset_service().checkin_asset(caller(), asset_id, checkin, if_match))
+
+
+@app.get("/v1/assets/<asset_id>/assignments", tags=["assignments"], responses=READ)
+def handle_list_assignments(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[AssignmentPage]:
+    return page_response(asset_service().list_assignments(caller(), asset_id, PageRequest(limit, cursor)))
+
+
+@app.post("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=WRITE)
+def handle_log_maintenance(asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None) -> Response[Maintenance]:
+    return json_response(asset_service().log_maintenance(caller(), asset_id, record, if_match), status=201)
+
+
+@app.get("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=READ)
+def handle_list_maintenance(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[MaintenancePage]:
+    return page_response(asset_service().list_maintenance(caller(), asset_id, PageRequest(limit, cursor)))
+
+
+@app.get("/v1/assets/<asset_id>/history", tags=["history"], responses=READ)
+def handle_asset_history(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[HistoryPage]:
+    return page_response(asset_service().asset_history(caller(), asset_id, PageRequest(limit, cursor)))
+
+
+@app.exception_handler(DomainError)
+def handle_domain_error(error: DomainError) -> Response[Any]:
+    return problem_response(problems.from_domain_error(error, app.current_event.path))
+
+
+@app.exception_handler(RequestValidationError)
+def handle_validation_error(error: RequestValidationError) -> Response[Any]:
+    return problem_response(problems.from_validation_errors(error.errors(), app.current_event.path))
+
+
+@app.not_found
+def handle_not_found(_: NotFoundError) -> Response[Any]:
+    return problem_response(problems.problem(404, "not-found", "no such route", app.current_event.path))
+
+
+@app.exception_handler(Exception)
+def handle_unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unhandled error")
+    return problem_response(problems.problem(500, "internal-error", "an unexpected error occurred"))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    rejected = reject_unacceptable_body(event)
+    if rejected is not None:
+        return problems.lambda_result(rejected)
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""HTTP glue shared by the API functions: caller identity, problem details, OpenAPI, request checks."""

@@ -1,0 +1,39 @@
+"""Response shaping: JSON bodies, ETag and Location headers, pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel
+
+from itam.assets.models import Asset
+from itam.pagination import Page
+from itam.web.problems import PROBLEM_CONTENT_TYPE, problem_json
+
+JSON = "application/json"
+
+
+def json_response(
+    body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """A JSON response; the resolver serializes (and checks) the body against the route's declared type."""
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers or {})
+
+
+def asset_response(asset: Asset, status: int = 200) -> Response[Any]:
+    """An asset with its ETag; a 201 also carries its Location."""
+    headers = {"ETag": asset.etag}
+    if status == 201:
+        headers["Location"] = f"/v1/assets/{asset.id}"
+    return json_response(asset, status, headers)
+
+
+def page_response(page: Page[Any]) -> Response[Any]:
+    return json_response({"items": page.items, "next_cursor": page.next_cursor})
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=int(body["status"]), content_type=PROBLEM_CONTENT_TYPE, body=problem_json(body), headers=headers
+    )
