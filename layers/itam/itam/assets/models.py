@@ -116,6 +116,12 @@ class AssetFields(Strict):
     custom_fields: Annotated[dict[FieldKey, CustomValue], Field(max_length=50)] = Field(default_factory=dict)
     notes: Note | None = None
 
+    @model_validator(mode="after")
+    def _warranty_after_purchase(self) -> AssetFields:
+        if self.purchase_date and self.warranty_end and self.warranty_end < self.purchase_date:
+            raise ValueError("warranty_end is before purchase_date")
+        return self
+
 
 class AssetCreate(AssetFields):
     """Body of POST /v1/assets. The smallest valid body is {"name": ..., "kind": ...}."""
@@ -123,11 +129,6 @@ class AssetCreate(AssetFields):
     status: Literal["planned", "ordered", "in_stock", "deployed", "in_maintenance"] = Field(
         default="planned", description="Initial lifecycle state; later changes go through /transitions."
     )
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> AssetCreate:
-        _check_warranty(self.purchase_date, self.warranty_end)
-        return self
 
 
 class AssetPatch(Strict):
@@ -291,11 +292,6 @@ class AssetFilter(BaseModel):
     location: str | None = None
     assigned_to: str | None = None
     tag: tuple[str, str] | None = None
-
-
-def _check_warranty(purchase: date | None, warranty_end: date | None) -> None:
-    if purchase is not None and warranty_end is not None and warranty_end < purchase:
-        raise ValueError("warranty_end is before purchase_date")
 
 
 class AssetPage(BaseModel):

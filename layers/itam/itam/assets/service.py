@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from itam.assets.lifecycle import check_transition
 from itam.assets.models import (
     Actor,
@@ -341,8 +343,10 @@ def merge_patch(asset: Asset, patch: AssetPatch) -> Asset:
     # Re-validate the whole asset so cross-field rules (warranty after purchase) hold after the merge.
     try:
         return Asset.model_validate(merged_asset.model_dump())
-    except ValueError as exc:
-        raise InvalidInput(str(exc).splitlines()[-1] if str(exc) else "invalid asset") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(first["msg"].removeprefix("Value error, "), field or None) from exc
 
 
 def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
