@@ -96,18 +96,24 @@ def handle_get_asset(asset_id: str) -> Response[Asset]:
     return asset_response(asset_service().get_asset(caller(), asset_id))
 
 
-@app.patch("/v1/assets/<asset_id>", tags=["assets"], responses=problem_responses(404, 409, 412, 413, 415, 422, 428))
+@app.patch(
+    "/v1/assets/<asset_id>", tags=["assets"], responses=problem_responses(404, 409, 412, 413, 415, 422, 428)
+)
 def handle_update_asset(asset_id: str, patch: AssetPatch, if_match: IfMatch = None) -> Response[Asset]:
     return asset_response(asset_service().update_asset(caller(), asset_id, patch, if_match))
 
 
 @app.post("/v1/assets/<asset_id>/transitions", tags=["lifecycle"], responses=WRITE)
-def handle_transition_asset(asset_id: str, transition: TransitionRequest, if_match: IfMatch = None) -> Response[Asset]:
+def handle_transition_asset(
+    asset_id: str, transition: TransitionRequest, if_match: IfMatch = None
+) -> Response[Asset]:
     return asset_response(asset_service().transition_asset(caller(), asset_id, transition, if_match))
 
 
 @app.post("/v1/assets/<asset_id>/checkout", tags=["assignments"], responses=WRITE)
-def handle_checkout_asset(asset_id: str, checkout: CheckoutRequest, if_match: IfMatch = None) -> Response[Asset]:
+def handle_checkout_asset(
+    asset_id: str, checkout: CheckoutRequest, if_match: IfMatch = None
+) -> Response[Asset]:
     return asset_response(asset_service().checkout_asset(caller(), asset_id, checkout, if_match))
 
 
@@ -117,22 +123,30 @@ def handle_checkin_asset(asset_id: str, checkin: CheckinRequest, if_match: IfMat
 
 
 @app.get("/v1/assets/<asset_id>/assignments", tags=["assignments"], responses=READ)
-def handle_list_assignments(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[AssignmentPage]:
+def handle_list_assignments(
+    asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[AssignmentPage]:
     return page_response(asset_service().list_assignments(caller(), asset_id, PageRequest(limit, cursor)))
 
 
 @app.post("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=WRITE)
-def handle_log_maintenance(asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None) -> Response[Maintenance]:
+def handle_log_maintenance(
+    asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None
+) -> Response[Maintenance]:
     return json_response(asset_service().log_maintenance(caller(), asset_id, record, if_match), status=201)
 
 
 @app.get("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=READ)
-def handle_list_maintenance(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[MaintenancePage]:
+def handle_list_maintenance(
+    asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[MaintenancePage]:
     return page_response(asset_service().list_maintenance(caller(), asset_id, PageRequest(limit, cursor)))
 
 
 @app.get("/v1/assets/<asset_id>/history", tags=["history"], responses=READ)
-def handle_asset_history(asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[HistoryPage]:
+def handle_asset_history(
+    asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[HistoryPage]:
     return page_response(asset_service().asset_history(caller(), asset_id, PageRequest(limit, cursor)))
 
 

@@ -76,7 +76,9 @@ def test_smallest_body_is_name_and_kind(api: Api) -> None:
         ({"name": "x", "kind": "hardware", "custom_fields": {"x": {"nested": 1}}}, "custom_fields.x"),
     ],
 )
-def test_invalid_create_is_422_naming_the_field_and_writes_nothing(api: Api, body: dict[str, Any], field: str) -> None:
+def test_invalid_create_is_422_naming_the_field_and_writes_nothing(
+    api: Api, body: dict[str, Any], field: str
+) -> None:
     reply = api.post("/v1/assets", body)
 
     assert reply.status == 422
@@ -94,7 +96,8 @@ def test_read_only_fields_are_named_as_such(api: Api) -> None:
 
 def test_warranty_before_purchase_is_422(api: Api) -> None:
     reply = api.post(
-        "/v1/assets", {"name": "x", "kind": "hardware", "purchase_date": "2026-05-01", "warranty_end": "2026-04-01"}
+        "/v1/assets",
+        {"name": "x", "kind": "hardware", "purchase_date": "2026-05-01", "warranty_end": "2026-04-01"},
     )
     assert reply.status == 422
 
@@ -103,11 +106,21 @@ def test_warranty_before_purchase_is_422(api: Api) -> None:
     ("kwargs", "status", "slug"),
     [
         ({"raw_body": '{"name": "x", "kind": '}, 400, "malformed-body"),
-        ({"raw_body": "name=x", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415,
-         "unsupported-media-type"),
-        ({"raw_body": '{"name": "x", "kind": "hardware"}', "headers": {"content-type": "text/plain"}}, 415,
-         "unsupported-media-type"),
-        ({"raw_body": '{"name": "' + "x" * (1024 * 1024) + '", "kind": "hardware"}'}, 413, "payload-too-large"),
+        (
+            {"raw_body": "name=x", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            {"raw_body": '{"name": "x", "kind": "hardware"}', "headers": {"content-type": "text/plain"}},
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            {"raw_body": '{"name": "' + "x" * (1024 * 1024) + '", "kind": "hardware"}'},
+            413,
+            "payload-too-large",
+        ),
     ],
 )
 def test_unacceptable_bodies_get_problem_details_and_write_nothing(
@@ -157,7 +170,12 @@ def test_patch_with_current_etag_changes_fields_and_returns_new_etag(api: Api) -
 
     reply = api.patch(
         f"/v1/assets/{asset['id']}",
-        {"location": "Paris", "model": None, "tags": {"cost_center": None, "team": "sre"}, "custom_fields": {"ram_gb": 64}},
+        {
+            "location": "Paris",
+            "model": None,
+            "tags": {"cost_center": None, "team": "sre"},
+            "custom_fields": {"ram_gb": 64},
+        },
         etag='"1"',
     )
 
@@ -230,7 +248,10 @@ def test_asset_tag_and_serial_are_unique_per_tenant_case_insensitively(api: Api)
     assert (serial.status, serial.body["field"]) == (409, "serial_number")
     assert len(api.get("/v1/assets").body["items"]) == 1
     # Another tenant may use the same values.
-    assert api.as_("globex").post("/v1/assets", {"name": "d", "kind": "hardware", "asset_tag": "LT-1"}).status == 201
+    assert (
+        api.as_("globex").post("/v1/assets", {"name": "d", "kind": "hardware", "asset_tag": "LT-1"}).status
+        == 201
+    )
 
 
 def test_changing_a_tag_frees_the_old_one_and_claims_the_new_one(api: Api) -> None:
@@ -366,7 +387,10 @@ def test_disposal_needs_method_and_date(api: Api) -> None:
     api.post(path, {"to": "retired"})
 
     assert api.post(path, {"to": "disposed"}).status == 422
-    assert api.post(path, {"to": "disposed", "disposal": {"method": "burned", "date": "2026-11-27"}}).status == 422
+    assert (
+        api.post(path, {"to": "disposed", "disposal": {"method": "burned", "date": "2026-11-27"}}).status
+        == 422
+    )
     assert api.get(f"/v1/assets/{asset['id']}").body["status"] == "retired"
 
 
@@ -384,18 +408,28 @@ def test_checkout_and_checkin_keep_assignment_history(api: Api) -> None:
     asset = create(api, status="in_stock", location="Berlin")
     base = f"/v1/assets/{asset['id']}"
 
-    out = api.post(f"{base}/checkout", {"assignee": "alice", "location": "Home office", "expected_return": "2027-01-31"})
+    out = api.post(
+        f"{base}/checkout", {"assignee": "alice", "location": "Home office", "expected_return": "2027-01-31"}
+    )
     twice = api.post(f"{base}/checkout", {"assignee": "bob"})
     back = api.post(f"{base}/checkin", {"location": "Berlin", "condition": "good", "note": "keyboard worn"})
     again = api.post(f"{base}/checkin", {})
     out2 = api.post(f"{base}/checkout", {"assignee": "bob"})
 
     assert out.status == 200
-    assert (out.body["status"], out.body["assigned_to"], out.body["location"]) == ("deployed", "alice", "Home office")
+    assert (out.body["status"], out.body["assigned_to"], out.body["location"]) == (
+        "deployed",
+        "alice",
+        "Home office",
+    )
     assert out.body["expected_return"] == "2027-01-31"
     assert twice.status == 409
     assert back.status == 200
-    assert (back.body["status"], back.body["assigned_to"], back.body["condition"]) == ("in_stock", None, "good")
+    assert (back.body["status"], back.body["assigned_to"], back.body["condition"]) == (
+        "in_stock",
+        None,
+        "good",
+    )
     assert again.status == 409
     assert out2.body["assigned_to"] == "bob"
     assignments = api.get(f"{base}/assignments").body["items"]
@@ -437,7 +471,9 @@ def test_maintenance_records_are_logged_and_listed(api: Api) -> None:
         },
     )
     second = api.post(base, {"type": "inspection", "title": "Annual check", "start_date": "2026-11-25"})
-    bad = api.post(base, {"type": "repair", "title": "x", "start_date": "2026-11-20", "completion_date": "2026-11-01"})
+    bad = api.post(
+        base, {"type": "repair", "title": "x", "start_date": "2026-11-20", "completion_date": "2026-11-01"}
+    )
 
     assert first.status == 201
     assert first.body["cost"] == {"amount": "189.00", "currency": "EUR"}

@@ -30,7 +30,9 @@ def _call(api: Api, method: str, path: str, body: dict[str, Any] | None, etag: s
 @pytest.fixture
 def victim(api: Api) -> dict[str, Any]:
     """An in-stock asset of tenant acme, checked out so that check-in would apply to it."""
-    asset = api.post("/v1/assets", {"name": "Victim", "kind": "hardware", "asset_tag": "V-1", "status": "in_stock"})
+    asset = api.post(
+        "/v1/assets", {"name": "Victim", "kind": "hardware", "asset_tag": "V-1", "status": "in_stock"}
+    )
     assert asset.status == 201
     out = api.post(f"/v1/assets/{asset.body['id']}/checkout", {"assignee": "alice"})
     assert out.status == 200

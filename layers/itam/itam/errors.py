@@ -59,7 +59,9 @@ class PreconditionFailed(DomainError):
     """The If-Match version is not the current one."""
 
     def __init__(self, current_version: int | None = None) -> None:
-        super().__init__("the asset was changed since it was read: fetch it again and retry with its new ETag")
+        super().__init__(
+            "the asset was changed since it was read: fetch it again and retry with its new ETag"
+        )
         self.current_version = current_version
 
 

@@ -17,7 +17,9 @@ AssetRecord = Assignment | AssignmentReturn | Maintenance
 class AssetRepository(Protocol):
     """Persistence of assets, their history and their side records for one tenant at a time."""
 
-    def create(self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]) -> None:
+    def create(
+        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+    ) -> None:
         """Store a new asset with its first history event; raise DuplicateValue on a taken tag/serial."""
 
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
@@ -34,7 +36,7 @@ class AssetRepository(Protocol):
         event: HistoryEvent,
         records: Sequence[AssetRecord],
     ) -> None:
-        """Replace `previous` by `current` if `previous.version` is still stored; raise StaleVersion if not."""
+        """Replace `previous` by `current` if `previous.version` is still stored, else raise StaleVersion."""
 
     def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
         """The asset's history events, oldest first."""

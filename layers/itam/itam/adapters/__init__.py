@@ -8,4 +8,6 @@ from itam.settings import Settings
 
 def asset_repository(settings: Settings) -> DynamoAssetRepository:
     """The asset repository for the table and endpoint in `settings` (model classes cached per table)."""
-    return DynamoAssetRepository(table_models(settings.table_name, settings.region, settings.dynamodb_endpoint))
+    return DynamoAssetRepository(
+        table_models(settings.table_name, settings.region, settings.dynamodb_endpoint)
+    )

@@ -38,8 +38,13 @@ T = TypeVar("T")
 
 UNIQUE_FIELDS = ("asset_tag", "serial_number")
 # Listing filters in the order an index is chosen for them (most selective first); GSI1 lists all.
-INDEXED_FILTERS = (("assigned_to", "GSI6"), ("location", "GSI5"), ("category", "GSI4"), ("status", "GSI3"),
-                   ("kind", "GSI2"))
+INDEXED_FILTERS = (
+    ("assigned_to", "GSI6"),
+    ("location", "GSI5"),
+    ("category", "GSI4"),
+    ("status", "GSI3"),
+    ("kind", "GSI2"),
+)
 
 
 def _index(number: int) -> type[GlobalSecondaryIndex[Any]]:
@@ -76,7 +81,6 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
     Meta.region = region  # type: ignore[attr-defined]
     Meta.host = host  # type: ignore[attr-defined]
 
-
     attrs: dict[str, Any] = {
         "Meta": Meta,
         "PK": UnicodeAttribute(hash_key=True),
@@ -102,7 +106,7 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
             "category": UnicodeAttribute(null=True),
             "location": UnicodeAttribute(null=True),
             "assigned_to": UnicodeAttribute(null=True),
-            "tags": MapAttribute[str, Any](default=dict),
+            "tags": MapAttribute[str, Any](default=dict),  # type: ignore[no-untyped-call]
         },
         discriminator="asset",
     )
@@ -120,7 +124,9 @@ class DynamoAssetRepository:
         self._m = models
 
     # ------------------------------------------------------------------ writes
-    def create(self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]) -> None:
+    def create(
+        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+    ) -> None:
         tx = _Transaction(self._m.connection)
         tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
         self._add_history_and_records(ctx, tx, event, records)
@@ -200,8 +206,9 @@ class DynamoAssetRepository:
 
     def _guard(self, ctx: TenantContext, field: str, value: str, owner_id: str) -> Any:
         # Unique regardless of case and surrounding spaces: "LT-001" and "lt-001 " are one tag.
-        return self._m.guard(PK=f"{ctx.key_prefix}UNIQUE#{field}#{value.strip().casefold()}", SK="UNIQUE",
-                             owner_id=owner_id)
+        return self._m.guard(
+            PK=f"{ctx.key_prefix}UNIQUE#{field}#{value.strip().casefold()}", SK="UNIQUE", owner_id=owner_id
+        )
 
     # ------------------------------------------------------------------ reads
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
@@ -242,10 +249,14 @@ class DynamoAssetRepository:
         )
 
     def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
-        return self._children(ctx, asset_id, "HIST#", page, lambda item: HistoryEvent.model_validate_json(item.doc))
+        return self._children(
+            ctx, asset_id, "HIST#", page, lambda item: HistoryEvent.model_validate_json(item.doc)
+        )
 
     def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
-        return self._children(ctx, asset_id, "MAINT#", page, lambda item: Maintenance.model_validate_json(item.doc))
+        return self._children(
+            ctx, asset_id, "MAINT#", page, lambda item: Maintenance.model_validate_json(item.doc)
+        )
 
     def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
         def to_assignment(item: Any) -> Assignment:
@@ -313,7 +324,9 @@ class _Transaction:
         self._tx.save(item, condition=condition)
         self._puts.append(on_fail)
 
-    def update(self, item: Any, actions: list[Any], condition: Condition, on_fail: Callable[[], Exception]) -> None:
+    def update(
+        self, item: Any, actions: list[Any], condition: Condition, on_fail: Callable[[], Exception]
+    ) -> None:
         self._tx.update(item, actions=actions, condition=condition)
         self._updates.append(on_fail)
 

@@ -127,7 +127,9 @@ class AssetService:
         self._repo.create(ctx, asset, event, records)
         return asset
 
-    def update_asset(self, ctx: TenantContext, asset_id: str, patch: AssetPatch, if_match: str | None) -> Asset:
+    def update_asset(
+        self, ctx: TenantContext, asset_id: str, patch: AssetPatch, if_match: str | None
+    ) -> Asset:
         """Apply a merge patch to an asset whose current ETag is `if_match`."""
         if if_match is None:
             raise PreconditionRequired()
@@ -150,7 +152,8 @@ class AssetService:
                 raise InvalidInput("`disposal` is only accepted with to=disposed", "disposal")
             if request.to in (Status.IN_STOCK, Status.RETIRED) and asset.assigned_to is not None:
                 raise InvalidState(
-                    f"asset is checked out to {asset.assigned_to}; check it in before moving it to {request.to}"
+                    f"asset is checked out to {asset.assigned_to}; check it in before moving it to "
+                    f"{request.to}"
                 )
             update: dict[str, Any] = {"status": request.to}
             if request.disposal is not None:
@@ -168,7 +171,9 @@ class AssetService:
             if asset.assigned_to is not None:
                 raise InvalidState(f"asset is already checked out to {asset.assigned_to}; check it in first")
             if asset.status not in (Status.IN_STOCK, Status.DEPLOYED):
-                raise InvalidState(f"only in_stock or deployed assets can be checked out; this one is {asset.status}")
+                raise InvalidState(
+                    f"only in_stock or deployed assets can be checked out; this one is {asset.status}"
+                )
             if asset.status is Status.IN_STOCK:
                 check_transition(asset.status, Status.DEPLOYED)
             location = request.location or asset.location
@@ -227,7 +232,11 @@ class AssetService:
 
         def apply(asset: Asset, now: datetime) -> _Change:
             record = Maintenance(
-                **request.model_dump(), id=record_id, asset_id=asset.id, created_at=now, created_by=ctx.user_id
+                **request.model_dump(),
+                id=record_id,
+                asset_id=asset.id,
+                created_at=now,
+                created_by=ctx.user_id,
             )
             holder[:] = [record]
             return _Change(asset, "maintenance_logged", request.title, [record], record.id)
@@ -251,7 +260,7 @@ class AssetService:
         if_match: str | None,
         apply: Callable[[Asset, datetime], _Change],
     ) -> _Change:
-        """Read, apply, write conditionally on the version read; retry races unless the client pinned a version."""
+        """Read, apply, write on condition of the version read; retry lost races unless If-Match pinned it."""
         ctx.require(Permission.WRITE)
         for _ in range(self._max_attempts):
             previous = self._load(ctx, asset_id)
@@ -262,7 +271,9 @@ class AssetService:
             current = change.asset.model_copy(
                 update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
             )
-            event = self._event(ctx, current, change.type, diff(previous, current), now, change.reason, change.ref)
+            event = self._event(
+                ctx, current, change.type, diff(previous, current), now, change.reason, change.ref
+            )
             try:
                 self._repo.update(ctx, previous, current, event, change.records)
             except StaleVersion:
@@ -361,7 +372,9 @@ def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
             old_map, new_map = old.get(name) or {}, new.get(name) or {}
             for key in sorted(set(old_map) | set(new_map)):
                 if old_map.get(key) != new_map.get(key):
-                    changes.append(FieldChange(field=f"{name}.{key}", old=old_map.get(key), new=new_map.get(key)))
+                    changes.append(
+                        FieldChange(field=f"{name}.{key}", old=old_map.get(key), new=new_map.get(key))
+                    )
         elif old.get(name) != new.get(name):
             changes.append(FieldChange(field=name, old=old.get(name), new=new.get(name)))
     return changes

@@ -22,7 +22,9 @@ def tenant_context(claims: Mapping[str, Any] | None) -> TenantContext:
     tenant_id = str(claims.get(TENANT_CLAIM) or "")
     if not TENANT_ID_PATTERN.fullmatch(tenant_id):
         raise Forbidden(f"the token has no valid {TENANT_CLAIM} claim")
-    roles = frozenset(Role(g) for g in parse_list_claim(claims.get(GROUPS_CLAIM)) if g in Role.__members__.values())
+    roles = frozenset(
+        Role(g) for g in parse_list_claim(claims.get(GROUPS_CLAIM)) if g in Role.__members__.values()
+    )
     username = str(claims.get("email") or claims.get("cognito:username") or claims["sub"])
     return TenantContext(tenant_id=tenant_id, user_id=str(claims["sub"]), username=username, roles=roles)
 

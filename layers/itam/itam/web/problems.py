@@ -32,7 +32,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = Field(default=None, description="The request path")
-    errors: list[FieldError] | None = Field(default=None, description="Per-field errors (validation problems)")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Per-field errors (validation problems)"
+    )
     allowed: list[str] | None = Field(default=None, description="Allowed next states (illegal-transition)")
     field: str | None = Field(default=None, description="The field whose value is taken (duplicate-value)")
 
@@ -94,7 +96,12 @@ def from_domain_error(error: errors.DomainError, instance: str | None) -> dict[s
                 extensions["field"] = error.field
             if isinstance(error, errors.InvalidInput):
                 extensions["errors"] = [
-                    {"location": "body", "field": error.field or "", "message": error.detail, "type": "value_error"}
+                    {
+                        "location": "body",
+                        "field": error.field or "",
+                        "message": error.detail,
+                        "type": "value_error",
+                    }
                 ]
             return problem(kind.status, kind.slug, error.detail, instance, **extensions)
     return problem(500, "internal-error", "an unexpected error occurred", instance)

@@ -29,7 +29,9 @@ def reject_unacceptable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in JSON_TYPES:
         shown = media_type or "none"
-        return problem(415, "unsupported-media-type", f"send the body as application/json (got {shown})", path)
+        return problem(
+            415, "unsupported-media-type", f"send the body as application/json (got {shown})", path
+        )
     try:
         json.loads(raw)
     except ValueError:

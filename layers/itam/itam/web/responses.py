@@ -35,5 +35,8 @@ def page_response(page: Page[Any]) -> Response[Any]:
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
-        status_code=int(body["status"]), content_type=PROBLEM_CONTENT_TYPE, body=problem_json(body), headers=headers
+        status_code=int(body["status"]),
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=problem_json(body),
+        headers=headers,
     )

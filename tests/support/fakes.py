@@ -1,0 +1,117 @@
+"""In-memory implementations of the ports, for unit tests. Type-checked against the Protocols below."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.errors import DuplicateValue, StaleVersion
+from itam.pagination import Page, PageRequest
+from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
+from itam.tenancy import TenantContext
+
+
+class FakeAssetRepository:
+    """Keeps assets per tenant in dicts; `fail_updates` makes the next N updates lose a race."""
+
+    def __init__(self) -> None:
+        self.assets: dict[tuple[str, str], Asset] = {}
+        self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
+        self.records: dict[tuple[str, str], list[AssetRecord]] = {}
+        self.fail_updates = 0
+        self.update_calls = 0
+
+    def create(
+        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+    ) -> None:
+        self._check_unique(ctx, asset)
+        key = (ctx.tenant_id, asset.id)
+        self.assets[key] = asset
+        self.events[key] = [event]
+        self.records[key] = list(records)
+
+    def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
+        return self.assets.get((ctx.tenant_id, asset_id))
+
+    def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
+        items = [a for (t, _), a in self.assets.items() if t == ctx.tenant_id and _matches(a, filters)]
+        return Page(items=sorted(items, key=lambda a: a.id, reverse=True)[: page.limit])
+
+    def update(
+        self,
+        ctx: TenantContext,
+        previous: Asset,
+        current: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+    ) -> None:
+        self.update_calls += 1
+        key = (ctx.tenant_id, previous.id)
+        if self.fail_updates > 0:
+            self.fail_updates -= 1
+            raise StaleVersion()
+        if self.assets[key].version != previous.version:
+            raise StaleVersion()
+        self._check_unique(ctx, current)
+        self.assets[key] = current
+        self.events[key].append(event)
+        self.records[key].extend(records)
+
+    def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
+        return Page(items=self.events.get((ctx.tenant_id, asset_id), [])[: page.limit])
+
+    def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
+        records = self.records.get((ctx.tenant_id, asset_id), [])
+        return Page(items=[r for r in records if isinstance(r, Maintenance)][: page.limit])
+
+    def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
+        records = self.records.get((ctx.tenant_id, asset_id), [])
+        opened = {r.id: r for r in records if isinstance(r, Assignment)}
+        for r in records:
+            if isinstance(r, AssignmentReturn):
+                opened[r.id] = opened[r.id].model_copy(update=r.model_dump(exclude={"id", "asset_id"}))
+        return Page(items=list(opened.values())[: page.limit])
+
+    def _check_unique(self, ctx: TenantContext, asset: Asset) -> None:
+        for field in ("asset_tag", "serial_number"):
+            value = getattr(asset, field)
+            for (tenant, other_id), other in self.assets.items():
+                taken = getattr(other, field)
+                same = bool(value and taken and taken.casefold() == value.casefold())
+                if same and tenant == ctx.tenant_id and other_id != asset.id:
+                    raise DuplicateValue(field, value)
+
+
+class FixedClock:
+    """A clock that advances one second per reading."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+
+class SequentialIds:
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def new_id(self) -> str:
+        self.counter += 1
+        return f"{self.counter:032x}"
+
+
+def _matches(asset: Asset, filters: AssetFilter) -> bool:
+    for name in ("kind", "status", "category", "location", "assigned_to"):
+        wanted = getattr(filters, name)
+        if wanted is not None and getattr(asset, name) != wanted:
+            return False
+    return filters.tag is None or asset.tags.get(filters.tag[0]) == filters.tag[1]
+
+
+# The fakes must satisfy the ports: mypy checks these assignments.
+_repository: AssetRepository = FakeAssetRepository()
+_clock: Clock = FixedClock()
+_ids: IdGenerator = SequentialIds()

@@ -1,0 +1,163 @@
+"""Claims parsing, cursors, ETags, problem mapping and the raw-body checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from itam import errors
+from itam.assets.service import etag_matches
+from itam.pagination import decode_cursor, encode_cursor
+from itam.tenancy import Permission, Role, TenantContext
+from itam.web.auth import parse_list_claim, tenant_context
+from itam.web.problems import from_domain_error, from_validation_errors
+from itam.web.requests import MAX_BODY_BYTES, reject_unacceptable_body
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[admin editor]", ["admin", "editor"]),
+        ('["admin","viewer"]', ["admin", "viewer"]),
+        (["auditor"], ["auditor"]),
+        ("admin,editor", ["admin", "editor"]),
+        ("viewer", ["viewer"]),
+        ("[]", []),
+        (None, []),
+    ],
+)
+def test_group_claim_formats(value: object, expected: list[str]) -> None:
+    assert parse_list_claim(value) == expected
+
+
+def test_tenant_context_from_claims() -> None:
+    ctx = tenant_context(
+        {
+            "sub": "u1",
+            "custom:tenant_id": "acme",
+            "cognito:groups": "[editor unknown]",
+            "email": "a@acme.example.com",
+            "token_use": "id",
+        }
+    )
+    assert ctx == TenantContext("acme", "u1", "a@acme.example.com", frozenset({Role.EDITOR}))
+    assert ctx.key_prefix == "T#acme#"
+    ctx.require(Permission.WRITE)
+    with pytest.raises(errors.Forbidden):
+        ctx.require(Permission.READ_HISTORY)
+
+
+@pytest.mark.parametrize(
+    ("claims", "error"),
+    [
+        ({}, errors.Unauthenticated),
+        ({"sub": "u1", "custom:tenant_id": "acme", "token_use": "access"}, errors.Unauthenticated),
+        ({"sub": "u1"}, errors.Forbidden),
+        ({"sub": "u1", "custom:tenant_id": "ac#me"}, errors.Forbidden),
+        ({"sub": "u1", "custom:tenant_id": "Acme"}, errors.Forbidden),
+    ],
+)
+def test_unusable_claims(claims: dict[str, str], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        tenant_context(claims)
+
+
+def test_tenant_ids_with_the_key_delimiter_are_impossible() -> None:
+    with pytest.raises(ValueError, match="tenant id"):
+        TenantContext("a#b", "u", "u", frozenset())
+
+
+def test_cursor_round_trip_and_scope() -> None:
+    key = {"PK": "T#acme#ASSET#1", "SK": "META"}
+    cursor = encode_cursor(key, "acme|assets")
+    assert decode_cursor(cursor, "acme|assets") == key
+    with pytest.raises(errors.InvalidCursor):
+        decode_cursor(cursor, "acme2|assets")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"[]", b'{"k": {}, "s": "x"}', b'{"k": {"PK": 1}}', json.dumps({"k": {"a": "b"}}).encode()],
+)
+def test_malformed_cursors(payload: bytes) -> None:
+    with pytest.raises(errors.InvalidCursor):
+        decode_cursor(base64.urlsafe_b64encode(payload).decode(), "acme|assets")
+
+
+@pytest.mark.parametrize(
+    ("header", "version", "matches"),
+    [
+        ('"3"', 3, True),
+        ('"2"', 3, False),
+        ('W/"3"', 3, False),
+        ("*", 9, True),
+        ('"1", "3"', 3, True),
+        ("3", 3, False),
+    ],
+)
+def test_if_match_uses_strong_comparison(header: str, version: int, matches: bool) -> None:
+    assert etag_matches(header, version) is matches
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "slug"),
+    [
+        (errors.AssetNotFound("x"), 404, "not-found"),
+        (errors.DuplicateValue("asset_tag", "A"), 409, "duplicate-value"),
+        (errors.IllegalTransition("planned", "deployed", ["ordered"]), 409, "illegal-transition"),
+        (errors.PreconditionFailed(), 412, "precondition-failed"),
+        (errors.PreconditionRequired(), 428, "precondition-required"),
+        (errors.InvalidCursor(), 400, "invalid-cursor"),
+        (errors.Forbidden("no"), 403, "forbidden"),
+        (errors.Unauthenticated("no"), 401, "unauthorized"),
+        (errors.InvalidInput("bad", "disposal"), 422, "validation-error"),
+    ],
+)
+def test_domain_errors_map_to_problem_details(error: errors.DomainError, status: int, slug: str) -> None:
+    body = from_domain_error(error, "/v1/assets/x")
+    assert (body["status"], body["type"], body["instance"]) == (status, f"/problems/{slug}", "/v1/assets/x")
+    assert body["detail"] == error.detail
+
+
+def test_validation_errors_map_to_400_415_or_422() -> None:
+    assert from_validation_errors([{"type": "json_invalid", "loc": ("body", 3)}], None)["status"] == 400
+    assert (
+        from_validation_errors([{"type": "unsupported_content_type", "loc": ("body",)}], None)["status"]
+        == 415
+    )
+    body = from_validation_errors(
+        [{"type": "missing", "loc": ("body", "name"), "msg": "Field required"}], None
+    )
+    assert body["status"] == 422
+    assert body["errors"] == [
+        {"location": "body", "field": "name", "message": "Field required", "type": "missing"}
+    ]
+
+
+def _event(method: str, body: str | None, content_type: str | None = "application/json") -> dict[str, object]:
+    headers = {"content-type": content_type} if content_type else {}
+    return {
+        "rawPath": "/v1/assets",
+        "requestContext": {"http": {"method": method}},
+        "headers": headers,
+        "body": body,
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        (_event("POST", '{"a": 1}'), None),
+        (_event("GET", "whatever", None), None),
+        (_event("POST", "{"), 400),
+        (_event("POST", '{"a": 1}', "text/plain"), 415),
+        (_event("POST", '{"a": 1}', None), 415),
+        (_event("PATCH", '{"a": 1}', "application/json; charset=utf-8"), None),
+        (_event("POST", '"' + "x" * MAX_BODY_BYTES + '"'), 413),
+    ],
+)
+def test_raw_body_checks(event: dict[str, object], status: int | None) -> None:
+    rejected = reject_unacceptable_body(event)
+    assert (rejected or {}).get("status") == status
