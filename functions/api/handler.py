@@ -36,7 +36,7 @@ from itam.tenancy import TenantContext
 from itam.web import docs, problems
 from itam.web.auth import tenant_context
 from itam.web.openapi import problem_responses
-from itam.web.requests import reject_unacceptable_body
+from itam.web.requests import access_fields, reject_unacceptable_body
 from itam.web.responses import asset_response, json_response, page_response, problem_response
 
 logger = Logger()
@@ -174,6 +174,6 @@ def handle_unexpected(error: Exception) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     rejected = reject_unacceptable_body(event)
-    if rejected is not None:
-        return problems.lambda_result(rejected)
-    return app.resolve(event, context)
+    result = problems.lambda_result(rejected) if rejected is not None else app.resolve(event, context)
+    logger.info("request handled", extra=access_fields(event, result))
+    return result

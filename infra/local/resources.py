@@ -89,7 +89,8 @@ class Context:
     def client(self, service: str) -> Any:
         """A boto3 client for a service, pointed at the emulator."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(
+            make_client: Any = self.session.client
+            self._clients[service] = make_client(
                 service, endpoint_url=self.endpoint_url, region_name=self.region
             )
         return self._clients[service]

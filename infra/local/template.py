@@ -71,7 +71,13 @@ def _fn(name: str) -> Any:
 CfnLoader.add_constructor("!Ref", _ref)
 for _tag in _FN_TAGS:
     CfnLoader.add_constructor(f"!{_tag}", _fn(_tag))
-CfnLoader.add_constructor("!Condition", lambda loader, node: {"Condition": _construct(node, loader)})
+
+
+def _condition(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
+    return {"Condition": _construct(node, loader)}
+
+
+CfnLoader.add_constructor("!Condition", _condition)
 
 
 def load_template(path: Path | None = None) -> dict[str, Any]:
@@ -152,7 +158,7 @@ class Resolver:
 
     def _sub_var(self, name: str, variables: Mapping[str, Any]) -> str:
         if name in variables:
-            return self.resolve(variables[name])
+            return str(self.resolve(variables[name]))
         if "." in name and not name.startswith("AWS::"):
             logical_id, attribute = name.split(".", 1)
             return self.get_att(logical_id, attribute)

@@ -37,3 +37,17 @@ def reject_unacceptable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     except ValueError:
         return problem(400, "malformed-body", "the request body is not valid JSON", path)
     return None
+
+
+def access_fields(event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+    """What one log line says about a request: route, status and tenant (never a token or a body)."""
+    context = event.get("requestContext", {})
+    claims = (context.get("authorizer") or {}).get("jwt", {}).get("claims") or {}
+    return {
+        "method": context.get("http", {}).get("method"),
+        "path": event.get("rawPath"),
+        "route": event.get("routeKey"),
+        "status": result.get("statusCode"),
+        "tenant_id": claims.get("custom:tenant_id"),
+        "user_id": claims.get("sub"),
+    }

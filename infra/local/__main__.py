@@ -1,0 +1,263 @@
+"""`make dev`: moto in server mode, the template's resources, and the HTTP gateway, until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from infra.local.gateway import Gateway
+from infra.local.logs import configure_logging
+from infra.local.resources import StackResources, create_resources
+from infra.local.template import (
+    DEFAULT_TEMPLATE,
+    REPO_ROOT,
+    function_environment,
+    load_template,
+    resources_of_type,
+)
+
+log = logging.getLogger("infra.local")
+HOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where and how to run the local stack; read from the environment in main()."""
+
+    moto_port: int = 5000
+    gateway_port: int = 3000
+    region: str = "us-east-1"
+    stage: str = "local"
+    log_level: str | None = None
+    state_file: Path = REPO_ROOT / ".local" / "stack.json"
+    template_path: Path = DEFAULT_TEMPLATE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from ITAM_* variables (ports, region, stage, log level, state file, template)."""
+        defaults = cls()
+        return cls(
+            moto_port=int(env.get("ITAM_MOTO_PORT", defaults.moto_port)),
+            gateway_port=int(env.get("ITAM_GATEWAY_PORT", defaults.gateway_port)),
+            region=env.get("ITAM_REGION", defaults.region),
+            stage=env.get("ITAM_STAGE", defaults.stage),
+            log_level=env.get("ITAM_LOG_LEVEL"),
+            state_file=Path(env.get("ITAM_STATE_FILE", defaults.state_file)),
+            template_path=Path(env.get("ITAM_TEMPLATE", defaults.template_path)),
+        )
+
+    def params(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """Template parameter overrides for the local stack (only those the template declares)."""
+        wanted = {"Stage": self.stage, "LogLevel": self.log_level}
+        declared = template.get("Parameters") or {}
+        return {k: v for k, v in wanted.items() if v is not None and k in declared}
+
+
+class Service(Protocol):
+    """Something the stack runs beside the emulator: the gateway now, a queue/schedule runner later."""
+
+    def start(self, host: str = HOST, port: int = 0) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def ensure_port_free(port: int) -> None:
+    """Fail clearly rather than hang when a port is taken (the emulator's start would wait forever)."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise StackError(f"port {port} on {HOST} is already in use") from None
+
+
+def aws_environment(moto_url: str, region: str) -> dict[str, str]:
+    """Variables that point every AWS SDK in this process at the emulator, never at a real account."""
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def functions_environment(template: Mapping[str, Any], stack: StackResources) -> dict[str, str]:
+    """Every function's resolved environment, merged; handlers share one process, so they must agree."""
+    resolver = stack.resolver()
+    merged: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for logical_id in resources_of_type(template, "AWS::Serverless::Function"):
+        for name, value in function_environment(template, logical_id, resolver).items():
+            if name in merged and merged[name] != value:
+                raise StackError(
+                    f"functions {owner[name]} and {logical_id} set {name} differently "
+                    f"({merged[name]!r} vs {value!r}); the local stack runs them in one process"
+                )
+            merged[name], owner[name] = value, logical_id
+    return merged
+
+
+def write_state(path: Path, state: Mapping[str, Any]) -> None:
+    """Write the state file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+class LocalStack:
+    """The emulator, the template's resources and the services that deliver events to handlers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.template = load_template(settings.template_path)
+        self.moto: ThreadedMotoServer | None = None
+        self.moto_url = ""
+        self.resources: StackResources | None = None
+        self.services: list[tuple[str, Service, int]] = []
+        self.state: dict[str, Any] = {}
+
+    def _start_moto(self) -> None:
+        ensure_port_free(self.settings.moto_port)
+        self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        log.info("AWS emulator listening", extra={"url": self.moto_url})
+
+    def _build_services(self, resources: StackResources) -> list[tuple[str, Service, int]]:
+        gateway = Gateway.from_template(
+            self.template, resources, moto_url=self.moto_url, root=self.settings.template_path.parent
+        )
+        gateway.load_functions()
+        # A runner for queues and schedules will be appended here, with its own port (0 if none).
+        return [("gateway", gateway, self.settings.gateway_port)]
+
+    def start(self) -> None:
+        """Start everything; on failure, stop whatever already started."""
+        try:
+            self._start_moto()
+            os.environ.update(aws_environment(self.moto_url, self.settings.region))
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+                os.environ.pop(name, None)
+            self.resources = create_resources(
+                self.template,
+                endpoint_url=self.moto_url,
+                region=self.settings.region,
+                params=self.settings.params(self.template),
+                session=boto3.Session(),
+            )
+            os.environ.update(functions_environment(self.template, self.resources))
+            for name, service, port in self._build_services(self.resources):
+                ensure_port_free(port)
+                service.start(HOST, port)
+                self.services.append((name, service, port))
+            self.state = self._state()
+            write_state(self.settings.state_file, self.state)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _state(self) -> dict[str, Any]:
+        assert self.resources is not None
+        gateway = next(s for n, s, _ in self.services if n == "gateway")
+        return {
+            "moto_url": self.moto_url,
+            "gateway_url": getattr(gateway, "url", ""),
+            "region": self.settings.region,
+            "stage": self.settings.stage,
+            "user_pool_id": self.resources.user_pool_id,
+            "client_id": self.resources.client_id,
+            "table_name": self.resources.table_name,
+            "tables": self.resources.refs_of_type("AWS::DynamoDB::Table"),
+            "refs": self.resources.refs,
+            "pid": os.getpid(),
+            "started_at": int(time.time()),
+        }
+
+    def stop(self) -> None:
+        """Stop the services, then the emulator; remove the state file if it is ours."""
+        for name, service, _ in reversed(self.services):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        self.services.clear()
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+        path = self.settings.state_file
+        if self.state and path.is_file():
+            try:
+                if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                    path.unlink()
+            except (OSError, ValueError):
+                log.warning("could not remove the state file", extra={"path": str(path)})
+
+
+def banner(state: Mapping[str, Any]) -> str:
+    """What a developer needs after `make dev`."""
+    return "\n".join(
+        [
+            "ITAM local stack is running (Ctrl-C stops it)",
+            f"  API gateway   {state['gateway_url']}",
+            f"  AWS emulator  {state['moto_url']}  (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
+            f"  table         {state['table_name']}   user pool {state['user_pool_id']}",
+            "  token         make -s token TENANT=acme ROLE=admin",
+            f'  try           curl -H "Authorization: Bearer $(make -s token TENANT=acme ROLE=admin)" '
+            f"{state['gateway_url']}/v1/health",
+        ]
+    )
+
+
+def main() -> int:
+    """Run the local stack until SIGINT or SIGTERM."""
+    settings = Settings.from_env(os.environ)
+    configure_logging(os.environ.get("ITAM_LOCAL_LOG_LEVEL", "INFO"))
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack = LocalStack(settings)
+    try:
+        stack.start()
+    except Exception as error:
+        log.error("the local stack could not start: %s", error, exc_info=not isinstance(error, StackError))
+        return 1
+    print(banner(stack.state), flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The real local stack (`python -m infra.local`) as a subprocess on free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.template import REPO_ROOT
+from infra.local.token import issue_token
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class LocalStack:
+    """A running local stack: its URLs, its state file's content, and a way to mint ID tokens."""
+
+    gateway_url: str
+    moto_url: str
+    state: dict[str, Any]
+    log_file: Path
+
+    def token(self, tenant: str, role: str, user: str | None = None) -> str:
+        """An ID token for <user or role>@<tenant>.example.com with that role."""
+        return issue_token(self.state, tenant, role, user=user)
+
+    def output(self) -> str:
+        """Everything the stack wrote so far (banner and JSON log lines)."""
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Start `python -m infra.local` and wait for GET /v1/health; stop it after the session."""
+    workdir = tmp_path_factory.mktemp("local-stack")
+    state_file = workdir / "stack.json"
+    log_file = workdir / "stack.log"
+    gateway_port, moto_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "ITAM_MOTO_PORT": str(moto_port),
+        "ITAM_GATEWAY_PORT": str(gateway_port),
+        "ITAM_STATE_FILE": str(state_file),
+    }
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not (state_file.is_file() and _healthy(gateway_url)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process)
+                pytest.fail(
+                    f"the local stack did not answer GET {gateway_url}/v1/health "
+                    f"(exit status {process.returncode}):\n{log_file.read_text(errors='replace')}"
+                )
+            time.sleep(0.2)
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        yield LocalStack(gateway_url=gateway_url, moto_url=state["moto_url"], state=state, log_file=log_file)
+    finally:
+        _stop(process)

@@ -1,0 +1,188 @@
+"""template.py: short tags, intrinsic resolution, table kwargs, routes and environments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+from infra.local.resources import creation_order
+from infra.local.template import (
+    Resolver,
+    TemplateError,
+    function_environment,
+    http_routes,
+    load_template,
+    parameter_values,
+    table_create_kwargs,
+    table_logical_names,
+    table_post_create,
+)
+from tests.local.conftest import FIXTURE_TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+def test_short_tags_become_long_form_dicts(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        """
+Resources:
+  R:
+    Type: X
+    Properties:
+      A: !Ref Thing
+      B: !GetAtt Thing.Arn
+      C: !Sub "x-${Thing}"
+      D: !Join [",", [a, !Ref Thing]]
+      E: !Select [0, !Split [",", "a,b"]]
+      F: !If [Cond, !Base64 x, !ImportValue y]
+      G: !FindInMap [M, K, V]
+      H: !And [!Equals [a, b], !Not [!Or [!Equals [c, d]]]]
+      I: !GetAZs ""
+"""
+    )
+    props = load_template(path)["Resources"]["R"]["Properties"]
+    assert props["A"] == {"Ref": "Thing"}
+    assert props["B"] == {"Fn::GetAtt": ["Thing", "Arn"]}
+    assert props["C"] == {"Fn::Sub": "x-${Thing}"}
+    assert props["D"] == {"Fn::Join": [",", ["a", {"Ref": "Thing"}]]}
+    assert props["E"] == {"Fn::Select": [0, {"Fn::Split": [",", "a,b"]}]}
+    assert props["F"] == {"Fn::If": ["Cond", {"Fn::Base64": "x"}, {"Fn::ImportValue": "y"}]}
+    assert props["G"] == {"Fn::FindInMap": ["M", "K", "V"]}
+    assert props["H"]["Fn::And"][1] == {"Fn::Not": [{"Fn::Or": [{"Fn::Equals": ["c", "d"]}]}]}
+    assert props["I"] == {"Fn::GetAZs": ""}
+
+
+def test_a_yaml_file_that_is_not_a_template_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("just: data\n")
+    with pytest.raises(TemplateError):
+        load_template(path)
+
+
+def test_table_kwargs_come_from_the_template_and_follow_the_stage(template: dict) -> None:
+    assert table_logical_names(template) == ["AssetTable"]
+    (default,) = table_create_kwargs(template)
+    (test,) = table_create_kwargs(template, {"Stage": "test"})
+    assert default["TableName"] == "itam-prod"
+    assert test["TableName"] == "itam-test"
+    props = template["Resources"]["AssetTable"]["Properties"]
+    assert test["KeySchema"] == props["KeySchema"]
+    assert test["AttributeDefinitions"] == props["AttributeDefinitions"]
+    assert [ix["IndexName"] for ix in test["GlobalSecondaryIndexes"]] == [f"GSI{i}" for i in range(1, 7)]
+    assert test["BillingMode"] == "PAY_PER_REQUEST"
+    assert test["SSESpecification"] == {"Enabled": True}
+    assert test["DeletionProtectionEnabled"] is True
+
+
+def test_table_kwargs_hold_only_create_table_parameters(template: dict) -> None:
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    accepted = set(model.operation_model("CreateTable").input_shape.members)
+    for kwargs in table_create_kwargs(template) + table_create_kwargs(load_template(FIXTURE_TEMPLATE)):
+        assert set(kwargs) <= accepted
+
+
+def test_settings_create_table_does_not_take_are_applied_afterwards() -> None:
+    props = load_template(FIXTURE_TEMPLATE)["Resources"]["Table"]["Properties"]
+    calls = table_post_create(props)
+    assert calls["update_time_to_live"]["TimeToLiveSpecification"] == {
+        "Enabled": True,
+        "AttributeName": "expiresAt",
+    }
+    assert calls["update_continuous_backups"]["PointInTimeRecoverySpecification"][
+        "PointInTimeRecoveryEnabled"
+    ]
+
+
+def test_parameters_are_checked(template: dict) -> None:
+    assert parameter_values(template) == {"Stage": "prod", "LogLevel": "INFO"}
+    with pytest.raises(TemplateError, match="unknown"):
+        parameter_values(template, {"Stgae": "x"})
+    with pytest.raises(TemplateError, match="does not match"):
+        parameter_values(template, {"Stage": "Not Valid"})
+    with pytest.raises(TemplateError, match="not one of"):
+        parameter_values(template, {"LogLevel": "LOUD"})
+
+
+def test_resolver_handles_ref_sub_getatt_and_pseudo_parameters() -> None:
+    resolver = Resolver(
+        params={"Stage": "dev"},
+        refs={"Pool": "us-east-1_abc"},
+        attributes={"Logs": {"Arn": "arn:logs"}},
+        region="eu-west-1",
+    )
+    assert resolver.resolve({"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${Pool}"}) == (
+        "https://cognito-idp.eu-west-1.amazonaws.com/us-east-1_abc"
+    )
+    assert resolver.resolve({"Fn::Sub": "${AWS::AccountId}.${AWS::URLSuffix}/${AWS::StackName}"}) == (
+        "123456789012.amazonaws.com/itam-local"
+    )
+    assert resolver.resolve({"Fn::Sub": ["${X}-${Stage}-${!Literal}", {"X": {"Ref": "Pool"}}]}) == (
+        "us-east-1_abc-dev-${Literal}"
+    )
+    assert resolver.resolve({"Fn::Sub": "${Logs.Arn}"}) == "arn:logs"
+    assert resolver.resolve({"Fn::GetAtt": ["Logs", "Arn"]}) == "arn:logs"
+    assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}) == "a-dev"
+    assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}) == "b"
+    assert resolver.resolve({"K": [{"Ref": "Stage"}, 1]}) == {"K": ["dev", 1]}
+    with pytest.raises(TemplateError, match="Missing"):
+        resolver.resolve({"Ref": "Missing"})
+    with pytest.raises(TemplateError, match="Fn::If"):
+        resolver.resolve({"Fn::If": ["C", "a", "b"]})
+
+
+def test_http_routes_list_every_httpapi_event(template: dict) -> None:
+    routes = {r.route_key: r for r in http_routes(template)}
+    assert set(routes) == {"GET /v1/health", "GET /openapi.json", "GET /docs", "ANY /v1/{proxy+}"}
+    assert routes["GET /v1/health"].auth == "NONE"
+    proxy = routes["ANY /v1/{proxy+}"]
+    assert proxy.auth == "CognitoJwt"
+    assert proxy.function_id == "ApiFunction"
+    assert proxy.function.handler == "handler.lambda_handler"
+    assert proxy.function.code_uri == "functions/api/"
+    assert proxy.function.memory_mb == 512
+    assert proxy.function.timeout_s == 10
+    assert proxy.authorizer is not None
+    assert proxy.authorizer.issuer == {
+        "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+    }
+    assert proxy.authorizer.audience == [{"Ref": "UserPoolClient"}]
+
+
+def test_function_environment_merges_globals_and_resolves(template: dict) -> None:
+    resolver = Resolver(
+        params=parameter_values(template, {"Stage": "local"}), refs={"AssetTable": "itam-local"}
+    )
+    env = function_environment(template, "ApiFunction", resolver)
+    assert env == {
+        "TABLE_NAME": "itam-local",
+        "POWERTOOLS_SERVICE_NAME": "itam",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "ITAM",
+        "STAGE": "local",
+    }
+
+
+def test_function_own_variables_override_globals() -> None:
+    template = {
+        "Globals": {"Function": {"Environment": {"Variables": {"A": "global", "B": "global"}}}},
+        "Resources": {
+            "F": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Environment": {"Variables": {"B": "own"}}},
+            }
+        },
+    }
+    assert function_environment(template, "F", Resolver()) == {"A": "global", "B": "own"}
+
+
+def test_resources_are_created_after_what_they_refer_to(template: dict) -> None:
+    order = creation_order(template)
+    assert order.index("UserPool") < order.index("UserPoolClient") < order.index("HttpApi")
+    assert order.index("UserPool") < order.index("AdminGroup")
+    assert order.index("AssetTable") < order.index("ApiFunction")
