@@ -35,7 +35,7 @@ from itam.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from itam.tenancy import TenantContext
 from itam.web import docs, problems
 from itam.web.auth import tenant_context
-from itam.web.openapi import problem_responses
+from itam.web.openapi import Health, responses
 from itam.web.requests import access_fields, reject_unacceptable_body
 from itam.web.responses import asset_response, json_response, page_response, problem_response
 
@@ -45,17 +45,16 @@ app = APIGatewayHttpResolver(enable_validation=True)
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 IfMatch = Annotated[str | None, Header(alias="if-match", description="ETag of the version being changed")]
-READ = problem_responses(400, 404)
-WRITE = problem_responses(404, 409, 412, 413, 415, 422)
+WRITE_ERRORS = (404, 409, 412, 422)
 
 
 def caller() -> TenantContext:
     return tenant_context(app.current_event.request_context.authorizer.jwt_claim)
 
 
-@app.get("/v1/health", tags=["meta"])
-def handle_health() -> dict[str, str]:
-    return {"status": "ok"}
+@app.get("/v1/health", tags=["meta"], responses=responses(Health))
+def handle_health() -> Health:
+    return Health(status="ok")
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -68,12 +67,12 @@ def handle_docs() -> Response[Any]:
     return Response(status_code=200, content_type="text/html", body=docs.swagger_page(app))
 
 
-@app.post("/v1/assets", tags=["assets"], responses=problem_responses(409, 413, 415, 422))
+@app.post("/v1/assets", tags=["assets"], responses=responses(Asset, 409, 422, status=201))
 def handle_create_asset(asset: AssetCreate) -> Response[Asset]:
     return asset_response(asset_service().register_asset(caller(), asset), status=201)
 
 
-@app.get("/v1/assets", tags=["assets"], responses=problem_responses(400, 422))
+@app.get("/v1/assets", tags=["assets"], responses=responses(AssetPage, 400, 422))
 def handle_list_assets(
     kind: Annotated[Kind | None, Query()] = None,
     status: Annotated[Status | None, Query()] = None,
@@ -91,59 +90,69 @@ def handle_list_assets(
     return page_response(asset_service().list_assets(caller(), filters, PageRequest(limit, cursor)))
 
 
-@app.get("/v1/assets/<asset_id>", tags=["assets"], responses=READ)
+@app.get("/v1/assets/<asset_id>", tags=["assets"], responses=responses(Asset, 404))
 def handle_get_asset(asset_id: str) -> Response[Asset]:
     return asset_response(asset_service().get_asset(caller(), asset_id))
 
 
-@app.patch(
-    "/v1/assets/<asset_id>", tags=["assets"], responses=problem_responses(404, 409, 412, 413, 415, 422, 428)
-)
+@app.patch("/v1/assets/<asset_id>", tags=["assets"], responses=responses(Asset, *WRITE_ERRORS, 428))
 def handle_update_asset(asset_id: str, patch: AssetPatch, if_match: IfMatch = None) -> Response[Asset]:
     return asset_response(asset_service().update_asset(caller(), asset_id, patch, if_match))
 
 
-@app.post("/v1/assets/<asset_id>/transitions", tags=["lifecycle"], responses=WRITE)
+@app.post("/v1/assets/<asset_id>/transitions", tags=["lifecycle"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_transition_asset(
     asset_id: str, transition: TransitionRequest, if_match: IfMatch = None
 ) -> Response[Asset]:
     return asset_response(asset_service().transition_asset(caller(), asset_id, transition, if_match))
 
 
-@app.post("/v1/assets/<asset_id>/checkout", tags=["assignments"], responses=WRITE)
+@app.post("/v1/assets/<asset_id>/checkout", tags=["assignments"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_checkout_asset(
     asset_id: str, checkout: CheckoutRequest, if_match: IfMatch = None
 ) -> Response[Asset]:
     return asset_response(asset_service().checkout_asset(caller(), asset_id, checkout, if_match))
 
 
-@app.post("/v1/assets/<asset_id>/checkin", tags=["assignments"], responses=WRITE)
+@app.post("/v1/assets/<asset_id>/checkin", tags=["assignments"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_checkin_asset(asset_id: str, checkin: CheckinRequest, if_match: IfMatch = None) -> Response[Asset]:
     return asset_response(asset_service().checkin_asset(caller(), asset_id, checkin, if_match))
 
 
-@app.get("/v1/assets/<asset_id>/assignments", tags=["assignments"], responses=READ)
+@app.get(
+    "/v1/assets/<asset_id>/assignments",
+    tags=["assignments"],
+    responses=responses(AssignmentPage, 400, 404, 422),
+)
 def handle_list_assignments(
     asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[AssignmentPage]:
     return page_response(asset_service().list_assignments(caller(), asset_id, PageRequest(limit, cursor)))
 
 
-@app.post("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=WRITE)
+@app.post(
+    "/v1/assets/<asset_id>/maintenance",
+    tags=["maintenance"],
+    responses=responses(Maintenance, *WRITE_ERRORS, status=201),
+)
 def handle_log_maintenance(
     asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None
 ) -> Response[Maintenance]:
     return json_response(asset_service().log_maintenance(caller(), asset_id, record, if_match), status=201)
 
 
-@app.get("/v1/assets/<asset_id>/maintenance", tags=["maintenance"], responses=READ)
+@app.get(
+    "/v1/assets/<asset_id>/maintenance",
+    tags=["maintenance"],
+    responses=responses(MaintenancePage, 400, 404, 422),
+)
 def handle_list_maintenance(
     asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[MaintenancePage]:
     return page_response(asset_service().list_maintenance(caller(), asset_id, PageRequest(limit, cursor)))
 
 
-@app.get("/v1/assets/<asset_id>/history", tags=["history"], responses=READ)
+@app.get("/v1/assets/<asset_id>/history", tags=["history"], responses=responses(HistoryPage, 400, 404, 422))
 def handle_asset_history(
     asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[HistoryPage]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
+
+from pydantic import BaseModel
 
 from itam.web.problems import PROBLEM_CONTENT_TYPE, FieldError, Problem
 
@@ -22,16 +25,21 @@ _DESCRIPTIONS = {
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-def problem_responses(*codes: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI `responses` entries for error statuses a route can send."""
-    return {code: {"description": _DESCRIPTIONS[code]} for code in codes}
+class Health(BaseModel):
+    status: str
+
+
+def responses(model: type[BaseModel], *errors: int, status: int = 200) -> dict[int, dict[str, Any]]:
+    """OpenAPI `responses` of a route: its success body and the error statuses it can send."""
+    success = {"description": HTTPStatus(status).phrase, "content": {"application/json": {"model": model}}}
+    return {status: success, **{code: {"description": _DESCRIPTIONS[code]} for code in errors}}
 
 
 def finalize(schema: dict[str, Any], authorized_paths_prefix: str = "/v1/") -> dict[str, Any]:
     """Make every 4xx/5xx response problem+json, drop the framework's unused error schemas, add auth."""
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas["Problem"].pop("$defs", None)
@@ -51,6 +59,10 @@ def finalize(schema: dict[str, Any], authorized_paths_prefix: str = "/v1/") -> d
                 operation["security"] = [{"cognitoIdToken": []}]
                 responses.setdefault("401", {"description": _DESCRIPTIONS[401]})
                 responses.setdefault("403", {"description": _DESCRIPTIONS[403]})
+            if "requestBody" in operation:
+                # Every body is checked before routing: size, media type, JSON syntax.
+                for code in (400, 413, 415):
+                    responses.setdefault(str(code), {"description": _DESCRIPTIONS[code]})
             for status, response in responses.items():
                 if str(status)[0] in "45":
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
