@@ -51,18 +51,51 @@ typecheck: $(STAMP) ## mypy --strict on the domain package
 	$(VENV)/bin/mypy
 
 .tools/sam/.installed:
-	$(PYTHON) -m venv .tools/sam
+	$(PYTHON) -m venv --clear .tools/sam
 	.tools/sam/bin/python -m pip install --quiet --upgrade pip
-	.tools/sam/bin/python -m pip install --quiet 'aws-sam-cli>=1.140'
+	.tools/sam/bin/python -m pip install --quiet 'aws-sam-cli>=1.140,<2'
+	SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam --version
 	touch $@
 
 template-check: $(STAMP) .tools/sam/.installed ## cfn-lint, sam validate --lint and sam build (no Docker, no AWS account)
+	@echo '--- cfn-lint'
 	$(VENV)/bin/cfn-lint template.yaml
-	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam validate --lint --template template.yaml
-	$(MAKE) build
+	@echo '--- sam validate --lint'
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} SAM_CLI_TELEMETRY=0 \
+	  .tools/sam/bin/sam validate --lint --template template.yaml --config-file infra/samconfig.toml
+	@echo '--- sam build'
+	$(MAKE) --no-print-directory build
 
+# sam build (no container) runs pip through an interpreter of the runtime's version found on PATH.
+# It looks for python3.13: $(SAM_PYTHON) if given, `python3.13` on PATH (pyenv shims need
+# PYENV_VERSION=$(SAM_PYENV)), then pyenv's and the system's install locations; the directory of
+# the interpreter it finds goes first on PATH for sam. The checks after it make sure the layer holds
+# the domain package and aarch64 wheels (pydantic_core) and the function only its own code.
 build: .tools/sam/.installed ## sam build (arm64, python3.13; no container)
-	PYENV_VERSION=$(SAM_PYENV) SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam build --template template.yaml
+	@py=""; \
+	for cand in "$(SAM_PYTHON)" \
+	    "$$(PYENV_VERSION=$(SAM_PYENV) python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)" \
+	    $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+	  if [ -n "$$cand" ] && [ -x "$$cand" ] && \
+	     "$$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then py="$$cand"; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "make build: no python3.13 interpreter found (the functions' runtime is python3.13)." >&2; \
+	  echo "  Install Python 3.13 (e.g. pyenv install 3.13) or pass SAM_PYTHON=/path/to/python3.13." >&2; \
+	  exit 1; \
+	fi; \
+	echo "sam build: using $$py ($$("$$py" -V 2>&1))"; \
+	rm -rf .aws-sam/build; \
+	PATH="$$(dirname "$$py"):$$PATH" SAM_CLI_TELEMETRY=0 \
+	  .tools/sam/bin/sam build --template template.yaml --config-file infra/samconfig.toml
+	@b=.aws-sam/build; fail() { echo "make build: $$*" >&2; exit 1; }; \
+	test -f $$b/ApiFunction/handler.py || fail "$$b/ApiFunction/handler.py is missing"; \
+	test -z "$$(find $$b/ApiFunction -name __pycache__ -o -name '*.pyc')" || fail "$$b/ApiFunction holds bytecode"; \
+	test -f $$b/DomainLayer/python/itam/__init__.py || fail "$$b/DomainLayer/python/itam/ is missing"; \
+	compgen -G "$$b/DomainLayer/python/pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so" >/dev/null \
+	  || fail "$$b/DomainLayer/python/pydantic_core has no cpython-313 aarch64 extension"; \
+	test -z "$$(find $$b/DomainLayer/python -name '*x86_64*.so')" || fail "the layer holds x86_64 extensions"; \
+	echo "build artifacts OK: $$b/ApiFunction/handler.py, $$b/DomainLayer/python/{itam,pydantic_core (aarch64)}"
 
 bench: $(STAMP) ## Benchmarks: prints ratios against in-run baselines, writes bench-results.json
 	$(PY) -m tests.bench

@@ -33,7 +33,7 @@ from itam.bootstrap import asset_service
 from itam.errors import DomainError
 from itam.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from itam.tenancy import TenantContext
-from itam.web import docs, problems
+from itam.web import problems
 from itam.web.auth import tenant_context
 from itam.web.openapi import Health, responses
 from itam.web.requests import access_fields, reject_unacceptable_body
@@ -59,11 +59,15 @@ def handle_health() -> Health:
 
 @app.get("/openapi.json", include_in_schema=False)
 def handle_openapi() -> Response[Any]:
+    from itam.web import docs  # only this route needs it: keep it out of every cold start
+
     return json_response(docs.openapi_document(app))
 
 
 @app.get("/docs", include_in_schema=False)
 def handle_docs() -> Response[Any]:
+    from itam.web import docs
+
     return Response(status_code=200, content_type="text/html", body=docs.swagger_page(app))
 
 

@@ -113,7 +113,9 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
     history = type("HistoryItem", (item,), {}, discriminator="history")
     guard = type("GuardItem", (item,), {"owner_id": UnicodeAttribute()}, discriminator="guard")
     record = type("RecordItem", (item,), {"returned": UnicodeAttribute(null=True)}, discriminator="record")
-    connection = Connection(region=region, host=host)
+    # Transactions use the models' own connection: one botocore client per process, not two (each costs
+    # tens of milliseconds of a cold start to build).
+    connection = item._get_connection().connection
     return TableModels(item, asset, history, guard, record, indexes, connection)
 
 

@@ -86,7 +86,13 @@ class MaintenanceType(StrEnum):
     INSPECTION = "inspection"
 
 
-class Strict(BaseModel):
+class Model(BaseModel):
+    """Base of the register's models: validators are built on first use, which keeps cold starts short."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Strict(Model):
     """Input models: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -210,7 +216,7 @@ class CheckinRequest(Strict):
     note: Note | None = None
 
 
-class Assignment(BaseModel):
+class Assignment(Model):
     """One check-out of an asset, closed by its check-in."""
 
     id: str
@@ -227,7 +233,7 @@ class Assignment(BaseModel):
     return_condition: Condition | None = None
 
 
-class AssignmentReturn(BaseModel):
+class AssignmentReturn(Model):
     """The check-in that closes an open assignment."""
 
     id: str
@@ -264,7 +270,7 @@ class Maintenance(MaintenanceCreate):
     created_by: str
 
 
-class FieldChange(BaseModel):
+class FieldChange(Model):
     field: str
     old: Any = Field(default=None, alias="from")
     new: Any = Field(default=None, alias="to")
@@ -272,12 +278,12 @@ class FieldChange(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
-class Actor(BaseModel):
+class Actor(Model):
     user_id: str
     username: str
 
 
-class HistoryEvent(BaseModel):
+class HistoryEvent(Model):
     """An immutable record of one change to an asset: the version it produced, who, when, what."""
 
     asset_id: str
@@ -290,7 +296,7 @@ class HistoryEvent(BaseModel):
     ref: str | None = Field(default=None, description="Id of the related assignment or maintenance record.")
 
 
-class AssetFilter(BaseModel):
+class AssetFilter(Model):
     """List filters; each is an exact match."""
 
     model_config = ConfigDict(frozen=True)
@@ -303,21 +309,21 @@ class AssetFilter(BaseModel):
     tag: tuple[str, str] | None = None
 
 
-class AssetPage(BaseModel):
+class AssetPage(Model):
     items: list[Asset]
     next_cursor: str | None = None
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(Model):
     items: list[HistoryEvent]
     next_cursor: str | None = None
 
 
-class MaintenancePage(BaseModel):
+class MaintenancePage(Model):
     items: list[Maintenance]
     next_cursor: str | None = None
 
 
-class AssignmentPage(BaseModel):
+class AssignmentPage(Model):
     items: list[Assignment]
     next_cursor: str | None = None

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from pydantic import BaseModel, Field
 
-from itam.web.openapi import finalize
+from itam.web.openapi import DESCRIPTIONS
+from itam.web.problems import PROBLEM_CONTENT_TYPE
 
 TITLE = "IT asset management API"
 VERSION = "1.0.0"
@@ -17,6 +19,65 @@ DESCRIPTION = (
     "Multi-tenant IT asset register. Authenticate with a Cognito ID token of your tenant "
     "(`Authorization: Bearer <token>`). Errors are RFC 9457 problem details."
 )
+
+
+class FieldError(BaseModel):
+    location: str = Field(description="body, query, path or header")
+    field: str = Field(description="Dotted path of the offending field, empty for the whole body")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field(description="A URI reference naming the kind of problem, e.g. /problems/not-found")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The request path")
+    errors: list[FieldError] | None = Field(
+        default=None, description="Per-field errors (validation problems)"
+    )
+    allowed: list[str] | None = Field(default=None, description="Allowed next states (illegal-transition)")
+    field: str | None = Field(default=None, description="The field whose value is taken (duplicate-value)")
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def finalize(schema: dict[str, Any], authorized_paths_prefix: str = "/v1/") -> dict[str, Any]:
+    """Make every 4xx/5xx response problem+json, drop the framework's unused error schemas, add auth."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas["Problem"].pop("$defs", None)
+    schemas["FieldError"] = FieldError.model_json_schema()
+    components["securitySchemes"] = {
+        "cognitoIdToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Cognito ID token of the tenant's user pool (custom:tenant_id, cognito:groups).",
+        }
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path.startswith(authorized_paths_prefix) and path != "/v1/health":
+                operation["security"] = [{"cognitoIdToken": []}]
+                responses.setdefault("401", {"description": DESCRIPTIONS[401]})
+                responses.setdefault("403", {"description": DESCRIPTIONS[403]})
+            if "requestBody" in operation:
+                # Every body is checked before routing: size, media type, JSON syntax.
+                for code in (400, 413, 415):
+                    responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+            for status, response in responses.items():
+                if str(status)[0] in "45":
+                    response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
+    return schema
 
 
 @cache

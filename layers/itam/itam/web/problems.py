@@ -8,35 +8,11 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from itam import errors
 from itam.assets.models import READ_ONLY_FIELDS
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
-
-
-class FieldError(BaseModel):
-    location: str = Field(description="body, query, path or header")
-    field: str = Field(description="Dotted path of the offending field, empty for the whole body")
-    message: str
-    type: str
-
-
-class Problem(BaseModel):
-    """An RFC 9457 problem details object."""
-
-    type: str = Field(description="A URI reference naming the kind of problem, e.g. /problems/not-found")
-    title: str
-    status: int
-    detail: str
-    instance: str | None = Field(default=None, description="The request path")
-    errors: list[FieldError] | None = Field(
-        default=None, description="Per-field errors (validation problems)"
-    )
-    allowed: list[str] | None = Field(default=None, description="Allowed next states (illegal-transition)")
-    field: str | None = Field(default=None, description="The field whose value is taken (duplicate-value)")
 
 
 @dataclass(frozen=True)

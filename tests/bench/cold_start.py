@@ -1,0 +1,133 @@
+"""Cold start: a fresh interpreter serving one GET /v1/assets/{id} against one bare boto3 GetItem."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from tests.bench import Figure, figure
+from tests.bench.support import (
+    REPO_ROOT,
+    RUN_CALLS,
+    asset_key,
+    aws_environment,
+    call,
+    get_asset_event,
+    reset_caches,
+    table_kwargs,
+)
+
+ROUNDS = 9
+TARGET = 1.3
+
+# Both children count their DynamoDB calls the same way and print {"status", "calls"} as their last line.
+_COUNTING = """
+import json, sys
+from botocore.handlers import BUILTIN_HANDLERS
+calls = {}
+def count(model, **_):
+    calls[model.name] = calls.get(model.name, 0) + 1
+BUILTIN_HANDLERS.append(("before-call.dynamodb", count))
+request = json.loads(sys.stdin.read())
+"""
+
+HANDLER_CHILD = (
+    _COUNTING
+    + """
+from functions.api.handler import lambda_handler
+class Context:
+    function_name = "itam-bench-api"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:itam-bench-api"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    def get_remaining_time_in_millis(self):
+        return 10000
+result = lambda_handler(request, Context())
+print(json.dumps({"status": result["statusCode"], "calls": calls}))
+"""
+)
+
+BASELINE_CHILD = (
+    _COUNTING
+    + """
+import boto3
+item = boto3.client("dynamodb").get_item(TableName=request["table"], Key=request["key"])
+print(json.dumps({"status": 200 if "Item" in item else 404, "calls": calls}))
+"""
+)
+
+
+def _run_child(script: str, request: dict[str, Any]) -> float:
+    """Wall time in ms of a fresh interpreter running `script`, from start to exit."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        check=False,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"cold start child failed ({done.returncode}):\n{done.stderr}")
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    if outcome["status"] != 200:
+        raise RuntimeError(f"cold start child got status {outcome['status']}:\n{done.stdout}{done.stderr}")
+    RUN_CALLS.add(outcome["calls"])
+    return elapsed
+
+
+def _seed(table: dict[str, Any]) -> str:
+    """Create the table and one asset through the handler; the asset's id."""
+    boto3.session.Session().client("dynamodb").create_table(**table)
+    reset_caches()
+    try:
+        created = call("POST", "/v1/assets", {"name": "Cold start laptop", "kind": "hardware"}, expect=201)
+    finally:
+        reset_caches()
+    return str(created.body["id"])
+
+
+def run() -> list[Figure]:
+    """cold_start_ratio and the two medians it is made of."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        table = table_kwargs()
+        with aws_environment(AWS_ENDPOINT_URL=f"http://{host}:{port}", TABLE_NAME=table["TableName"]):
+            asset_id = _seed(table)
+            children = {
+                "handler": (HANDLER_CHILD, get_asset_event(asset_id)),
+                "baseline": (BASELINE_CHILD, {"table": table["TableName"], "key": asset_key(asset_id)}),
+            }
+            for script, request in children.values():  # warm-up: compiled bytecode and OS file cache
+                _run_child(script, request)
+            times: dict[str, list[float]] = {name: [] for name in children}
+            for round_ in range(ROUNDS):
+                order = list(children) if round_ % 2 == 0 else list(reversed(children))
+                for name in order:
+                    times[name].append(_run_child(*children[name]))
+    finally:
+        server.stop()
+        access_log.setLevel(level)
+    handler_ms, baseline_ms = statistics.median(times["handler"]), statistics.median(times["baseline"])
+    return [
+        figure("cold_start_ratio", handler_ms / baseline_ms, "x", TARGET),
+        figure("cold_start_handler_ms", handler_ms, "ms"),
+        figure("cold_start_baseline_ms", baseline_ms, "ms"),
+    ]

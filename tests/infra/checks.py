@@ -1,0 +1,329 @@
+"""Checks of the SAM template, one function per property the deployment relies on.
+
+Each check takes a parsed template (infra.local.template.load_template) and raises AssertionError
+with a message naming the resource when the property does not hold. test_template.py runs them on
+template.yaml; test_checks_catch.py runs them on broken copies, to show that each one can fail.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from infra.local.template import REPO_ROOT, Resolver, http_routes, referenced_ids, resources_of_type
+
+Template = Mapping[str, Any]
+
+DOMAIN_LAYER_DIR = "layers/itam"
+PUBLIC_ROUTES = {("GET", "/v1/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
+GROUPS = {"admin", "editor", "viewer", "auditor"}
+TENANT_ATTRIBUTE = "tenant_id"
+MIN_PYTHON_MINOR = 12
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def merge_globals(globals_: Any, props: Any) -> Any:
+    """SAM's Globals merge: maps merge key by key, lists are concatenated, scalars are overridden."""
+    if isinstance(globals_, dict) and isinstance(props, dict):
+        merged = dict(globals_)
+        for key, value in props.items():
+            merged[key] = merge_globals(globals_[key], value) if key in globals_ else value
+        return merged
+    if isinstance(globals_, list) and isinstance(props, list):
+        return [*globals_, *props]
+    return props
+
+
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    """Every AWS::Serverless::Function's Properties with Globals.Function applied."""
+    globals_ = dict((template.get("Globals") or {}).get("Function") or {})
+    return {
+        lid: merge_globals(globals_, dict(res.get("Properties") or {}))
+        for lid, res in resources_of_type(template, "AWS::Serverless::Function").items()
+    }
+
+
+def only(template: Template, type_name: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of a type (the template declares one user pool, one table...)."""
+    found = resources_of_type(template, type_name)
+    assert len(found) == 1, f"expected exactly one {type_name}, found {sorted(found)}"
+    ((logical_id, resource),) = found.items()
+    return logical_id, resource
+
+
+def refs_without_pseudo(value: Any) -> set[str]:
+    """Logical ids and parameters a value refers to, pseudo parameters (AWS::Region...) left out."""
+    return {name for name in referenced_ids(value) if not name.startswith("AWS::")}
+
+
+def domain_layer_id(template: Template) -> str:
+    """The logical id of the layer built from layers/itam/."""
+    layers = [
+        lid
+        for lid, res in resources_of_type(template, "AWS::Serverless::LayerVersion").items()
+        if str((res.get("Properties") or {}).get("ContentUri", "")).rstrip("/") == DOMAIN_LAYER_DIR
+    ]
+    assert len(layers) == 1, f"expected one AWS::Serverless::LayerVersion from {DOMAIN_LAYER_DIR}/: {layers}"
+    return layers[0]
+
+
+def run_cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint's command line (same rules, config file and exit codes as `cfn-lint FILE`)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cfnlint.runner import main; sys.exit(main())",
+            str(template_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# ---------------------------------------------------------------- data
+
+
+def check_table(template: Template) -> None:
+    """The one table: on-demand, point-in-time recovery, deletion protection, SSE, retained by the stack."""
+    lid, table = only(template, "AWS::DynamoDB::Table")
+    props = table.get("Properties") or {}
+    assert props.get("BillingMode") == "PAY_PER_REQUEST", f"{lid}.BillingMode: {props.get('BillingMode')!r}"
+    assert "ProvisionedThroughput" not in props, f"{lid}: ProvisionedThroughput with on-demand billing"
+    pitr = props.get("PointInTimeRecoverySpecification") or {}
+    assert pitr.get("PointInTimeRecoveryEnabled") is True, f"{lid}: point-in-time recovery is off: {pitr}"
+    assert props.get("DeletionProtectionEnabled") is True, f"{lid}: deletion protection is off"
+    sse = props.get("SSESpecification") or {}
+    assert sse.get("SSEEnabled") is True, f"{lid}: SSESpecification.SSEEnabled is not true: {sse}"
+    assert table.get("DeletionPolicy") == "Retain", f"{lid}.DeletionPolicy: {table.get('DeletionPolicy')!r}"
+    assert table.get("UpdateReplacePolicy") == "Retain", (
+        f"{lid}.UpdateReplacePolicy: {table.get('UpdateReplacePolicy')!r}"
+    )
+
+
+def check_table_keys(template: Template) -> None:
+    """Every key attribute (table and indexes) is declared in AttributeDefinitions, and nothing else is."""
+    for lid, table in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        props = table.get("Properties") or {}
+        declared = [d["AttributeName"] for d in props.get("AttributeDefinitions") or []]
+        assert len(declared) == len(set(declared)), f"{lid}: an attribute is declared twice: {declared}"
+        used = {k["AttributeName"] for k in props.get("KeySchema") or []}
+        assert used, f"{lid}: no KeySchema"
+        for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+            for index in props.get(kind) or []:
+                keys = {k["AttributeName"] for k in index.get("KeySchema") or []}
+                missing = keys - set(declared)
+                assert not missing, (
+                    f"{lid}.{index.get('IndexName')}: keys not in AttributeDefinitions: {missing}"
+                )
+                used |= keys
+        # CloudFormation rejects a definition that no key schema uses.
+        assert set(declared) == used, f"{lid}: AttributeDefinitions unused by any key: {set(declared) - used}"
+
+
+# ---------------------------------------------------------------- functions and layer
+
+
+def check_functions(template: Template) -> None:
+    """Every function: arm64 only, Python 3.12+, the domain layer, and the table's name in its environment."""
+    found = functions(template)
+    assert found, "no AWS::Serverless::Function"
+    layer = domain_layer_id(template)
+    table_id, _ = only(template, "AWS::DynamoDB::Table")
+    for lid, props in found.items():
+        assert props.get("Architectures") == ["arm64"], f"{lid}.Architectures: {props.get('Architectures')}"
+        runtime = str(props.get("Runtime"))
+        match = re.fullmatch(r"python3\.(\d+)", runtime)
+        assert match and int(match.group(1)) >= MIN_PYTHON_MINOR, f"{lid}.Runtime: {runtime!r}"
+        assert {"Ref": layer} in (props.get("Layers") or []), (
+            f"{lid}: no Ref {layer} in {props.get('Layers')}"
+        )
+        variables = (props.get("Environment") or {}).get("Variables") or {}
+        assert variables.get("TABLE_NAME") == {"Ref": table_id}, (
+            f"{lid}: TABLE_NAME is {variables.get('TABLE_NAME')}"
+        )
+
+
+def check_domain_layer(template: Template) -> None:
+    """The domain layer is built by SAM for arm64 with the functions' runtime."""
+    lid = domain_layer_id(template)
+    layer = template["Resources"][lid]
+    props = layer.get("Properties") or {}
+    metadata = layer.get("Metadata") or {}
+    runtimes = {str(p.get("Runtime")) for p in functions(template).values()}
+    assert len(runtimes) == 1, f"the functions use several runtimes: {runtimes}"
+    (runtime,) = runtimes
+    assert metadata.get("BuildMethod") == runtime, f"{lid}: BuildMethod {metadata.get('BuildMethod')!r}"
+    assert metadata.get("BuildArchitecture") == "arm64", (
+        f"{lid}: BuildArchitecture {metadata.get('BuildArchitecture')!r}"
+    )
+    assert runtime in (props.get("CompatibleRuntimes") or []), f"{lid}: CompatibleRuntimes lack {runtime}"
+    assert props.get("CompatibleArchitectures") == ["arm64"], f"{lid}: {props.get('CompatibleArchitectures')}"
+
+
+def check_code_locations(template: Template) -> None:
+    """CodeUri/ContentUri directories exist and hold the handler module and the domain package."""
+    for lid, props in functions(template).items():
+        code = REPO_ROOT / str(props.get("CodeUri"))
+        module = str(props.get("Handler")).rsplit(".", 1)[0]
+        assert (code / f"{module.replace('.', '/')}.py").is_file(), f"{lid}: no {module}.py in {code}"
+    layer_dir = REPO_ROOT / DOMAIN_LAYER_DIR
+    assert (layer_dir / "itam" / "__init__.py").is_file(), f"no itam package in {layer_dir}"
+    requirements = (layer_dir / "requirements.txt").read_text(encoding="utf-8")
+    names = {
+        re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower() for line in requirements.splitlines()
+    }
+    for name in ("aws-lambda-powertools", "pydantic", "pynamodb"):
+        assert name in names, f"{layer_dir}/requirements.txt does not list {name}"
+
+
+# ---------------------------------------------------------------- identity and API
+
+
+def check_user_pool(template: Template) -> None:
+    """The pool has custom:tenant_id; its app clients can read it but not write it."""
+    pool_id, pool = only(template, "AWS::Cognito::UserPool")
+    schema = {a.get("Name"): a for a in (pool.get("Properties") or {}).get("Schema") or []}
+    assert TENANT_ATTRIBUTE in schema, f"{pool_id}: no {TENANT_ATTRIBUTE} attribute in {sorted(schema)}"
+    assert schema[TENANT_ATTRIBUTE].get("AttributeDataType") == "String", (
+        f"{pool_id}: {schema[TENANT_ATTRIBUTE]}"
+    )
+    clients = resources_of_type(template, "AWS::Cognito::UserPoolClient")
+    assert clients, "no AWS::Cognito::UserPoolClient"
+    custom = f"custom:{TENANT_ATTRIBUTE}"
+    for lid, client in clients.items():
+        props = client.get("Properties") or {}
+        assert props.get("UserPoolId") == {"Ref": pool_id}, f"{lid}.UserPoolId: {props.get('UserPoolId')}"
+        # Without WriteAttributes a client may write every writable attribute, the tenant included.
+        assert "WriteAttributes" in props, f"{lid}: no WriteAttributes (all attributes writable)"
+        assert custom not in props["WriteAttributes"], f"{lid} can write {custom}: {props['WriteAttributes']}"
+        assert custom in (props.get("ReadAttributes") or []), f"{lid} cannot read {custom}"
+
+
+def check_groups(template: Template) -> None:
+    """The role groups exist in the template's pool."""
+    pool_id, _ = only(template, "AWS::Cognito::UserPool")
+    groups = {
+        (res.get("Properties") or {}).get("GroupName")
+        for res in resources_of_type(template, "AWS::Cognito::UserPoolGroup").values()
+        if (res.get("Properties") or {}).get("UserPoolId") == {"Ref": pool_id}
+    }
+    assert groups >= GROUPS, f"groups missing from {pool_id}: {sorted(GROUPS - groups)}"
+
+
+def check_http_api_auth(template: Template) -> None:
+    """Each HttpApi's default authorizer is a JWT authorizer for the template's pool and app client."""
+    apis = resources_of_type(template, "AWS::Serverless::HttpApi")
+    assert apis, "no AWS::Serverless::HttpApi"
+    pool_id, _ = only(template, "AWS::Cognito::UserPool")
+    clients = {
+        lid
+        for lid, res in resources_of_type(template, "AWS::Cognito::UserPoolClient").items()
+        if (res.get("Properties") or {}).get("UserPoolId") == {"Ref": pool_id}
+    }
+    for api_id, api in apis.items():
+        auth = (api.get("Properties") or {}).get("Auth") or {}
+        default = auth.get("DefaultAuthorizer")
+        assert default and default != "NONE", f"{api_id}: no DefaultAuthorizer"
+        jwt = ((auth.get("Authorizers") or {}).get(default) or {}).get("JwtConfiguration")
+        assert jwt, f"{api_id}: default authorizer {default} is not a JWT authorizer"
+        issuer = jwt.get("issuer")
+        assert refs_without_pseudo(issuer) == {pool_id}, (
+            f"{api_id}.{default}: issuer {issuer} is not {pool_id}'s"
+        )
+        resolved = Resolver(refs={pool_id: "us-east-1_POOL"}, region="us-east-1").resolve(issuer)
+        assert resolved == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_POOL", f"issuer: {resolved}"
+        audience = jwt.get("audience") or []
+        assert audience, f"{api_id}.{default}: no audience"
+        for entry in audience:
+            assert (
+                isinstance(entry, dict) and refs_without_pseudo(entry) <= clients and referenced_ids(entry)
+            ), f"{api_id}.{default}: audience {entry} is not a client of {pool_id} ({sorted(clients)})"
+
+
+def check_public_routes(template: Template) -> None:
+    """Only health, the OpenAPI document and the docs page skip the authorizer; the rest use the default."""
+    routes = http_routes(template)
+    public = {(r.method, r.path) for r in routes if r.authorizer is None}
+    assert public == PUBLIC_ROUTES, f"routes without authorizer: {sorted(public)}"
+    protected = [r for r in routes if r.authorizer is not None]
+    assert protected, "no route uses the JWT authorizer"
+    for route in protected:
+        default = (template["Resources"][route.api_id]["Properties"]["Auth"]).get("DefaultAuthorizer")
+        assert route.authorizer is not None and route.authorizer.name == default, (
+            f"{route.route_key}: authorizer {route.auth}, not the default {default}"
+        )
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def _dynamodb_actions(statement: Mapping[str, Any]) -> bool:
+    actions = statement.get("Action") or []
+    actions = [actions] if isinstance(actions, str) else actions
+    return any(str(a).lower().startswith("dynamodb:") or a == "*" for a in actions)
+
+
+def _check_policy(lid: str, policy: Any, tables: set[str]) -> set[str]:
+    """The tables one policy entry grants access to; AssertionError if it reaches beyond them."""
+    if isinstance(policy, str):  # a managed policy, by name or ARN
+        assert "dynamodb" not in policy.lower(), f"{lid}: managed policy {policy} reaches every table"
+        return set()
+    assert isinstance(policy, dict), f"{lid}: unexpected policy {policy!r}"
+    if "Statement" in policy:
+        granted: set[str] = set()
+        for statement in policy["Statement"]:
+            if not _dynamodb_actions(statement):
+                continue
+            resources = statement.get("Resource")
+            targets = refs_without_pseudo(resources)
+            assert resources != "*" and "*" not in (resources or []), f"{lid}: DynamoDB actions on '*'"
+            assert targets and targets <= tables, (
+                f"{lid}: DynamoDB statement on {resources} (tables: {tables})"
+            )
+            granted |= targets
+        return granted
+    ((name, args),) = policy.items()  # a SAM policy template, e.g. DynamoDBCrudPolicy: {TableName: ...}
+    if "dynamodb" not in name.lower():
+        return set()
+    table = (args or {}).get("TableName")
+    assert isinstance(table, dict) and set(table) == {"Ref"} and table["Ref"] in tables, (
+        f"{lid}.{name}: TableName {table!r} is not a Ref to the template's table {sorted(tables)}"
+    )
+    return {table["Ref"]}
+
+
+def check_iam(template: Template) -> None:
+    """The functions' policies reach the template's own table, and no other."""
+    tables = set(resources_of_type(template, "AWS::DynamoDB::Table"))
+    granted: set[str] = set()
+    for lid, props in functions(template).items():
+        assert "Role" not in props, f"{lid}: a Role defined elsewhere cannot be checked here"
+        policies = props.get("Policies") or []
+        for policy in policies if isinstance(policies, list) else [policies]:
+            granted |= _check_policy(lid, policy, tables)
+    # Some function (the API) must be able to reach the table, or the policies went somewhere else.
+    assert granted == tables, f"the functions' policies grant {sorted(granted)}, expected {sorted(tables)}"
+
+
+ALL_CHECKS = (
+    check_table,
+    check_table_keys,
+    check_functions,
+    check_domain_layer,
+    check_code_locations,
+    check_user_pool,
+    check_groups,
+    check_http_api_auth,
+    check_public_routes,
+    check_iam,
+)

@@ -1,0 +1,181 @@
+"""Each template check fails on a copy of template.yaml broken in the way it guards against."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.local.template import load_template
+from tests.infra import checks
+
+Template = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def original() -> Template:
+    return load_template()
+
+
+def res(t: Template, lid: str) -> dict[str, Any]:
+    props: dict[str, Any] = t["Resources"][lid].setdefault("Properties", {})
+    return props
+
+
+def events(t: Template) -> dict[str, Any]:
+    evs: dict[str, Any] = res(t, "ApiFunction")["Events"]
+    return evs
+
+
+def jwt(t: Template) -> dict[str, Any]:
+    config: dict[str, Any] = res(t, "HttpApi")["Auth"]["Authorizers"]["CognitoJwt"]["JwtConfiguration"]
+    return config
+
+
+def client(t: Template) -> dict[str, Any]:
+    return res(t, "UserPoolClient")
+
+
+# (name, what it breaks, the check that must catch it)
+BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None]]] = [
+    (
+        "provisioned billing",
+        lambda t: res(t, "AssetTable").update(BillingMode="PROVISIONED"),
+        checks.check_table,
+    ),
+    (
+        "no point-in-time recovery",
+        lambda t: res(t, "AssetTable").pop("PointInTimeRecoverySpecification"),
+        checks.check_table,
+    ),
+    (
+        "no deletion protection",
+        lambda t: res(t, "AssetTable").update(DeletionProtectionEnabled=False),
+        checks.check_table,
+    ),
+    (
+        "no SSE",
+        lambda t: res(t, "AssetTable").update(SSESpecification={"SSEEnabled": False}),
+        checks.check_table,
+    ),
+    (
+        "DeletionPolicy Delete",
+        lambda t: t["Resources"]["AssetTable"].update(DeletionPolicy="Delete"),
+        checks.check_table,
+    ),
+    (
+        "no UpdateReplacePolicy",
+        lambda t: t["Resources"]["AssetTable"].pop("UpdateReplacePolicy"),
+        checks.check_table,
+    ),
+    (
+        "GSI key not declared",
+        lambda t: res(t, "AssetTable")["AttributeDefinitions"].pop(),
+        checks.check_table_keys,
+    ),
+    (
+        "unused attribute definition",
+        lambda t: res(t, "AssetTable")["AttributeDefinitions"].append(
+            {"AttributeName": "X", "AttributeType": "S"}
+        ),
+        checks.check_table_keys,
+    ),
+    ("x86_64", lambda t: t["Globals"]["Function"].update(Architectures=["x86_64"]), checks.check_functions),
+    (
+        "arm64 plus x86_64 (Globals lists add up)",
+        lambda t: res(t, "ApiFunction").update(Architectures=["x86_64"]),
+        checks.check_functions,
+    ),
+    ("python3.11", lambda t: t["Globals"]["Function"].update(Runtime="python3.11"), checks.check_functions),
+    ("no domain layer", lambda t: t["Globals"]["Function"].pop("Layers"), checks.check_functions),
+    (
+        "layer built for x86_64",
+        lambda t: t["Resources"]["DomainLayer"]["Metadata"].update(BuildArchitecture="x86_64"),
+        checks.check_domain_layer,
+    ),
+    (
+        "handler module missing",
+        lambda t: res(t, "ApiFunction").update(Handler="nothere.lambda_handler"),
+        checks.check_code_locations,
+    ),
+    (
+        "no DefaultAuthorizer",
+        lambda t: res(t, "HttpApi")["Auth"].pop("DefaultAuthorizer"),
+        checks.check_http_api_auth,
+    ),
+    (
+        "issuer of another pool",
+        lambda t: jwt(t).update(issuer="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"),
+        checks.check_http_api_auth,
+    ),
+    (
+        "audience of another client",
+        lambda t: jwt(t).update(audience=["someclientid"]),
+        checks.check_http_api_auth,
+    ),
+    ("no tenant_id attribute", lambda t: res(t, "UserPool")["Schema"].pop(), checks.check_user_pool),
+    (
+        "client writes tenant_id",
+        lambda t: client(t)["WriteAttributes"].append("custom:tenant_id"),
+        checks.check_user_pool,
+    ),
+    ("client writes everything", lambda t: client(t).pop("WriteAttributes"), checks.check_user_pool),
+    ("no auditor group", lambda t: t["Resources"].pop("AuditorGroup"), checks.check_groups),
+    (
+        "API route public",
+        lambda t: events(t)["Api"]["Properties"].update(Auth={"Authorizer": "NONE"}),
+        checks.check_public_routes,
+    ),
+    ("health protected", lambda t: events(t)["Health"]["Properties"].pop("Auth"), checks.check_public_routes),
+    (
+        "policy on another table",
+        lambda t: res(t, "ApiFunction").update(
+            Policies=[{"DynamoDBCrudPolicy": {"TableName": "other-table"}}]
+        ),
+        checks.check_iam,
+    ),
+    ("no table policy", lambda t: res(t, "ApiFunction").pop("Policies"), checks.check_iam),
+    (
+        "policy on every table",
+        lambda t: res(t, "ApiFunction")["Policies"].append(
+            {"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}
+        ),
+        checks.check_iam,
+    ),
+    (
+        "managed DynamoDB policy",
+        lambda t: res(t, "ApiFunction")["Policies"].append("AmazonDynamoDBFullAccess"),
+        checks.check_iam,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "check"), [(b, c) for _, b, c in BREAKAGES], ids=[n for n, _, _ in BREAKAGES]
+)
+def test_check_catches(
+    original: Template, breakage: Callable[[Template], None], check: Callable[[Template], None]
+) -> None:
+    broken = copy.deepcopy(original)
+    check(broken)  # the check passes before the breakage...
+    breakage(broken)
+    with pytest.raises(AssertionError):
+        check(broken)  # ...and fails after it
+
+
+def test_every_check_is_exercised() -> None:
+    assert {c for _, _, c in BREAKAGES} == set(checks.ALL_CHECKS)
+
+
+def test_cfn_lint_fails_on_a_broken_template(original: Template, tmp_path: Path) -> None:
+    broken = copy.deepcopy(original)
+    res(broken, "AssetTable")["BillingMode"] = "ON_DEMAND"  # not a BillingMode
+    path = tmp_path / "template.yaml"
+    path.write_text(yaml.safe_dump(broken, sort_keys=False), encoding="utf-8")
+    result = checks.run_cfn_lint(path)
+    assert result.returncode != 0, result.stdout
+    assert "ON_DEMAND" in result.stdout, result.stdout

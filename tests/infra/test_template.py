@@ -1,0 +1,36 @@
+"""template.yaml passes cfn-lint and has the properties the deployment relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from infra.local.template import DEFAULT_TEMPLATE, http_routes, load_template
+from tests.infra import checks
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def test_cfn_lint_passes() -> None:
+    result = checks.run_cfn_lint(DEFAULT_TEMPLATE)
+    assert result.returncode == 0, f"cfn-lint exit {result.returncode}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("check", checks.ALL_CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+def test_template_property(template: dict[str, Any], check: Callable[[dict[str, Any]], None]) -> None:
+    check(template)
+
+
+def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -> None:
+    """Guards against a check passing vacuously because it looked in the wrong place."""
+    assert checks.only(template, "AWS::DynamoDB::Table")[0] == "AssetTable"
+    assert checks.only(template, "AWS::Cognito::UserPool")[0] == "UserPool"
+    assert checks.domain_layer_id(template) == "DomainLayer"
+    assert sorted(checks.functions(template)) == ["ApiFunction"]
+    routes = {(r.method, r.path) for r in http_routes(template)}
+    assert routes >= checks.PUBLIC_ROUTES | {("ANY", "/v1/{proxy+}")}
