@@ -9,7 +9,7 @@ SAM_PYENV ?= 3.11.7:3.12.1:3.13.0
 
 .DEFAULT_GOAL := help
 .PHONY: help install dev token test test-unit test-integration test-e2e test-infra lint typecheck \
-        template-check build bench pr clean
+        template-check build deploy bench pr clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ build: .tools/sam/.installed ## sam build (arm64, python3.13; no container)
 	  || fail "$$b/DomainLayer/python/pydantic_core has no cpython-313 aarch64 extension"; \
 	test -z "$$(find $$b/DomainLayer/python -name '*x86_64*.so')" || fail "the layer holds x86_64 extensions"; \
 	echo "build artifacts OK: $$b/ApiFunction/handler.py, $$b/DomainLayer/python/{itam,pydantic_core (aarch64)}"
+
+deploy: build ## Deploy to the AWS account of your credentials (sam deploy --guided)
+	SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy --guided --config-file infra/samconfig.toml
 
 bench: $(STAMP) ## Benchmarks: prints ratios against in-run baselines, writes bench-results.json
 	$(PY) -m tests.bench

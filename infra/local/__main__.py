@@ -226,7 +226,7 @@ def banner(state: Mapping[str, Any]) -> str:
             f"  table         {state['table_name']}   user pool {state['user_pool_id']}",
             "  token         make -s token TENANT=acme ROLE=admin",
             f'  try           curl -H "Authorization: Bearer $(make -s token TENANT=acme ROLE=admin)" '
-            f"{state['gateway_url']}/v1/health",
+            f"{state['gateway_url']}/v1/assets",
         ]
     )
 

@@ -92,7 +92,7 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
         attrs[f"GSI{n}PK"] = UnicodeAttribute(null=True)
         attrs[f"GSI{n}SK"] = UnicodeAttribute(null=True)
         attrs[f"gsi{n}"] = _index(n)()
-    item = type("Item", (Model,), attrs)
+    item: Any = type("Item", (Model,), attrs)
     # PynamoDB binds a copy of each index to the model class: query through those copies.
     indexes = {f"GSI{n}": getattr(item, f"gsi{n}") for n in range(1, 7)}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict
 
 DESCRIPTIONS = {
@@ -27,7 +27,10 @@ class Health(BaseModel):
     status: str
 
 
-def responses(model: type[BaseModel], *errors: int, status: int = 200) -> dict[int, dict[str, Any]]:
+def responses(model: type[BaseModel], *errors: int, status: int = 200) -> dict[int, OpenAPIResponse]:
     """OpenAPI `responses` of a route: its success body and the error statuses it can send."""
-    success = {"description": HTTPStatus(status).phrase, "content": {"application/json": {"model": model}}}
-    return {status: success, **{code: {"description": DESCRIPTIONS[code]} for code in errors}}
+    declared: dict[int, OpenAPIResponse] = {
+        status: {"description": HTTPStatus(status).phrase, "content": {"application/json": {"model": model}}}
+    }
+    declared.update({code: {"description": DESCRIPTIONS[code]} for code in errors})
+    return declared
