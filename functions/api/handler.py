@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from itam.assets.models import (
+    TAG_KEY,
     Asset,
     AssetCreate,
     AssetFilter,
@@ -83,7 +84,7 @@ def handle_list_assets(
     category: Annotated[str | None, Query(max_length=128)] = None,
     location: Annotated[str | None, Query(max_length=128)] = None,
     assigned_to: Annotated[str | None, Query(max_length=128)] = None,
-    tag: Annotated[str | None, Query(pattern=r"^[^:]+:.*$", description="key:value")] = None,
+    tag: Annotated[str | None, Query(pattern=rf"^{TAG_KEY}:.{{0,256}}$", description="key:value")] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Response[AssetPage]:
@@ -175,7 +176,16 @@ def handle_validation_error(error: RequestValidationError) -> Response[Any]:
 
 @app.not_found
 def handle_not_found(_: NotFoundError) -> Response[Any]:
-    return problem_response(problems.problem(404, "not-found", "no such route", app.current_event.path))
+    from itam.web import docs
+
+    path = app.current_event.path
+    allowed = docs.allowed_methods(app, path)
+    if allowed:
+        detail = f"{app.current_event.http_method} is not served here; use {', '.join(allowed)}"
+        return problem_response(
+            problems.problem(405, "method-not-allowed", detail, path), {"Allow": ", ".join(allowed)}
+        )
+    return problem_response(problems.problem(404, "not-found", "no such route", path))
 
 
 @app.exception_handler(Exception)

@@ -712,4 +712,8 @@ class _HttpHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the route table, as on API Gateway (ANY routes take methods such as TRACE).
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)

@@ -212,6 +212,8 @@ def test_patch_without_if_match_is_428_and_stale_is_412(api: Api) -> None:
         {"updated_by": "mallory"},
         {"assigned_to": "mallory"},
         {"name": None},
+        {"kind": None},
+        {"tags": {"a:b": "colon in key"}},
         {"wheels": 4},
     ],
 )
@@ -530,3 +532,35 @@ def test_rejected_writes_leave_no_history(api: Api) -> None:
 
     events = api.get(f"{base}/history").body["items"]
     assert [e["type"] for e in events] == ["created"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/assets/0123456789abcdef0123456789abcdef", "GET, PATCH"),
+        ("PUT", "/v1/assets", "GET, POST"),
+        ("TRACE", "/v1/health", "GET"),
+        ("GET", "/v1/assets/0123456789abcdef0123456789abcdef/checkout", "POST"),
+    ],
+)
+def test_a_method_a_route_does_not_serve_is_405_with_allow(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    reply = api.call(method, path)
+    assert reply.status == 405
+    assert reply.headers["Allow"] == allow
+    assert reply.body["type"] == "/problems/method-not-allowed"
+
+
+@pytest.mark.parametrize("tag", ["a]b:x", "no-colon", "a:b:c" * 60, ":x", "a[0]:x"])
+def test_malformed_tag_filters_are_422(api: Api, tag: str) -> None:
+    reply = api.get("/v1/assets", query={"tag": tag})
+    assert reply.status == 422, reply.body
+    assert reply.body["errors"][0]["field"] == "tag"
+
+
+def test_tag_keys_with_dots_and_slashes_filter_exactly(api: Api) -> None:
+    tagged = create(api, tags={"cost.center": "42", "team/sub": "a"})
+    create(api, tags={"cost": "42"})
+    for tag in ("cost.center:42", "team/sub:a"):
+        assert [a["id"] for a in api.get("/v1/assets", query={"tag": tag}).body["items"]] == [tagged["id"]]

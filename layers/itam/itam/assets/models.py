@@ -17,6 +17,7 @@ from pydantic import (
     StrictStr,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 # Server-owned fields: the API reports them, a request may never set them.
 READ_ONLY_FIELDS = frozenset(
@@ -38,10 +39,14 @@ READ_ONLY_FIELDS = frozenset(
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 ShortText = Annotated[str, Field(min_length=1, max_length=128)]
 Note = Annotated[str, Field(min_length=1, max_length=2000)]
-TagKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/=+@-]+$")]
+TAG_KEY = r"[A-Za-z0-9_./=+@-]{1,64}"
+# Tag keys exclude ":" so that a `tag=key:value` filter is unambiguous.
+TagKey = Annotated[str, Field(pattern=rf"^{TAG_KEY}$")]
 TagValue = Annotated[str, Field(max_length=256)]
 FieldKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 CustomValue = StrictStr | StrictBool | StrictInt | StrictFloat
+# Maps of up to 50 entries whose keys must match their pattern (said so in the schema too).
+KEYED = Field(max_length=50, json_schema_extra={"additionalProperties": False})
 AssetTag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 
 
@@ -127,8 +132,8 @@ class AssetFields(Strict):
     warranty_end: date | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
-    tags: Annotated[dict[TagKey, TagValue], Field(max_length=50)] = Field(default_factory=dict)
-    custom_fields: Annotated[dict[FieldKey, CustomValue], Field(max_length=50)] = Field(default_factory=dict)
+    tags: Annotated[dict[TagKey, TagValue], KEYED] = Field(default_factory=dict)
+    custom_fields: Annotated[dict[FieldKey, CustomValue], KEYED] = Field(default_factory=dict)
     notes: Note | None = None
 
     @model_validator(mode="after")
@@ -150,8 +155,9 @@ class AssetPatch(Strict):
     """Body of PATCH /v1/assets/{id}: a merge patch. `null` clears a field; in tags and
     custom_fields, `null` removes that key. Status and assignee change through their own routes."""
 
-    name: Text | None = None
-    kind: Kind | None = None
+    # Required on the asset: they may be changed but not cleared, so null is not part of their schema.
+    name: Text | SkipJsonSchema[None] = None
+    kind: Kind | SkipJsonSchema[None] = None
     asset_tag: AssetTag | None = None
     serial_number: ShortText | None = None
     category: ShortText | None = None
@@ -164,8 +170,8 @@ class AssetPatch(Strict):
     warranty_end: date | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
-    tags: Annotated[dict[TagKey, TagValue | None], Field(max_length=50)] | None = None
-    custom_fields: Annotated[dict[FieldKey, CustomValue | None], Field(max_length=50)] | None = None
+    tags: Annotated[dict[TagKey, TagValue | None], KEYED] | None = None
+    custom_fields: Annotated[dict[FieldKey, CustomValue | None], KEYED] | None = None
     notes: Note | None = None
 
     @model_validator(mode="after")

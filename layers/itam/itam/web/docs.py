@@ -101,3 +101,19 @@ def swagger_page(app: APIGatewayHttpResolver) -> str:
     css = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
     spec = _document_json(app).replace("</", "<\\/")
     return generate_swagger_html(spec, js, css, "", None, False)
+
+
+def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:
+    """The methods the API serves on `path` (for a 405's Allow header); empty when no route matches."""
+    methods: set[str] = set()
+    for template, operations in openapi_document(app).get("paths", {}).items():
+        if _matches(template, path):
+            methods.update(method.upper() for method in operations)
+    return sorted(methods)
+
+
+def _matches(template: str, path: str) -> bool:
+    expected, actual = template.strip("/").split("/"), path.strip("/").split("/")
+    return len(expected) == len(actual) and all(
+        e == a or (e.startswith("{") and bool(a)) for e, a in zip(expected, actual, strict=True)
+    )
