@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -17,7 +18,7 @@ from pydantic import (
     StrictStr,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 # Server-owned fields: the API reports them, a request may never set them.
 READ_ONLY_FIELDS = frozenset(
@@ -45,6 +46,23 @@ TagKey = Annotated[str, Field(pattern=rf"^{TAG_KEY}$")]
 TagValue = Annotated[str, Field(max_length=256)]
 FieldKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 CustomValue = StrictStr | StrictBool | StrictInt | StrictFloat
+
+
+def _iso_date_only(value: Any) -> Any:
+    if not isinstance(value, str | date):
+        raise ValueError("dates are ISO 8601 strings (YYYY-MM-DD)")
+    return value
+
+
+# Calendar dates as ISO strings only: a number is not read as a count of days since 1970.
+Day = Annotated[date, BeforeValidator(_iso_date_only)]
+# Decimal amounts: a string or a number, at most 10 digits before the point and 4 after.
+AMOUNT_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$"},
+        {"type": "number", "minimum": 0, "maximum": 9999999999.9999, "multipleOf": 0.0001},
+    ]
+}
 # Maps of up to 50 entries whose keys must match their pattern (said so in the schema too).
 KEYED = Field(max_length=50, json_schema_extra={"additionalProperties": False})
 AssetTag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
@@ -104,13 +122,17 @@ class Strict(Model):
 
 
 class Money(Strict):
-    amount: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+    amount: Annotated[
+        Decimal,
+        Field(ge=0, max_digits=14, decimal_places=4),
+        WithJsonSchema(AMOUNT_SCHEMA, mode="validation"),
+    ]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 
 
 class Disposal(Strict):
     method: DisposalMethod
-    date: date
+    date: Day
     notes: Note | None = None
 
 
@@ -128,8 +150,8 @@ class AssetFields(Strict):
     location: ShortText | None = None
     assigned_to: ShortText | None = None
     cost: Money | None = None
-    purchase_date: date | None = None
-    warranty_end: date | None = None
+    purchase_date: Day | None = None
+    warranty_end: Day | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
     tags: Annotated[dict[TagKey, TagValue], KEYED] = Field(default_factory=dict)
@@ -166,8 +188,8 @@ class AssetPatch(Strict):
     condition: Condition | None = None
     location: ShortText | None = None
     cost: Money | None = None
-    purchase_date: date | None = None
-    warranty_end: date | None = None
+    purchase_date: Day | None = None
+    warranty_end: Day | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
     tags: Annotated[dict[TagKey, TagValue | None], KEYED] | None = None
@@ -212,7 +234,7 @@ class TransitionRequest(Strict):
 class CheckoutRequest(Strict):
     assignee: ShortText
     location: ShortText | None = None
-    expected_return: date | None = None
+    expected_return: Day | None = None
     note: Note | None = None
 
 
@@ -256,8 +278,8 @@ class MaintenanceCreate(Strict):
     description: Note | None = None
     vendor: ShortText | None = None
     cost: Money | None = None
-    start_date: date
-    completion_date: date | None = None
+    start_date: Day
+    completion_date: Day | None = None
     warranty_covered: bool = False
 
     @model_validator(mode="after")
