@@ -103,7 +103,7 @@ def _field_error(raw: Mapping[str, Any]) -> dict[str, str]:
     loc = [str(part) for part in raw.get("loc", ())]
     location = loc[0] if loc else "body"
     field = ".".join(loc[1:])
-    message = str(raw.get("msg") or raw.get("type") or "invalid value")
+    message = str(raw.get("msg") or raw.get("type") or "invalid value").removeprefix("Value error, ")
     kind = str(raw.get("type") or "value_error")
     if kind == "extra_forbidden":
         message = "is read-only" if field in READ_ONLY_FIELDS else "is not a known field"
