@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import LocalStack
 from tests.e2e.http import Client
+from tests.support.tokens import b64url, sign, unverified_claims
 
 pytestmark = pytest.mark.e2e
 
@@ -54,12 +56,46 @@ def test_requests_without_a_valid_token_are_401_problems(
     assert reply.headers["www-authenticate"].startswith("Bearer")
 
 
+def _forged(local_stack: LocalStack, **changes: Any) -> str:
+    """A validly signed copy of a real token of the stack's pool, with some claims changed."""
+    claims = unverified_claims(local_stack.token(tenant(), "admin"))
+    claims.update(changes)
+    return sign(claims)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"exp": int(time.time()) - 60}, "expired"),
+        ({"aud": "another-app-client"}, "audience"),
+        ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, "issuer"),
+        ({"token_use": "access"}, "token use"),
+        ({"nbf": int(time.time()) + 600}, "not yet valid"),
+    ],
+)
+def test_tokens_the_authorizer_refuses_are_401(
+    local_stack: LocalStack, changes: dict[str, Any], reason: str
+) -> None:
+    # Given a token that is correctly signed but wrong in one claim
+    forged = _forged(local_stack, **changes)
+    # When it is used on any protected route
+    reply = Client(local_stack.gateway_url, forged).get("/v1/assets")
+    # Then the gateway refuses it before the function runs, saying why
+    assert reply.status == 401, reason
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    assert reply.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_an_unchanged_forged_copy_is_accepted(local_stack: LocalStack) -> None:
+    """The refusals above are about the claim changed, not about the copying."""
+    assert Client(local_stack.gateway_url, _forged(local_stack)).get("/v1/assets").status == 200
+
+
 def test_tampered_token_is_401(local_stack: LocalStack) -> None:
     token = local_stack.token(tenant(), "admin")
-    header, payload, signature = token.split(".")
-    claims = json.loads(_b64decode(payload))
-    claims["custom:tenant_id"] = "someone-else"
-    forged = ".".join([header, _b64encode(json.dumps(claims).encode()), signature])
+    header, _, signature = token.split(".")
+    claims = {**unverified_claims(token), "custom:tenant_id": "someone-else"}
+    forged = ".".join([header, b64url(json.dumps(claims).encode()), signature])
 
     assert Client(local_stack.gateway_url, forged).get("/v1/assets").status == 401
 
@@ -249,15 +285,3 @@ def test_logs_are_json_with_the_request_id_as_correlation_id(local_stack: LocalS
     assert any(line.get("correlation_id") == request_id for line in lines), (
         "handler logs carry the correlation id"
     )
-
-
-def _b64decode(part: str) -> bytes:
-    import base64
-
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
-def _b64encode(raw: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

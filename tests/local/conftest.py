@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
-import importlib.resources
-import json
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import jwt
 import pytest
-from jwt.algorithms import RSAAlgorithm
 from moto.server import ThreadedMotoServer
 
 from infra.local.gateway import Gateway
@@ -92,21 +86,3 @@ def echo_stack(moto_url: str, session: boto3.Session) -> Iterator[EchoStack]:
     gateway.start("127.0.0.1", 0)
     yield EchoStack(moto_url, resources, gateway, session)
     gateway.stop()
-
-
-def moto_private_key() -> Any:
-    """The signing key every emulated user pool shares, to forge tokens with a valid signature."""
-    resource = importlib.resources.files("moto.cognitoidp") / "resources" / "jwks-private.json.gz"
-    return RSAAlgorithm.from_jwk(json.loads(gzip.decompress(resource.read_bytes())))
-
-
-def sign(claims: dict[str, Any], *, kid: str = "dummy") -> str:
-    return jwt.encode(claims, moto_private_key(), algorithm="RS256", headers={"kid": kid})
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    return jwt.decode(token, options={"verify_signature": False})

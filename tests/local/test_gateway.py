@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.local.conftest import EchoStack, b64url, moto_private_key, sign, unverified_claims
+from tests.local.conftest import EchoStack
+from tests.support.tokens import b64url, moto_private_key, sign, unverified_claims
 
 
 def call(

@@ -20,7 +20,8 @@ from infra.local.resources import StackResources, create_resources
 from infra.local.template import load_template
 from infra.local.token import issue_token
 from infra.local.token import main as token_main
-from tests.local.conftest import FIXTURE_TEMPLATE, REGION, EchoStack, free_port, unverified_claims
+from tests.local.conftest import FIXTURE_TEMPLATE, REGION, EchoStack, free_port
+from tests.support.tokens import unverified_claims
 
 
 @pytest.fixture(scope="module")
