@@ -22,9 +22,9 @@ from tests.bench.support import (
     aws_environment,
     call,
     get_asset_event,
-    reset_caches,
     table_kwargs,
 )
+from tests.support.lambda_api import reset_caches
 
 ROUNDS = 9
 TARGET = 1.3

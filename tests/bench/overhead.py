@@ -10,15 +10,8 @@ import boto3
 from moto import mock_aws
 
 from tests.bench import Figure, figure
-from tests.bench.support import (
-    LambdaContext,
-    asset_key,
-    aws_environment,
-    call,
-    get_asset_event,
-    reset_caches,
-    table_kwargs,
-)
+from tests.bench.support import asset_key, aws_environment, call, get_asset_event, table_kwargs
+from tests.support.lambda_api import LambdaContext, reset_caches
 
 WARM_UP = 30
 REQUESTS = 300  # per path and round

@@ -8,7 +8,8 @@ import boto3
 from moto import mock_aws
 
 from tests.bench import Figure, figure
-from tests.bench.support import DynamoCalls, Reply, aws_environment, call, reset_caches, table_kwargs
+from tests.bench.support import DynamoCalls, aws_environment, call, table_kwargs
+from tests.support.lambda_api import Reply, reset_caches
 
 # The fewest DynamoDB calls each API operation can be served with.
 MINIMUM: dict[str, dict[str, int]] = {

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,6 +15,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 
 from infra.local.template import load_template, table_create_kwargs
 from tests.support.events import claims_for, http_event, load_event
+from tests.support.lambda_api import Reply, invoke
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -73,44 +72,6 @@ def table_kwargs() -> dict[str, Any]:
     return kwargs
 
 
-def reset_caches() -> None:
-    """Forget cached settings, services and model classes so the next request builds them afresh."""
-    from itam.adapters.dynamodb import table_models
-    from itam.bootstrap import asset_service
-    from itam.settings import load_settings
-
-    for cached in (load_settings, asset_service, table_models):
-        cached.cache_clear()
-
-
-class LambdaContext:
-    """The parts of the Lambda context object the API function reads."""
-
-    function_name = "itam-bench-api"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:itam-bench-api"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        """Time left in the invocation."""
-        return 10_000
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A handler result, decoded."""
-
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def etag(self) -> str:
-        """The ETag header."""
-        return self.headers["ETag"]
-
-
 def get_asset_event(asset_id: str) -> dict[str, Any]:
     """events/http/get_asset.json for `asset_id`."""
     event = load_event("http/get_asset.json")
@@ -118,19 +79,6 @@ def get_asset_event(asset_id: str) -> dict[str, Any]:
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["pathParameters"] = {"proxy": path.removeprefix("/v1/")}
     return event
-
-
-def invoke(event: dict[str, Any]) -> Reply:
-    """Call the API function's lambda_handler with `event`."""
-    from functions.api.handler import lambda_handler
-
-    result = lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
-    headers = dict(result.get("headers") or {})
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers.setdefault(name, values[0])
-    text = result.get("body") or ""
-    body = json.loads(text) if text and "json" in headers.get("Content-Type", "") else text
-    return Reply(int(result["statusCode"]), headers, body)
 
 
 def call(method: str, path: str, body: Any = None, etag: str | None = None, expect: int = 200) -> Reply:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -13,6 +11,7 @@ from moto import mock_aws
 
 from infra.local.template import load_template, table_create_kwargs
 from tests.support.events import claims_for, http_event
+from tests.support.lambda_api import Reply, invoke, reset_caches
 
 
 @pytest.fixture
@@ -31,40 +30,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The template's table, created in moto; settings and cached clients are reset around each test."""
-    from itam.adapters.dynamodb import table_models
-    from itam.bootstrap import asset_service
-    from itam.settings import load_settings
-
     [kwargs] = table_create_kwargs(load_template(), {"Stage": "test"})
     boto3.client("dynamodb").create_table(**kwargs)
     monkeypatch.setenv("TABLE_NAME", kwargs["TableName"])
-    for cached in (load_settings, asset_service, table_models):
-        cached.cache_clear()
+    reset_caches()
     yield kwargs["TableName"]
-    for cached in (load_settings, asset_service, table_models):
-        cached.cache_clear()
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-    @property
-    def etag(self) -> str:
-        return self.headers["ETag"]
-
-
-class LambdaContext:
-    function_name = "itam-test-api"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:itam-test-api"
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+    reset_caches()
 
 
 class Api:
@@ -77,17 +48,7 @@ class Api:
         return Api(tenant, role, user)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Reply:
-        from functions.api.handler import lambda_handler
-
-        event = http_event(method, path, claims=self.claims, **kwargs)
-        result = lambda_handler(event, LambdaContext())
-        headers = {k: v for k, v in (result.get("headers") or {}).items()}
-        for k, values in (result.get("multiValueHeaders") or {}).items():
-            headers.setdefault(k, values[0])
-        text = result.get("body") or ""
-        content_type = headers.get("Content-Type", "")
-        body = json.loads(text) if text and "json" in content_type else text
-        return Reply(result["statusCode"], headers, body)
+        return invoke(http_event(method, path, claims=self.claims, **kwargs))
 
     def get(self, path: str, **kwargs: Any) -> Reply:
         return self.call("GET", path, **kwargs)

@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from tests.integration.conftest import Api, Reply
+from tests.integration.conftest import Api
+from tests.support.lambda_api import Reply
 
 
 @pytest.fixture
