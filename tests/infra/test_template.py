@@ -34,3 +34,20 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
     assert sorted(checks.functions(template)) == ["ApiFunction"]
     routes = {(r.method, r.path) for r in http_routes(template)}
     assert routes >= checks.PUBLIC_ROUTES | {("ANY", "/v1/{proxy+}")}
+
+
+def test_the_api_function_may_not_scan_or_manage_the_table(template: dict[str, Any]) -> None:
+    """No Scan anywhere: the IAM policy makes it impossible, not only unused."""
+    [statement] = [
+        s
+        for policy in checks.functions(template)["ApiFunction"]["Policies"]
+        for s in policy.get("Statement", [])
+    ]
+    actions = set(statement["Action"])
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    } <= actions
+    assert not {a for a in actions if a.endswith(("Scan", "*", "Table", "TableReplica"))}
