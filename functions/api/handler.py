@@ -88,9 +88,8 @@ def handle_list_assets(
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Response[AssetPage]:
-    tag_pair = tuple(tag.split(":", 1)) if tag else None
     filters = AssetFilter(
-        kind=kind, status=status, category=category, location=location, assigned_to=assigned_to, tag=tag_pair
+        kind=kind, status=status, category=category, location=location, assigned_to=assigned_to, tag=tag
     )
     return page_response(asset_service().list_assets(caller(), filters, PageRequest(limit, cursor)))
 
@@ -166,7 +165,10 @@ def handle_asset_history(
 
 @app.exception_handler(DomainError)
 def handle_domain_error(error: DomainError) -> Response[Any]:
-    return problem_response(problems.from_domain_error(error, app.current_event.path))
+    problem = problems.from_domain_error(error, app.current_event.path)
+    if problem["status"] >= 500:
+        logger.exception("domain error without an HTTP mapping")
+    return problem_response(problem)
 
 
 @app.exception_handler(RequestValidationError)
@@ -178,14 +180,7 @@ def handle_validation_error(error: RequestValidationError) -> Response[Any]:
 def handle_not_found(_: NotFoundError) -> Response[Any]:
     from itam.web import docs
 
-    path = app.current_event.path
-    allowed = docs.allowed_methods(app, path)
-    if allowed:
-        detail = f"{app.current_event.http_method} is not served here; use {', '.join(allowed)}"
-        return problem_response(
-            problems.problem(405, "method-not-allowed", detail, path), {"Allow": ", ".join(allowed)}
-        )
-    return problem_response(problems.problem(404, "not-found", "no such route", path))
+    return problem_response(*docs.unmatched_request(app))
 
 
 @app.exception_handler(Exception)

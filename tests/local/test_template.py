@@ -100,7 +100,7 @@ def test_settings_create_table_does_not_take_are_applied_afterwards() -> None:
 
 
 def test_parameters_are_checked(template: dict) -> None:
-    assert parameter_values(template) == {"Stage": "prod", "LogLevel": "INFO"}
+    assert parameter_values(template) == {"Stage": "prod", "LogLevel": "INFO", "CorsAllowOrigins": "*"}
     with pytest.raises(TemplateError, match="unknown"):
         parameter_values(template, {"Stgae": "x"})
     with pytest.raises(TemplateError, match="does not match"):
@@ -163,7 +163,6 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "TABLE_NAME": "itam-local",
         "POWERTOOLS_SERVICE_NAME": "itam",
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "ITAM",
         "STAGE": "local",
     }
 

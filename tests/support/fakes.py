@@ -6,25 +6,33 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, StaleVersion
+from itam.errors import DuplicateValue, StaleVersion, WriteConflict
 from itam.pagination import Page, PageRequest
 from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
 from itam.tenancy import TenantContext
 
 
 class FakeAssetRepository:
-    """Keeps assets per tenant in dicts; `fail_updates` makes the next N updates lose a race."""
+    """Keeps assets per tenant in dicts. `fail_updates` makes the next N updates lose a race (stale
+    version); `conflicts` makes the next N writes meet another transaction in flight."""
 
     def __init__(self) -> None:
         self.assets: dict[tuple[str, str], Asset] = {}
         self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
         self.records: dict[tuple[str, str], list[AssetRecord]] = {}
         self.fail_updates = 0
+        self.conflicts = 0
         self.update_calls = 0
+
+    def _maybe_conflict(self) -> None:
+        if self.conflicts > 0:
+            self.conflicts -= 1
+            raise WriteConflict()
 
     def create(
         self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
     ) -> None:
+        self._maybe_conflict()
         self._check_unique(ctx, asset)
         key = (ctx.tenant_id, asset.id)
         self.assets[key] = asset
@@ -47,6 +55,7 @@ class FakeAssetRepository:
         records: Sequence[AssetRecord],
     ) -> None:
         self.update_calls += 1
+        self._maybe_conflict()
         key = (ctx.tenant_id, previous.id)
         if self.fail_updates > 0:
             self.fail_updates -= 1

@@ -28,8 +28,13 @@ def repo() -> FakeAssetRepository:
 
 
 @pytest.fixture
-def service(repo: FakeAssetRepository) -> AssetService:
-    return AssetService(repo, FixedClock(), SequentialIds())
+def pauses() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def service(repo: FakeAssetRepository, pauses: list[float]) -> AssetService:
+    return AssetService(repo, FixedClock(), SequentialIds(), sleep=pauses.append)
 
 
 def test_register_writes_version_1_and_a_created_event(
@@ -121,3 +126,34 @@ def test_merge_patch_and_diff_work_key_by_key(service: AssetService) -> None:
         ("tags.c", None, "3"),
         ("custom_fields.n", 1, 2),
     ]
+
+
+def test_a_write_that_meets_another_transaction_waits_a_little_and_retries(
+    service: AssetService, repo: FakeAssetRepository, pauses: list[float]
+) -> None:
+    asset = service.register_asset(ADMIN, AssetCreate(name="x", kind="hardware"))
+    repo.conflicts = 2
+
+    moved = service.transition_asset(ADMIN, asset.id, TransitionRequest(to="ordered"))
+
+    assert moved.version == 2
+    assert len(pauses) == 2
+    assert 0 <= pauses[0] <= 0.025 and 0 <= pauses[1] <= 0.05
+
+
+def test_a_pinned_write_that_met_a_conflict_succeeds_if_its_version_still_holds(
+    service: AssetService, repo: FakeAssetRepository
+) -> None:
+    asset = service.register_asset(ADMIN, AssetCreate(name="x", kind="hardware"))
+    repo.conflicts = 1
+    assert service.update_asset(ADMIN, asset.id, AssetPatch(name="y"), '"1"').version == 2
+
+
+def test_a_create_that_meets_a_conflict_is_retried_and_gives_up_after_three(
+    service: AssetService, repo: FakeAssetRepository
+) -> None:
+    repo.conflicts = 1
+    assert service.register_asset(ADMIN, AssetCreate(name="x", kind="hardware")).version == 1
+    repo.conflicts = 3
+    with pytest.raises(ConcurrentModification):
+        service.register_asset(ADMIN, AssetCreate(name="y", kind="hardware"))

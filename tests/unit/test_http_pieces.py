@@ -54,9 +54,13 @@ def test_tenant_context_from_claims() -> None:
     [
         ({}, errors.Unauthenticated),
         ({"sub": "u1", "custom:tenant_id": "acme", "token_use": "access"}, errors.Unauthenticated),
-        ({"sub": "u1"}, errors.Forbidden),
-        ({"sub": "u1", "custom:tenant_id": "ac#me"}, errors.Forbidden),
-        ({"sub": "u1", "custom:tenant_id": "Acme"}, errors.Forbidden),
+        (
+            {"sub": "u1", "custom:tenant_id": "acme"},
+            errors.Unauthenticated,
+        ),  # no token_use: not known as an ID token
+        ({"sub": "u1", "token_use": "id"}, errors.Forbidden),
+        ({"sub": "u1", "token_use": "id", "custom:tenant_id": "ac#me"}, errors.Forbidden),
+        ({"sub": "u1", "token_use": "id", "custom:tenant_id": "Acme"}, errors.Forbidden),
     ],
 )
 def test_unusable_claims(claims: dict[str, str], error: type[Exception]) -> None:

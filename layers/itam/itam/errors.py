@@ -29,11 +29,10 @@ class Conflict(DomainError):
 class DuplicateValue(Conflict):
     """A value that must be unique per tenant is already used."""
 
-    def __init__(self, field: str, value: str, owner_id: str | None = None) -> None:
+    def __init__(self, field: str, value: str) -> None:
         super().__init__(f"{field} {value!r} is already used by another asset")
         self.field = field
         self.value = value
-        self.owner_id = owner_id
 
 
 class IllegalTransition(Conflict):
@@ -58,11 +57,10 @@ class ConcurrentModification(Conflict):
 class PreconditionFailed(DomainError):
     """The If-Match version is not the current one."""
 
-    def __init__(self, current_version: int | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__(
             "the asset was changed since it was read: fetch it again and retry with its new ETag"
         )
-        self.current_version = current_version
 
 
 class PreconditionRequired(DomainError):
@@ -95,8 +93,12 @@ class Forbidden(DomainError):
     """The caller's role does not allow this operation."""
 
 
-class StaleVersion(DomainError):
-    """Raised by a repository when the stored version is not the one the write was based on."""
+# Signals from a repository to the services, never shown to a client as such.
 
-    def __init__(self) -> None:
-        super().__init__("the stored version changed")
+
+class StaleVersion(Exception):
+    """The stored version is not the one the write was based on; nothing was written."""
+
+
+class WriteConflict(Exception):
+    """Another write to the same items was in flight; nothing was written, and a retry may succeed."""

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from itam.errors import InvalidCursor
@@ -28,7 +28,6 @@ class Page(Generic[T]):
 class PageRequest:
     limit: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 def encode_cursor(key: Mapping[str, str], scope: str) -> str:

@@ -15,6 +15,7 @@ Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,14 +23,14 @@ from typing import Any, TypeVar
 
 from pynamodb.attributes import DiscriminatorAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import ConcurrentModification, DuplicateValue, InvalidCursor, StaleVersion
+from itam.errors import DuplicateValue, InvalidCursor, StaleVersion, WriteConflict
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
 from itam.ports import AssetRecord
 from itam.tenancy import TenantContext
@@ -80,6 +81,10 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
     Meta.table_name = table_name  # type: ignore[attr-defined]
     Meta.region = region  # type: ignore[attr-defined]
     Meta.host = host  # type: ignore[attr-defined]
+    # Fail a stuck call well within the function's 10 s timeout, so the caller gets an answer.
+    Meta.connect_timeout_seconds = 2  # type: ignore[attr-defined]
+    Meta.read_timeout_seconds = 4  # type: ignore[attr-defined]
+    Meta.max_retry_attempts = 2  # type: ignore[attr-defined]
 
     attrs: dict[str, Any] = {
         "Meta": Meta,
@@ -151,8 +156,8 @@ class DynamoAssetRepository:
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
             old, new = getattr(previous, field), getattr(current, field)
-            if old == new:
-                continue
+            if _unique_form(old) == _unique_form(new):
+                continue  # the same guard, even if the spelling changed
             if new is not None:
                 self._claim(ctx, tx, field, new, current.id)
             if old is not None:
@@ -186,11 +191,10 @@ class DynamoAssetRepository:
                 tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
 
     def _asset_item(self, ctx: TenantContext, asset: Asset) -> Any:
-        prefix = f"{ctx.key_prefix}ASSETS"
-        keys: dict[str, str | None] = {"GSI1PK": prefix, "GSI1SK": asset.id}
+        keys: dict[str, str | None] = {"GSI1PK": _listing_pk(ctx), "GSI1SK": asset.id}
         for name, index in INDEXED_FILTERS:
             value = getattr(asset, name)
-            keys[f"{index}PK"] = f"{prefix}#{name}#{value}" if value is not None else None
+            keys[f"{index}PK"] = _listing_pk(ctx, name, value) if value is not None else None
             keys[f"{index}SK"] = asset.id if value is not None else None
         return self._m.asset(
             PK=_asset_pk(ctx, asset.id),
@@ -209,27 +213,28 @@ class DynamoAssetRepository:
     def _guard(self, ctx: TenantContext, field: str, value: str, owner_id: str) -> Any:
         # Unique regardless of case and surrounding spaces: "LT-001" and "lt-001 " are one tag.
         return self._m.guard(
-            PK=f"{ctx.key_prefix}UNIQUE#{field}#{value.strip().casefold()}", SK="UNIQUE", owner_id=owner_id
+            PK=f"{ctx.key_prefix}UNIQUE#{field}#{_unique_form(value)}", SK="UNIQUE", owner_id=owner_id
         )
 
     # ------------------------------------------------------------------ reads
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         try:
-            item = self._m.asset.get(_asset_pk(ctx, asset_id), "META")
+            # Strongly consistent: a write must compare against the latest version, and a client
+            # reading right after its own write must see it.
+            item = self._m.asset.get(_asset_pk(ctx, asset_id), "META", consistent_read=True)
         except self._m.asset.DoesNotExist:
             return None
         return Asset.model_validate_json(item.doc)
 
     def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
-        prefix = f"{ctx.key_prefix}ASSETS"
-        index_name, hash_key = "GSI1", prefix
+        index_name, hash_key = "GSI1", _listing_pk(ctx)
         remaining: list[Condition] = []
         for name, index in INDEXED_FILTERS:
             value = getattr(filters, name)
             if value is None:
                 continue
             if index_name == "GSI1":
-                index_name, hash_key = index, f"{prefix}#{name}#{value}"
+                index_name, hash_key = index, _listing_pk(ctx, name, value)
             else:
                 remaining.append(getattr(self._m.asset, name) == str(value))
         if filters.tag is not None:
@@ -246,6 +251,7 @@ class DynamoAssetRepository:
             scope,
             page,
             lambda item: Asset.model_validate_json(item.doc),
+            pk_prefix=f"{ctx.key_prefix}ASSET#",
             filter_condition=filter_condition,
             scan_index_forward=False,
         )
@@ -293,19 +299,33 @@ class DynamoAssetRepository:
         scope: str,
         page: PageRequest,
         convert: Callable[[Any], T],
+        pk_prefix: str | None = None,
         **kwargs: Any,
     ) -> Page[T]:
-        """Exactly one Query call: one page of at most `page.limit` items and the cursor after it."""
-        hash_attr = f"{index_name}PK" if index_name else "PK"
+        """Exactly one Query call: one page of at most `page.limit` items and the cursor after it.
+
+        A cursor is taken only if it holds exactly the key attributes of this query, in its
+        partition and in the caller's tenant (`pk_prefix`, or the partition itself).
+        """
         start = None
         if page.cursor is not None:
             key = decode_cursor(page.cursor, scope)
-            if key.get(hash_attr) != hash_key:
+            names = {"PK", "SK"} | ({f"{index_name}PK", f"{index_name}SK"} if index_name else set())
+            hash_attr = f"{index_name}PK" if index_name else "PK"
+            in_partition = key.get(hash_attr) == hash_key and key.get("PK", "").startswith(
+                pk_prefix or hash_key
+            )
+            if set(key) != names or not in_partition:
                 raise InvalidCursor()
             start = {name: {"S": value} for name, value in key.items()}
         limit = max(1, min(page.limit, MAX_PAGE_SIZE))
         results = query(hash_key, page_size=limit, last_evaluated_key=start, **kwargs)
-        raw = next(results.page_iter)
+        try:
+            raw = next(results.page_iter)
+        except QueryError as error:
+            if start is not None and error.cause_response_code == "ValidationException":
+                raise InvalidCursor() from error  # a well-formed cursor DynamoDB still refuses
+            raise
         items = [convert(self._m.item.from_raw_data(data)) for data in raw.get("Items", [])]
         last = raw.get("LastEvaluatedKey")
         cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
@@ -345,12 +365,23 @@ class _Transaction:
                 raise
             codes = [reason.code if reason is not None else None for reason in error.cancellation_reasons]
             if "TransactionConflict" in codes:
-                raise ConcurrentModification("another write to this asset was in progress; retry") from error
+                raise WriteConflict() from error
             failures = self._deletes + self._puts + self._updates
             for on_fail, code in zip(failures, codes, strict=False):
                 if code == "ConditionalCheckFailed":
                     raise on_fail() from error
             raise
+
+
+def _listing_pk(ctx: TenantContext, name: str | None = None, value: object = None) -> str:
+    """Partition key of a listing index: all the tenant's assets, or those with `name` = `value`."""
+    base = f"{ctx.key_prefix}ASSETS"
+    return base if name is None else f"{base}#{name}#{value}"
+
+
+def _unique_form(value: str | None) -> str | None:
+    """The form a unique value is compared in: Unicode-normalised, trimmed, case-folded."""
+    return None if value is None else unicodedata.normalize("NFKC", value).strip().casefold()
 
 
 def _asset_pk(ctx: TenantContext, asset_id: str) -> str:

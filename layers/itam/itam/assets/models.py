@@ -16,11 +16,13 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
-# Server-owned fields: the API reports them, a request may never set them.
+# Fields the server owns, which a PATCH may not set (status and assigned_to may be given at creation;
+# afterwards they change through transitions and check-out/in).
 READ_ONLY_FIELDS = frozenset(
     {
         "id",
@@ -31,6 +33,7 @@ READ_ONLY_FIELDS = frozenset(
         "updated_at",
         "created_by",
         "updated_by",
+        "assigned_to",
         "assignment_id",
         "expected_return",
         "disposal",
@@ -45,7 +48,7 @@ TAG_KEY = r"[A-Za-z0-9_./=+@-]{1,64}"
 TagKey = Annotated[str, Field(pattern=rf"^{TAG_KEY}$")]
 TagValue = Annotated[str, Field(max_length=256)]
 FieldKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-CustomValue = StrictStr | StrictBool | StrictInt | StrictFloat
+CustomValue = Annotated[StrictStr, Field(max_length=1024)] | StrictBool | StrictInt | StrictFloat
 
 
 def _iso_date_only(value: Any) -> Any:
@@ -112,7 +115,7 @@ class MaintenanceType(StrEnum):
 class Model(BaseModel):
     """Base of the register's models: validators are built on first use, which keeps cold starts short."""
 
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, allow_inf_nan=False)
 
 
 class Strict(Model):
@@ -325,9 +328,9 @@ class HistoryEvent(Model):
 
 
 class AssetFilter(Model):
-    """List filters; each is an exact match."""
+    """List filters; each is an exact match. `tag` is given as "key:value"."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     kind: Kind | None = None
     status: Status | None = None
@@ -335,6 +338,11 @@ class AssetFilter(Model):
     location: str | None = None
     assigned_to: str | None = None
     tag: tuple[str, str] | None = None
+
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _split_tag(cls, value: Any) -> Any:
+        return tuple(value.split(":", 1)) if isinstance(value, str) else value
 
 
 class AssetPage(Model):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import random
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +40,7 @@ from itam.errors import (
     PreconditionFailed,
     PreconditionRequired,
     StaleVersion,
+    WriteConflict,
 )
 from itam.pagination import Page, PageRequest
 from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
@@ -45,7 +50,9 @@ from itam.tenancy import Permission, TenantContext
 _NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_at", "updated_by"})
 # Map-valued fields diffed key by key, so history says `tags.owner` rather than the whole map.
 _DIFFED_BY_KEY = ("tags", "custom_fields")
-ASSET_ID_LENGTH = 32
+ASSET_ID = re.compile(r"[0-9a-f]{32}")
+# Statuses in which an asset can be held by someone.
+HOLDABLE = frozenset({"deployed", "in_maintenance"})
 
 
 @dataclass
@@ -68,11 +75,13 @@ class AssetService:
         clock: Clock | None = None,
         ids: IdGenerator | None = None,
         max_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._repo = repository
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
+        self._sleep = sleep
 
     # ------------------------------------------------------------------ reads
     def get_asset(self, ctx: TenantContext, asset_id: str) -> Asset:
@@ -107,6 +116,10 @@ class AssetService:
     def register_asset(self, ctx: TenantContext, data: AssetCreate) -> Asset:
         """Create an asset (and its first history event, and its assignment if it has an assignee)."""
         ctx.require(Permission.WRITE)
+        if data.assigned_to is not None and data.status not in HOLDABLE:
+            raise InvalidInput(
+                "an asset registered with an assignee must be deployed or in_maintenance", "assigned_to"
+            )
         now = self._clock.now()
         fields = data.model_dump()
         asset = Asset(
@@ -124,13 +137,20 @@ class AssetService:
             asset = asset.model_copy(update={"assignment_id": assignment.id})
             records.append(assignment)
         event = self._event(ctx, asset, "created", diff(None, asset), now)
-        self._repo.create(ctx, asset, event, records)
-        return asset
+        for attempt in range(self._max_attempts):
+            try:
+                self._repo.create(ctx, asset, event, records)
+                return asset
+            except WriteConflict:
+                self._back_off(attempt)
+        raise ConcurrentModification("the register was too busy to take this asset; retry")
 
     def update_asset(
         self, ctx: TenantContext, asset_id: str, patch: AssetPatch, if_match: str | None
     ) -> Asset:
-        """Apply a merge patch to an asset whose current ETag is `if_match`."""
+        """Apply a merge patch to an asset whose current ETag is `if_match`; a patch that changes
+        nothing writes nothing."""
+        ctx.require(Permission.WRITE)
         if if_match is None:
             raise PreconditionRequired()
 
@@ -174,8 +194,6 @@ class AssetService:
                 raise InvalidState(
                     f"only in_stock or deployed assets can be checked out; this one is {asset.status}"
                 )
-            if asset.status is Status.IN_STOCK:
-                check_transition(asset.status, Status.DEPLOYED)
             location = request.location or asset.location
             assignment = self._open_assignment(
                 ctx, asset, request.assignee, location, request.expected_return, request.note, now
@@ -226,11 +244,12 @@ class AssetService:
     def log_maintenance(
         self, ctx: TenantContext, asset_id: str, request: MaintenanceCreate, if_match: str | None = None
     ) -> Maintenance:
-        """Record a repair, upgrade, replacement or inspection of an asset."""
+        """Record a repair, upgrade, replacement or inspection of an asset (not of a disposed one)."""
         record_id = self._ids.new_id()
-        holder: list[Maintenance] = []
 
         def apply(asset: Asset, now: datetime) -> _Change:
+            if asset.status is Status.DISPOSED:
+                raise InvalidState("a disposed asset takes no more maintenance")
             record = Maintenance(
                 **request.model_dump(),
                 id=record_id,
@@ -238,15 +257,15 @@ class AssetService:
                 created_at=now,
                 created_by=ctx.user_id,
             )
-            holder[:] = [record]
             return _Change(asset, "maintenance_logged", request.title, [record], record.id)
 
-        self._mutate(ctx, asset_id, if_match, apply)
-        return holder[0]
+        [record] = self._mutate(ctx, asset_id, if_match, apply).records
+        assert isinstance(record, Maintenance)
+        return record
 
     # ------------------------------------------------------------------ internals
     def _load(self, ctx: TenantContext, asset_id: str) -> Asset:
-        if len(asset_id) != ASSET_ID_LENGTH or not asset_id.isalnum():
+        if not ASSET_ID.fullmatch(asset_id):
             raise AssetNotFound(asset_id)
         asset = self._repo.get(ctx, asset_id)
         if asset is None:
@@ -260,29 +279,44 @@ class AssetService:
         if_match: str | None,
         apply: Callable[[Asset, datetime], _Change],
     ) -> _Change:
-        """Read, apply, write on condition of the version read; retry lost races unless If-Match pinned it."""
+        """Read, apply, write on condition of the version read.
+
+        A write that lost a race is retried from a fresh read, unless If-Match pinned the version it
+        was based on (then 412). A write that met another transaction in flight is retried after a
+        short, jittered pause; the fresh read then decides whether If-Match still holds.
+        """
         ctx.require(Permission.WRITE)
-        for _ in range(self._max_attempts):
+        pinned = if_match is not None and if_match.strip() != "*"
+        for attempt in range(self._max_attempts):
             previous = self._load(ctx, asset_id)
             if if_match is not None and not etag_matches(if_match, previous.version):
-                raise PreconditionFailed(previous.version)
+                raise PreconditionFailed()
             now = self._clock.now()
             change = apply(previous, now)
+            changes = diff(previous, change.asset)
+            if change.type == "updated" and not changes:
+                change.asset = previous  # nothing to write: the version and ETag stay
+                return change
             current = change.asset.model_copy(
                 update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
             )
-            event = self._event(
-                ctx, current, change.type, diff(previous, current), now, change.reason, change.ref
-            )
+            event = self._event(ctx, current, change.type, changes, now, change.reason, change.ref)
             try:
                 self._repo.update(ctx, previous, current, event, change.records)
             except StaleVersion:
-                if if_match is not None:
+                if pinned:
                     raise PreconditionFailed() from None
+                continue
+            except WriteConflict:
+                self._back_off(attempt)
                 continue
             change.asset = current
             return change
         raise ConcurrentModification("the asset kept changing while this request was applied; retry")
+
+    def _back_off(self, attempt: int) -> None:
+        """Sleep a random time up to 25, 50, 100 ms... so that colliding writers spread out."""
+        self._sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not security
 
     def _open_assignment(
         self,
@@ -340,9 +374,11 @@ def merge_patch(asset: Asset, patch: AssetPatch) -> Asset:
     update: dict[str, Any] = {}
     for name in patch.model_fields_set:
         value = getattr(patch, name)
-        if name in _DIFFED_BY_KEY:
+        if name in _DIFFED_BY_KEY and value is None:
+            update[name] = {}
+        elif name in _DIFFED_BY_KEY:
             merged = dict(getattr(asset, name))
-            for key, item in (value or {}).items():
+            for key, item in value.items():
                 if item is None:
                     merged.pop(key, None)
                 else:
@@ -371,10 +407,15 @@ def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
         if name in _DIFFED_BY_KEY:
             old_map, new_map = old.get(name) or {}, new.get(name) or {}
             for key in sorted(set(old_map) | set(new_map)):
-                if old_map.get(key) != new_map.get(key):
+                if not _same(old_map.get(key), new_map.get(key)):
                     changes.append(
                         FieldChange(field=f"{name}.{key}", old=old_map.get(key), new=new_map.get(key))
                     )
-        elif old.get(name) != new.get(name):
+        elif not _same(old.get(name), new.get(name)):
             changes.append(FieldChange(field=name, old=old.get(name), new=new.get(name)))
     return changes
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON: 1, 1.0 and true are three different values of a custom field."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)

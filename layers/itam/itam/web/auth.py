@@ -17,7 +17,7 @@ def tenant_context(claims: Mapping[str, Any] | None) -> TenantContext:
     """Build the TenantContext from verified JWT claims; 401 without claims, 403 without a valid tenant."""
     if not claims or not claims.get("sub"):
         raise Unauthenticated("the request carries no verified identity")
-    if claims.get("token_use") not in (None, "id"):
+    if claims.get("token_use") != "id":
         raise Unauthenticated("this API takes Cognito ID tokens")
     tenant_id = str(claims.get(TENANT_CLAIM) or "")
     if not TENANT_ID_PATTERN.fullmatch(tenant_id):

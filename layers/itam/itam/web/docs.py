@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import BaseModel, Field
 
 from itam.web.openapi import DESCRIPTIONS
-from itam.web.problems import PROBLEM_CONTENT_TYPE
+from itam.web.problems import PROBLEM_CONTENT_TYPE, problem
 
 TITLE = "IT asset management API"
 VERSION = "1.0.0"
@@ -101,6 +101,16 @@ def swagger_page(app: APIGatewayHttpResolver) -> str:
     css = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
     spec = _document_json(app).replace("</", "<\\/")
     return generate_swagger_html(spec, js, css, "", None, False)
+
+
+def unmatched_request(app: APIGatewayHttpResolver) -> tuple[dict[str, Any], dict[str, str]]:
+    """The problem for a request no route takes: 405 with Allow when the path exists, else 404."""
+    event = app.current_event
+    allowed = allowed_methods(app, event.path)
+    if not allowed:
+        return problem(404, "not-found", "no such route", event.path), {}
+    detail = f"{event.http_method} is not served here; use {', '.join(allowed)}"
+    return problem(405, "method-not-allowed", detail, event.path), {"Allow": ", ".join(allowed)}
 
 
 def allowed_methods(app: APIGatewayHttpResolver, path: str) -> list[str]:

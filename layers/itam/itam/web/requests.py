@@ -33,10 +33,15 @@ def reject_unacceptable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
             415, "unsupported-media-type", f"send the body as application/json (got {shown})", path
         )
     try:
-        json.loads(raw)
+        json.loads(raw, parse_constant=_reject_constant)
     except ValueError:
         return problem(400, "malformed-body", "the request body is not valid JSON", path)
     return None
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are accepted by Python's parser but are not JSON (RFC 8259).
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def access_fields(event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:

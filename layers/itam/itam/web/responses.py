@@ -34,9 +34,11 @@ def page_response(page: Page[Any]) -> Response[Any]:
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+    """A problem details response; a 401 also says which scheme to authenticate with (RFC 9110)."""
+    status = int(body["status"])
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
     return Response(
-        status_code=int(body["status"]),
-        content_type=PROBLEM_CONTENT_TYPE,
-        body=problem_json(body),
-        headers=headers,
+        status_code=status, content_type=PROBLEM_CONTENT_TYPE, body=problem_json(body), headers=all_headers
     )
