@@ -46,6 +46,14 @@ app = APIGatewayHttpResolver(enable_validation=True)
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 IfMatch = Annotated[str | None, Header(alias="if-match", description="ETag of the version being changed")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="Makes a retried create safe: the same key and body give the asset created first (24 h)",
+    ),
+]
 WRITE_ERRORS = (404, 409, 412, 422)
 
 
@@ -73,8 +81,8 @@ def handle_docs() -> Response[Any]:
 
 
 @app.post("/v1/assets", tags=["assets"], responses=responses(Asset, 409, 422, status=201))
-def handle_create_asset(asset: AssetCreate) -> Response[Asset]:
-    return asset_response(asset_service().register_asset(caller(), asset), status=201)
+def handle_create_asset(asset: AssetCreate, idempotency_key: IdempotencyKey = None) -> Response[Asset]:
+    return asset_response(asset_service().register_asset(caller(), asset, idempotency_key), status=201)
 
 
 @app.get("/v1/assets", tags=["assets"], responses=responses(AssetPage, 400, 422))

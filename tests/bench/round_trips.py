@@ -16,6 +16,7 @@ MINIMUM: dict[str, dict[str, int]] = {
     "get": {"GetItem": 1},
     "list": {"Query": 1},
     "create": {"TransactWriteItems": 1},
+    "create_idempotent": {"TransactWriteItems": 1},
     "update": {"GetItem": 1, "TransactWriteItems": 1},
     "transition": {"GetItem": 1, "TransactWriteItems": 1},
     "checkout": {"GetItem": 1, "TransactWriteItems": 1},
@@ -44,8 +45,13 @@ def _scenario(asset: dict[str, str]) -> list[tuple[str, Callable[[], Reply]]]:
         asset["etag"] = reply.etag
         return reply
 
+    def create_idempotent() -> Reply:
+        body = {"name": "Round trip dock", "kind": "hardware"}
+        return call("POST", "/v1/assets", body, expect=201, idempotency_key="round-trip-1")
+
     return [
         ("create", create),
+        ("create_idempotent", create_idempotent),
         ("get", lambda: call("GET", path())),
         ("list", lambda: call("GET", "/v1/assets")),
         ("update", lambda: write("PATCH", "", {"location": "HQ-2", "tags": {"team": "ops"}})),

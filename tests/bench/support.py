@@ -81,9 +81,18 @@ def get_asset_event(asset_id: str) -> dict[str, Any]:
     return event
 
 
-def call(method: str, path: str, body: Any = None, etag: str | None = None, expect: int = 200) -> Reply:
+def call(
+    method: str,
+    path: str,
+    body: Any = None,
+    etag: str | None = None,
+    expect: int = 200,
+    idempotency_key: str | None = None,
+) -> Reply:
     """One request through lambda_handler as the tenant's admin; a status other than `expect` is an error."""
-    headers = {"if-match": etag} if etag is not None else None
+    headers = {"if-match": etag} if etag is not None else {}
+    if idempotency_key is not None:
+        headers["idempotency-key"] = idempotency_key
     reply = invoke(http_event(method, path, body=body, headers=headers, claims=claims_for(TENANT, "admin")))
     if reply.status != expect:
         raise RuntimeError(f"{method} {path}: expected {expect}, got {reply.status}: {reply.body}")

@@ -177,6 +177,26 @@ def test_twenty_concurrent_patches_with_one_etag_make_exactly_one_change(local_s
     assert history[1]["changes"] == [{"field": "name", "from": "contended", "to": winner}]
 
 
+def test_a_create_retried_concurrently_with_one_idempotency_key_has_one_effect(
+    local_stack: LocalStack,
+) -> None:
+    admin = client(local_stack, tenant())
+    body = {"name": "Monitor 27in", "kind": "hardware", "serial_number": "MON-1"}
+
+    def attempt(_: int) -> tuple[int, str]:
+        own = Client(local_stack.gateway_url, None)
+        own.session.headers.update(admin.session.headers)
+        reply = own.call("POST", "/v1/assets", json_body=body, headers={"Idempotency-Key": "po-77-line-3"})
+        return reply.status, reply.body.get("id", "")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(8)))
+
+    assert {status for status, _ in results} == {201}, results
+    assert len({asset_id for _, asset_id in results}) == 1
+    assert len(admin.get("/v1/assets").body["items"]) == 1
+
+
 # Every route that takes an asset id, with a body that would change something.
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "", None),

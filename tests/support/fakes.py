@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, StaleVersion, WriteConflict
+from itam.errors import DuplicateValue, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
+from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator
 from itam.tenancy import TenantContext
 
 
@@ -21,6 +21,7 @@ class FakeAssetRepository:
         self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
         self.records: dict[tuple[str, str], list[AssetRecord]] = {}
         self.fail_updates = 0
+        self.keys: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.conflicts = 0
         self.update_calls = 0
 
@@ -30,14 +31,30 @@ class FakeAssetRepository:
             raise WriteConflict()
 
     def create(
-        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+        self,
+        ctx: TenantContext,
+        asset: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
         self._maybe_conflict()
+        if claim is not None:
+            bound = self.keys.get((ctx.tenant_id, claim.key_digest))
+            if bound is not None and bound[2] >= int(event.at.timestamp()):
+                raise KeyAlreadyUsed()
+            self.keys[(ctx.tenant_id, claim.key_digest)] = (asset.id, claim.request_digest, claim.expires_at)
         self._check_unique(ctx, asset)
         key = (ctx.tenant_id, asset.id)
         self.assets[key] = asset
         self.events[key] = [event]
         self.records[key] = list(records)
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        bound = self.keys.get((ctx.tenant_id, key_digest))
+        if bound is None or bound[2] < now:
+            return None
+        return IdempotencyRecord(resource_id=bound[0], request_digest=bound[1])
 
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         return self.assets.get((ctx.tenant_id, asset_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from itam.assets.models import (
@@ -157,3 +159,17 @@ def test_a_create_that_meets_a_conflict_is_retried_and_gives_up_after_three(
     repo.conflicts = 3
     with pytest.raises(ConcurrentModification):
         service.register_asset(ADMIN, AssetCreate(name="y", kind="hardware"))
+
+
+def test_an_idempotency_key_is_free_again_after_a_day(repo: FakeAssetRepository) -> None:
+    clock = FixedClock()
+    service = AssetService(repo, clock, SequentialIds())
+    body = AssetCreate(name="x", kind="hardware")
+
+    first = service.register_asset(ADMIN, body, "key-1")
+    replay = service.register_asset(ADMIN, body, "key-1")
+    clock.current += timedelta(hours=25)
+    later = service.register_asset(ADMIN, body, "key-1")
+
+    assert replay.id == first.id
+    assert later.id != first.id

@@ -54,6 +54,13 @@ class ConcurrentModification(Conflict):
     """Another writer changed the object between our read and our write, and retries ran out."""
 
 
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key came back with a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was used for a different request; use a new key")
+
+
 class PreconditionFailed(DomainError):
     """The If-Match version is not the current one."""
 
@@ -102,3 +109,7 @@ class StaleVersion(Exception):
 
 class WriteConflict(Exception):
     """Another write to the same items was in flight; nothing was written, and a retry may succeed."""
+
+
+class KeyAlreadyUsed(Exception):
+    """The Idempotency-Key of a create is bound already; nothing was written."""

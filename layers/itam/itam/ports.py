@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -14,13 +15,40 @@ from itam.tenancy import TenantContext
 AssetRecord = Assignment | AssignmentReturn | Maintenance
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """A client's Idempotency-Key for one create: digests of the key and of the request, and the
+    time (epoch seconds) until which the key stays bound to what it created."""
+
+    key_digest: str
+    request_digest: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What an Idempotency-Key is bound to."""
+
+    resource_id: str
+    request_digest: str
+
+
 class AssetRepository(Protocol):
     """Persistence of assets, their history and their side records for one tenant at a time."""
 
     def create(
-        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+        self,
+        ctx: TenantContext,
+        asset: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
-        """Store a new asset with its first history event; raise DuplicateValue on a taken tag/serial."""
+        """Store a new asset with its first history event (and bind `claim` to it); raise
+        KeyAlreadyUsed if the claim's key is bound already, DuplicateValue on a taken tag/serial."""
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        """What the key is bound to, unless nothing is or the binding expired before `now`."""
 
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         """The asset, or None when it does not exist for this tenant."""

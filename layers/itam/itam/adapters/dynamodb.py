@@ -7,6 +7,7 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`):
     assignment   PK T#<t>#ASSET#<id>               SK ASSIGN#<assignment id>
     maintenance  PK T#<t>#ASSET#<id>               SK MAINT#<record id>
     unique guard PK T#<t>#UNIQUE#<field>#<value>   SK UNIQUE   (asset_tag, serial_number)
+    idempotency  PK T#<t>#IDEMPOTENCY#<key digest> SK UNIQUE   (expires through the table's TTL)
 
 Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
     GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
@@ -30,9 +31,9 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, InvalidCursor, StaleVersion, WriteConflict
+from itam.errors import DuplicateValue, InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
-from itam.ports import AssetRecord
+from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
@@ -116,7 +117,17 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
         discriminator="asset",
     )
     history = type("HistoryItem", (item,), {}, discriminator="history")
-    guard = type("GuardItem", (item,), {"owner_id": UnicodeAttribute()}, discriminator="guard")
+    guard = type(
+        "GuardItem",
+        (item,),
+        {
+            "owner_id": UnicodeAttribute(),
+            "request_digest": UnicodeAttribute(null=True),
+            # The table's TTL attribute: DynamoDB deletes expired idempotency guards by itself.
+            "expires_at": NumberAttribute(null=True),
+        },
+        discriminator="guard",
+    )
     record = type("RecordItem", (item,), {"returned": UnicodeAttribute(null=True)}, discriminator="record")
     # Transactions use the models' own connection: one botocore client per process, not two (each costs
     # tens of milliseconds of a cold start to build).
@@ -132,9 +143,25 @@ class DynamoAssetRepository:
 
     # ------------------------------------------------------------------ writes
     def create(
-        self, ctx: TenantContext, asset: Asset, event: HistoryEvent, records: Sequence[AssetRecord]
+        self,
+        ctx: TenantContext,
+        asset: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
         tx = _Transaction(self._m.connection)
+        if claim is not None:
+            # First, so that a replay is recognised before the replayed tag or serial looks taken.
+            guard = self._m.guard(
+                PK=_idempotency_pk(ctx, claim.key_digest),
+                SK="UNIQUE",
+                owner_id=asset.id,
+                request_digest=claim.request_digest,
+                expires_at=claim.expires_at,
+            )
+            free = self._m.item.PK.does_not_exist() | (self._m.guard.expires_at < int(event.at.timestamp()))
+            tx.save(guard, free, KeyAlreadyUsed)
         tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
@@ -217,6 +244,15 @@ class DynamoAssetRepository:
         )
 
     # ------------------------------------------------------------------ reads
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        try:
+            guard = self._m.guard.get(_idempotency_pk(ctx, key_digest), "UNIQUE", consistent_read=True)
+        except self._m.guard.DoesNotExist:
+            return None
+        if guard.expires_at is None or guard.expires_at < now:
+            return None
+        return IdempotencyRecord(resource_id=guard.owner_id, request_digest=guard.request_digest or "")
+
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         try:
             # Strongly consistent: a write must compare against the latest version, and a client
@@ -382,6 +418,10 @@ def _listing_pk(ctx: TenantContext, name: str | None = None, value: object = Non
 def _unique_form(value: str | None) -> str | None:
     """The form a unique value is compared in: Unicode-normalised, trimmed, case-folded."""
     return None if value is None else unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def _idempotency_pk(ctx: TenantContext, key_digest: str) -> str:
+    return f"{ctx.key_prefix}IDEMPOTENCY#{key_digest}"
 
 
 def _asset_pk(ctx: TenantContext, asset_id: str) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,15 +36,17 @@ from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     AssetNotFound,
     ConcurrentModification,
+    IdempotencyKeyReused,
     InvalidInput,
     InvalidState,
+    KeyAlreadyUsed,
     PreconditionFailed,
     PreconditionRequired,
     StaleVersion,
     WriteConflict,
 )
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRecord, AssetRepository, Clock, IdGenerator
+from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, IdGenerator
 from itam.tenancy import Permission, TenantContext
 
 # Bookkeeping fields: the history event itself carries the asset id, version, time and actor.
@@ -51,6 +54,8 @@ _NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_a
 # Map-valued fields diffed key by key, so history says `tags.owner` rather than the whole map.
 _DIFFED_BY_KEY = ("tags", "custom_fields")
 ASSET_ID = re.compile(r"[0-9a-f]{32}")
+# How long an Idempotency-Key stays bound to what it created.
+IDEMPOTENCY_TTL = timedelta(hours=24)
 # Statuses in which an asset can be held by someone.
 HOLDABLE = frozenset({"deployed", "in_maintenance"})
 
@@ -113,17 +118,22 @@ class AssetService:
         return self._repo.assignments(ctx, asset_id, page)
 
     # ------------------------------------------------------------------ writes
-    def register_asset(self, ctx: TenantContext, data: AssetCreate) -> Asset:
-        """Create an asset (and its first history event, and its assignment if it has an assignee)."""
+    def register_asset(
+        self, ctx: TenantContext, data: AssetCreate, idempotency_key: str | None = None
+    ) -> Asset:
+        """Create an asset (and its first history event, and its assignment if it has an assignee).
+
+        With an Idempotency-Key, the same request sent again gets the asset the first one created,
+        and the same key with a different request is refused, for IDEMPOTENCY_TTL after the first.
+        """
         ctx.require(Permission.WRITE)
         if data.assigned_to is not None and data.status not in HOLDABLE:
             raise InvalidInput(
                 "an asset registered with an assignee must be deployed or in_maintenance", "assigned_to"
             )
         now = self._clock.now()
-        fields = data.model_dump()
         asset = Asset(
-            **fields,
+            **data.model_dump(),
             id=self._ids.new_id(),
             version=1,
             created_at=now,
@@ -137,10 +147,22 @@ class AssetService:
             asset = asset.model_copy(update={"assignment_id": assignment.id})
             records.append(assignment)
         event = self._event(ctx, asset, "created", diff(None, asset), now)
+        claim = None
+        if idempotency_key is not None:
+            expires = int((now + IDEMPOTENCY_TTL).timestamp())
+            claim = IdempotencyClaim(_digest(idempotency_key), _digest(data.model_dump_json()), expires)
         for attempt in range(self._max_attempts):
             try:
-                self._repo.create(ctx, asset, event, records)
+                self._repo.create(ctx, asset, event, records, claim)
                 return asset
+            except KeyAlreadyUsed:
+                assert claim is not None
+                record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
+                if record is None:
+                    continue  # the binding expired in between: the key is free again
+                if record.request_digest != claim.request_digest:
+                    raise IdempotencyKeyReused() from None
+                return self._load(ctx, record.resource_id)
             except WriteConflict:
                 self._back_off(attempt)
         raise ConcurrentModification("the register was too busy to take this asset; retry")
@@ -414,6 +436,10 @@ def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
         elif not _same(old.get(name), new.get(name)):
             changes.append(FieldChange(field=name, old=old.get(name), new=new.get(name)))
     return changes
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -35,6 +35,7 @@ ERROR_KINDS: Sequence[tuple[type[errors.DomainError], ProblemKind]] = (
     (errors.PreconditionFailed, ProblemKind(412, "precondition-failed")),
     (errors.PreconditionRequired, ProblemKind(428, "precondition-required")),
     (errors.InvalidInput, ProblemKind(422, "validation-error")),
+    (errors.IdempotencyKeyReused, ProblemKind(422, "idempotency-key-reused")),
     (errors.InvalidCursor, ProblemKind(400, "invalid-cursor")),
     (errors.Unauthenticated, ProblemKind(401, "unauthorized")),
     (errors.Forbidden, ProblemKind(403, "forbidden")),

@@ -1,0 +1,60 @@
+"""Idempotency-Key on POST /v1/assets: a retried create has one effect."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Api
+
+BODY = {"name": "Dock", "kind": "hardware", "asset_tag": "DK-1"}
+
+
+def post(api: Api, body: dict[str, object], key: str) -> tuple[int, dict[str, object]]:
+    reply = api.call("POST", "/v1/assets", body=body, headers={"idempotency-key": key})
+    return reply.status, reply.body
+
+
+def test_the_same_request_with_the_same_key_creates_one_asset(api: Api) -> None:
+    first_status, first = post(api, BODY, "order-4711-line-1")
+    again_status, again = post(api, BODY, "order-4711-line-1")
+
+    assert (first_status, again_status) == (201, 201)
+    assert again["id"] == first["id"]
+    assert [a["id"] for a in api.get("/v1/assets").body["items"]] == [first["id"]]
+    assert len(api.get(f"/v1/assets/{first['id']}/history").body["items"]) == 1
+
+
+def test_the_same_key_with_another_request_is_422_and_writes_nothing(api: Api) -> None:
+    post(api, BODY, "k-1")
+    status, body = post(api, {**BODY, "name": "Another dock", "asset_tag": "DK-2"}, "k-1")
+
+    assert status == 422
+    assert body["type"] == "/problems/idempotency-key-reused"
+    assert len(api.get("/v1/assets").body["items"]) == 1
+
+
+def test_keys_are_scoped_per_tenant(api: Api) -> None:
+    _, mine = post(api, BODY, "shared-key")
+    status, theirs = post(api.as_("globex"), BODY, "shared-key")
+    assert status == 201
+    assert theirs["id"] != mine["id"]
+
+
+def test_a_replay_returns_the_asset_as_it_is_now(api: Api) -> None:
+    _, first = post(api, BODY, "k-2")
+    api.patch(f"/v1/assets/{first['id']}", {"location": "Lyon"}, etag='"1"')
+    status, again = post(api, BODY, "k-2")
+    assert (status, again["id"], again["location"], again["version"]) == (201, first["id"], "Lyon", 2)
+
+
+def test_without_a_key_a_second_post_is_a_second_asset(api: Api) -> None:
+    body = {"name": "Cable", "kind": "hardware"}
+    assert api.post("/v1/assets", body).body["id"] != api.post("/v1/assets", body).body["id"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "with space"])
+def test_malformed_keys_are_422(api: Api, key: str) -> None:
+    status, body = post(api, BODY, key)
+    assert status == 422
+    assert body["errors"][0]["field"] == "idempotency-key"
+    assert api.get("/v1/assets").body["items"] == []
