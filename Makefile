@@ -71,7 +71,7 @@ template-check: $(STAMP) .tools/sam/.installed ## cfn-lint, sam validate --lint 
 # PYENV_VERSION=$(SAM_PYENV)), then pyenv's and the system's install locations; the directory of
 # the interpreter it finds goes first on PATH for sam. The checks after it make sure the layer holds
 # the domain package and aarch64 wheels (pydantic_core) and the function only its own code.
-build: .tools/sam/.installed ## sam build (arm64, python3.13; no container)
+build: .tools/sam/.installed ## sam build (arm64, python3.13, bytecode compiled ahead of time; no container)
 	@py=""; \
 	for cand in "$(SAM_PYTHON)" \
 	    "$$(PYENV_VERSION=$(SAM_PYENV) python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)" \
@@ -95,6 +95,7 @@ build: .tools/sam/.installed ## sam build (arm64, python3.13; no container)
 	compgen -G "$$b/DomainLayer/python/pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so" >/dev/null \
 	  || fail "$$b/DomainLayer/python/pydantic_core has no cpython-313 aarch64 extension"; \
 	test -z "$$(find $$b/DomainLayer/python -name '*x86_64*.so')" || fail "the layer holds x86_64 extensions"; \
+	test -f $$b/DomainLayer/python/itam/__pycache__/__init__.cpython-313.pyc || fail "the layer ships no python3.13 bytecode"; \
 	echo "build artifacts OK: $$b/ApiFunction/handler.py, $$b/DomainLayer/python/{itam,pydantic_core (aarch64)}"
 
 deploy: build ## Deploy to the AWS account of your credentials (sam deploy --guided)

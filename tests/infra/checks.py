@@ -154,7 +154,7 @@ def check_functions(template: Template) -> None:
 
 
 def check_domain_layer(template: Template) -> None:
-    """The domain layer is built by SAM for arm64 with the functions' runtime."""
+    """The domain layer is built for arm64 with the functions' runtime (by SAM, or by its Makefile)."""
     lid = domain_layer_id(template)
     layer = template["Resources"][lid]
     props = layer.get("Properties") or {}
@@ -162,7 +162,17 @@ def check_domain_layer(template: Template) -> None:
     runtimes = {str(p.get("Runtime")) for p in functions(template).values()}
     assert len(runtimes) == 1, f"the functions use several runtimes: {runtimes}"
     (runtime,) = runtimes
-    assert metadata.get("BuildMethod") == runtime, f"{lid}: BuildMethod {metadata.get('BuildMethod')!r}"
+    method = metadata.get("BuildMethod")
+    if method == "makefile":
+        # A custom build must target the same interpreter version and architecture, and compile bytecode.
+        makefile = (REPO_ROOT / DOMAIN_LAYER_DIR / "Makefile").read_text(encoding="utf-8")
+        version = runtime.removeprefix("python")
+        assert f"build-{lid}:" in makefile, f"{lid}: the layer Makefile has no build-{lid} target"
+        assert f"--python-version {version}" in makefile, f"{lid}: the layer Makefile does not target {runtime}"
+        assert "aarch64" in makefile, f"{lid}: the layer Makefile does not target arm64 wheels"
+        assert "compileall" in makefile, f"{lid}: the layer Makefile ships no bytecode"
+    else:
+        assert method == runtime, f"{lid}: BuildMethod {method!r}"
     assert metadata.get("BuildArchitecture") == "arm64", (
         f"{lid}: BuildArchitecture {metadata.get('BuildArchitecture')!r}"
     )
