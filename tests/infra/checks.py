@@ -168,7 +168,7 @@ def check_domain_layer(template: Template) -> None:
         makefile = (REPO_ROOT / DOMAIN_LAYER_DIR / "Makefile").read_text(encoding="utf-8")
         version = runtime.removeprefix("python")
         assert f"build-{lid}:" in makefile, f"{lid}: the layer Makefile has no build-{lid} target"
-        assert f"--python-version {version}" in makefile, f"{lid}: the layer Makefile does not target {runtime}"
+        assert f"--python-version {version}" in makefile, f"{lid}: the Makefile does not target {runtime}"
         assert "aarch64" in makefile, f"{lid}: the layer Makefile does not target arm64 wheels"
         assert "compileall" in makefile, f"{lid}: the layer Makefile ships no bytecode"
     else:
