@@ -51,7 +51,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="idempotency-key",
         pattern=r"^[\x21-\x7e]{1,255}$",
-        description="Makes a retried create safe: the same key and body give the asset created first (24 h)",
+        description="Makes a retried create safe: the same key and body return what the first created (24 h)",
     ),
 ]
 WRITE_ERRORS = (404, 409, 412, 422)
@@ -148,9 +148,10 @@ def handle_list_assignments(
     responses=responses(Maintenance, *WRITE_ERRORS, status=201),
 )
 def handle_log_maintenance(
-    asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None
+    asset_id: str, record: MaintenanceCreate, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Maintenance]:
-    return json_response(asset_service().log_maintenance(caller(), asset_id, record, if_match), status=201)
+    logged = asset_service().log_maintenance(caller(), asset_id, record, if_match, idempotency_key)
+    return json_response(logged, status=201)
 
 
 @app.get(

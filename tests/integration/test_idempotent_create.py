@@ -58,3 +58,45 @@ def test_malformed_keys_are_422(api: Api, key: str) -> None:
     assert status == 422
     assert body["errors"][0]["field"] == "idempotency-key"
     assert api.get("/v1/assets").body["items"] == []
+
+
+def test_a_maintenance_record_logged_again_with_its_key_is_logged_once(api: Api) -> None:
+    asset = api.post("/v1/assets", {"name": "Printer", "kind": "hardware", "status": "in_stock"}).body
+    path = f"/v1/assets/{asset['id']}/maintenance"
+    record = {"type": "repair", "title": "Fuser", "start_date": "2026-11-27"}
+
+    first = api.call("POST", path, body=record, headers={"idempotency-key": "ticket-981"})
+    again = api.call("POST", path, body=record, headers={"idempotency-key": "ticket-981"})
+    other = api.call(
+        "POST", path, body={**record, "title": "Drum"}, headers={"idempotency-key": "ticket-981"}
+    )
+
+    assert (first.status, again.status, other.status) == (201, 201, 422)
+    assert again.body == first.body
+    assert [m["title"] for m in api.get(path).body["items"]] == ["Fuser"]
+    assert api.get(f"/v1/assets/{asset['id']}").etag == '"2"'
+
+
+def test_a_maintenance_key_reused_on_another_asset_is_422(api: Api) -> None:
+    one = api.post("/v1/assets", {"name": "A", "kind": "hardware"}).body
+    two = api.post("/v1/assets", {"name": "B", "kind": "hardware"}).body
+    record = {"type": "inspection", "title": "Yearly", "start_date": "2026-11-27"}
+    headers = {"idempotency-key": "k-77"}
+
+    assert api.call("POST", f"/v1/assets/{one['id']}/maintenance", body=record, headers=headers).status == 201
+    assert api.call("POST", f"/v1/assets/{two['id']}/maintenance", body=record, headers=headers).status == 422
+    assert api.get(f"/v1/assets/{two['id']}/maintenance").body["items"] == []
+
+
+def test_a_keyed_retry_with_the_if_match_of_before_gets_the_record_not_412(api: Api) -> None:
+    asset = api.post("/v1/assets", {"name": "Scanner", "kind": "hardware"}).body
+    path = f"/v1/assets/{asset['id']}/maintenance"
+    record = {"type": "inspection", "title": "Calibration", "start_date": "2026-11-27"}
+    headers = {"idempotency-key": "cal-1", "if-match": '"1"'}
+
+    first = api.call("POST", path, body=record, headers=headers)
+    again = api.call("POST", path, body=record, headers=headers)
+    unkeyed = api.call("POST", path, body=record, headers={"if-match": '"1"'})
+
+    assert (first.status, again.status, unkeyed.status) == (201, 201, 412)
+    assert again.body == first.body

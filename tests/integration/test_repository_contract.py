@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from itam.adapters import asset_repository
-from itam.assets.models import Actor, Asset, AssetFilter, HistoryEvent
+from itam.assets.models import Actor, Asset, AssetFilter, HistoryEvent, Maintenance
 from itam.errors import DuplicateValue, KeyAlreadyUsed, StaleVersion
 from itam.pagination import PageRequest
 from itam.ports import AssetRepository, IdempotencyClaim
@@ -113,3 +113,31 @@ def test_an_idempotency_key_binds_once_until_it_expires(repo: AssetRepository) -
     assert repo.idempotency_record(ACME, "digest-of-key", int(NOW.timestamp()) + 61) is None
     assert repo.idempotency_record(GLOBEX, "digest-of-key", int(NOW.timestamp())) is None
     repo.create(GLOBEX, asset(3), event(asset(3)), [], claim)
+
+
+def test_an_update_binds_an_idempotency_key_to_its_first_record(repo: AssetRepository) -> None:
+    v1 = asset(1)
+    repo.create(ACME, v1, event(v1), [])
+    record = Maintenance.model_validate(
+        {
+            "type": "repair",
+            "title": "fan",
+            "start_date": "2026-11-27",
+            "id": f"{9:032x}",
+            "asset_id": v1.id,
+            "created_at": NOW,
+            "created_by": "u-1",
+        }
+    )
+    claim = IdempotencyClaim("digest-m", "digest-r", int(NOW.timestamp()) + 60)
+    v2 = asset(1, version=2)
+    repo.update(ACME, v1, v2, event(v2, "maintenance_logged"), [record], claim)
+
+    with pytest.raises(KeyAlreadyUsed):
+        repo.update(
+            ACME, v2, asset(1, version=3), event(asset(1, version=3), "maintenance_logged"), [record], claim
+        )
+    bound = repo.idempotency_record(ACME, "digest-m", int(NOW.timestamp()))
+    assert bound is not None and bound.resource_id == record.id
+    assert repo.maintenance_record(ACME, v1.id, record.id) == record
+    assert repo.maintenance_record(GLOBEX, v1.id, record.id) is None

@@ -39,16 +39,26 @@ class FakeAssetRepository:
         claim: IdempotencyClaim | None = None,
     ) -> None:
         self._maybe_conflict()
-        if claim is not None:
-            bound = self.keys.get((ctx.tenant_id, claim.key_digest))
-            if bound is not None and bound[2] >= int(event.at.timestamp()):
-                raise KeyAlreadyUsed()
-            self.keys[(ctx.tenant_id, claim.key_digest)] = (asset.id, claim.request_digest, claim.expires_at)
+        self._bind(ctx, claim, asset.id, event)
         self._check_unique(ctx, asset)
         key = (ctx.tenant_id, asset.id)
         self.assets[key] = asset
         self.events[key] = [event]
         self.records[key] = list(records)
+
+    def _bind(
+        self, ctx: TenantContext, claim: IdempotencyClaim | None, owner: str, event: HistoryEvent
+    ) -> None:
+        if claim is None:
+            return
+        bound = self.keys.get((ctx.tenant_id, claim.key_digest))
+        if bound is not None and bound[2] >= int(event.at.timestamp()):
+            raise KeyAlreadyUsed()
+        self.keys[(ctx.tenant_id, claim.key_digest)] = (owner, claim.request_digest, claim.expires_at)
+
+    def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
+        records = self.records.get((ctx.tenant_id, asset_id), [])
+        return next((r for r in records if isinstance(r, Maintenance) and r.id == record_id), None)
 
     def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
         bound = self.keys.get((ctx.tenant_id, key_digest))
@@ -70,9 +80,12 @@ class FakeAssetRepository:
         current: Asset,
         event: HistoryEvent,
         records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
         self.update_calls += 1
         self._maybe_conflict()
+        if records:
+            self._bind(ctx, claim, records[0].id, event)
         key = (ctx.tenant_id, previous.id)
         if self.fail_updates > 0:
             self.fail_updates -= 1

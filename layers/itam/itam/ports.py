@@ -63,14 +63,19 @@ class AssetRepository(Protocol):
         current: Asset,
         event: HistoryEvent,
         records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
-        """Replace `previous` by `current` if `previous.version` is still stored, else raise StaleVersion."""
+        """Replace `previous` by `current` if `previous.version` is still stored, else raise StaleVersion
+        (and bind `claim` to the first record; KeyAlreadyUsed if its key is bound already)."""
 
     def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
         """The asset's history events, oldest first."""
 
     def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
         """The asset's maintenance records, oldest first."""
+
+    def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
+        """One maintenance record of the asset, or None."""
 
     def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
         """The asset's check-outs, oldest first."""

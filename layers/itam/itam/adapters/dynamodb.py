@@ -151,17 +151,7 @@ class DynamoAssetRepository:
         claim: IdempotencyClaim | None = None,
     ) -> None:
         tx = _Transaction(self._m.connection)
-        if claim is not None:
-            # First, so that a replay is recognised before the replayed tag or serial looks taken.
-            guard = self._m.guard(
-                PK=_idempotency_pk(ctx, claim.key_digest),
-                SK="UNIQUE",
-                owner_id=asset.id,
-                request_digest=claim.request_digest,
-                expires_at=claim.expires_at,
-            )
-            free = self._m.item.PK.does_not_exist() | (self._m.guard.expires_at < int(event.at.timestamp()))
-            tx.save(guard, free, KeyAlreadyUsed)
+        self._bind(ctx, tx, claim, asset.id, event)
         tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
@@ -177,8 +167,11 @@ class DynamoAssetRepository:
         current: Asset,
         event: HistoryEvent,
         records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
     ) -> None:
         tx = _Transaction(self._m.connection)
+        if records:
+            self._bind(ctx, tx, claim, records[0].id, event)
         tx.save(self._asset_item(ctx, current), self._m.asset.version == previous.version, StaleVersion)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
@@ -191,6 +184,28 @@ class DynamoAssetRepository:
                 guard = self._guard(ctx, field, old, previous.id)
                 tx.delete(guard, self._m.guard.owner_id == previous.id, StaleVersion)
         tx.commit()
+
+    def _bind(
+        self,
+        ctx: TenantContext,
+        tx: _Transaction,
+        claim: IdempotencyClaim | None,
+        owner_id: str,
+        event: HistoryEvent,
+    ) -> None:
+        """Put the Idempotency-Key's guard, first, so that a replay is recognised before anything it
+        wrote (a tag, a serial) looks taken. An expired guard counts as free."""
+        if claim is None:
+            return
+        guard = self._m.guard(
+            PK=_idempotency_pk(ctx, claim.key_digest),
+            SK="UNIQUE",
+            owner_id=owner_id,
+            request_digest=claim.request_digest,
+            expires_at=claim.expires_at,
+        )
+        free = self._m.item.PK.does_not_exist() | (self._m.guard.expires_at < int(event.at.timestamp()))
+        tx.save(guard, free, KeyAlreadyUsed)
 
     def _claim(self, ctx: TenantContext, tx: _Transaction, field: str, value: str, owner_id: str) -> None:
         tx.save(
@@ -301,6 +316,13 @@ class DynamoAssetRepository:
         return self._children(
             ctx, asset_id, "MAINT#", page, lambda item: Maintenance.model_validate_json(item.doc)
         )
+
+    def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
+        try:
+            item = self._m.record.get(_asset_pk(ctx, asset_id), f"MAINT#{record_id}", consistent_read=True)
+        except self._m.record.DoesNotExist:
+            return None
+        return Maintenance.model_validate_json(item.doc)
 
     def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
         def to_assignment(item: Any) -> Assignment:

@@ -150,19 +150,16 @@ class AssetService:
         claim = None
         if idempotency_key is not None:
             expires = int((now + IDEMPOTENCY_TTL).timestamp())
-            claim = IdempotencyClaim(_digest(idempotency_key), _digest(data.model_dump_json()), expires)
+            claim = IdempotencyClaim(
+                _digest(idempotency_key), _digest(f"asset|{data.model_dump_json()}"), expires
+            )
         for attempt in range(self._max_attempts):
             try:
                 self._repo.create(ctx, asset, event, records, claim)
                 return asset
             except KeyAlreadyUsed:
                 assert claim is not None
-                record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
-                if record is None:
-                    continue  # the binding expired in between: the key is free again
-                if record.request_digest != claim.request_digest:
-                    raise IdempotencyKeyReused() from None
-                return self._load(ctx, record.resource_id)
+                return self._load(ctx, self._replayed(ctx, claim))
             except WriteConflict:
                 self._back_off(attempt)
         raise ConcurrentModification("the register was too busy to take this asset; retry")
@@ -264,10 +261,23 @@ class AssetService:
         return self._mutate(ctx, asset_id, if_match, apply).asset
 
     def log_maintenance(
-        self, ctx: TenantContext, asset_id: str, request: MaintenanceCreate, if_match: str | None = None
+        self,
+        ctx: TenantContext,
+        asset_id: str,
+        request: MaintenanceCreate,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Maintenance:
-        """Record a repair, upgrade, replacement or inspection of an asset (not of a disposed one)."""
+        """Record a repair, upgrade, replacement or inspection of an asset (not of a disposed one).
+
+        With an Idempotency-Key, the same request sent again gets the record the first one logged.
+        """
         record_id = self._ids.new_id()
+        claim = None
+        if idempotency_key is not None:
+            expires = int((self._clock.now() + IDEMPOTENCY_TTL).timestamp())
+            fingerprint = f"maintenance|{asset_id}|{request.model_dump_json()}"
+            claim = IdempotencyClaim(_digest(idempotency_key), _digest(fingerprint), expires)
 
         def apply(asset: Asset, now: datetime) -> _Change:
             if asset.status is Status.DISPOSED:
@@ -281,9 +291,24 @@ class AssetService:
             )
             return _Change(asset, "maintenance_logged", request.title, [record], record.id)
 
-        [record] = self._mutate(ctx, asset_id, if_match, apply).records
+        try:
+            [record] = self._mutate(ctx, asset_id, if_match, apply, claim).records
+        except KeyAlreadyUsed:
+            assert claim is not None
+            return self._logged_before(ctx, asset_id, claim)
+        except PreconditionFailed:
+            # A retry that still carries the If-Match of before its first success.
+            if claim is None or self._repo.idempotency_record(ctx, claim.key_digest, 0) is None:
+                raise
+            return self._logged_before(ctx, asset_id, claim)
         assert isinstance(record, Maintenance)
         return record
+
+    def _logged_before(self, ctx: TenantContext, asset_id: str, claim: IdempotencyClaim) -> Maintenance:
+        logged = self._repo.maintenance_record(ctx, asset_id, self._replayed(ctx, claim))
+        if logged is None:  # the key was first used on another asset
+            raise IdempotencyKeyReused()
+        return logged
 
     # ------------------------------------------------------------------ internals
     def _load(self, ctx: TenantContext, asset_id: str) -> Asset:
@@ -300,6 +325,7 @@ class AssetService:
         asset_id: str,
         if_match: str | None,
         apply: Callable[[Asset, datetime], _Change],
+        claim: IdempotencyClaim | None = None,
     ) -> _Change:
         """Read, apply, write on condition of the version read.
 
@@ -324,7 +350,7 @@ class AssetService:
             )
             event = self._event(ctx, current, change.type, changes, now, change.reason, change.ref)
             try:
-                self._repo.update(ctx, previous, current, event, change.records)
+                self._repo.update(ctx, previous, current, event, change.records, claim)
             except StaleVersion:
                 if pinned:
                     raise PreconditionFailed() from None
@@ -335,6 +361,14 @@ class AssetService:
             change.asset = current
             return change
         raise ConcurrentModification("the asset kept changing while this request was applied; retry")
+
+    def _replayed(self, ctx: TenantContext, claim: IdempotencyClaim) -> str:
+        """The id of what a claimed Idempotency-Key created, if this request is the same as the first."""
+        record = self._repo.idempotency_record(ctx, claim.key_digest, int(self._clock.now().timestamp()))
+        if record is None or record.request_digest != claim.request_digest:
+            # Bound to another request; or expired just now, which a retry with a new key resolves.
+            raise IdempotencyKeyReused()
+        return record.resource_id
 
     def _back_off(self, attempt: int) -> None:
         """Sleep a random time up to 25, 50, 100 ms... so that colliding writers spread out."""
