@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -153,7 +154,29 @@ def create_user_pool_group(ctx: Context, logical_id: str, props: dict[str, Any])
     return Created(kwargs["GroupName"])
 
 
+def create_role(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::IAM::Role with its inline policies (the emulator stores them; it does not enforce them)."""
+    name = props.get("RoleName") or f"{DEFAULT_STACK_NAME}-{logical_id}"
+    kwargs: dict[str, Any] = {
+        "RoleName": name,
+        "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"]),
+    }
+    for key in ("Path", "MaxSessionDuration", "Description"):
+        if key in props:
+            kwargs[key] = props[key]
+    iam = ctx.client("iam")
+    role = iam.create_role(**kwargs)["Role"]
+    for policy in props.get("Policies") or []:
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName=policy["PolicyName"],
+            PolicyDocument=json.dumps(policy["PolicyDocument"]),
+        )
+    return Created(name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+
 CREATORS: dict[str, Creator] = {
+    "AWS::IAM::Role": create_role,
     "AWS::DynamoDB::Table": create_table,
     "AWS::Cognito::UserPool": create_user_pool,
     "AWS::Cognito::UserPoolClient": create_user_pool_client,
@@ -216,6 +239,15 @@ def create_resources(
     """Create every resource of a supported type; give the others placeholder Ref values."""
     ctx = Context(session or boto3.Session(), endpoint_url, region)
     stack = StackResources(region=region, params=parameter_values(template, params))
+    for lid, resource in template["Resources"].items():
+        # SAM gives a function without a Role an execution role <LogicalId>Role that other resources
+        # may refer to (e.g. in a trust policy); the local stack runs functions with its own credentials.
+        props = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function" and "Role" not in props:
+            role = f"{DEFAULT_STACK_NAME}-{lid}Role"
+            stack.types[f"{lid}Role"] = "AWS::IAM::Role"
+            stack.refs[f"{lid}Role"] = role
+            stack.attributes[f"{lid}Role"] = {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}"}
     for lid in creation_order(template):
         resource = template["Resources"][lid]
         type_name = str(resource.get("Type"))

@@ -32,6 +32,8 @@ AWS_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "itam",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # As deployed: every data access on credentials assumed for the caller's tenant.
+    "TENANT_ROLE_ARN": "arn:aws:iam::123456789012:role/itam-bench-us-east-1-tenant-data",
 }
 _CLEARED = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "AWS_SESSION_TOKEN", "TABLE_NAME")
 

@@ -283,46 +283,72 @@ def _dynamodb_actions(statement: Mapping[str, Any]) -> bool:
     return any(str(a).lower().startswith("dynamodb:") or a == "*" for a in actions)
 
 
-def _check_policy(lid: str, policy: Any, tables: set[str]) -> set[str]:
-    """The tables one policy entry grants access to; AssertionError if it reaches beyond them."""
-    if isinstance(policy, str):  # a managed policy, by name or ARN
-        assert "dynamodb" not in policy.lower(), f"{lid}: managed policy {policy} reaches every table"
-        return set()
-    assert isinstance(policy, dict), f"{lid}: unexpected policy {policy!r}"
-    if "Statement" in policy:
-        granted: set[str] = set()
-        for statement in policy["Statement"]:
-            if not _dynamodb_actions(statement):
-                continue
-            resources = statement.get("Resource")
-            targets = refs_without_pseudo(resources)
-            assert resources != "*" and "*" not in (resources or []), f"{lid}: DynamoDB actions on '*'"
-            assert targets and targets <= tables, (
-                f"{lid}: DynamoDB statement on {resources} (tables: {tables})"
-            )
-            granted |= targets
-        return granted
-    ((name, args),) = policy.items()  # a SAM policy template, e.g. DynamoDBCrudPolicy: {TableName: ...}
-    if "dynamodb" not in name.lower():
-        return set()
-    table = (args or {}).get("TableName")
-    assert isinstance(table, dict) and set(table) == {"Ref"} and table["Ref"] in tables, (
-        f"{lid}.{name}: TableName {table!r} is not a Ref to the template's table {sorted(tables)}"
-    )
-    return {table["Ref"]}
+LEADING_KEYS = ["T#${aws:PrincipalTag/tenant_id}#*"]
+
+
+def _statements(policy: Any) -> list[dict[str, Any]]:
+    if isinstance(policy, dict) and "Statement" in policy:
+        return list(policy["Statement"])
+    if isinstance(policy, dict) and "PolicyDocument" in policy:
+        return list(policy["PolicyDocument"]["Statement"])
+    return []
+
+
+def _actions(statement: Mapping[str, Any]) -> list[str]:
+    actions = statement.get("Action") or []
+    return [actions] if isinstance(actions, str) else list(actions)
 
 
 def check_iam(template: Template) -> None:
-    """The functions' policies reach the template's own table, and no other."""
+    """No function reaches the table with its own role; each assumes the tenant-data role, whose
+    sessions reach only the template's table, and there only keys under their tenant tag."""
     tables = set(resources_of_type(template, "AWS::DynamoDB::Table"))
-    granted: set[str] = set()
+    roles = resources_of_type(template, "AWS::IAM::Role")
+    assert "TenantDataRole" in roles, "no TenantDataRole"
+    role = roles["TenantDataRole"]["Properties"]
     for lid, props in functions(template).items():
         assert "Role" not in props, f"{lid}: a Role defined elsewhere cannot be checked here"
         policies = props.get("Policies") or []
         for policy in policies if isinstance(policies, list) else [policies]:
-            granted |= _check_policy(lid, policy, tables)
-    # Some function (the API) must be able to reach the table, or the policies went somewhere else.
-    assert granted == tables, f"the functions' policies grant {sorted(granted)}, expected {sorted(tables)}"
+            assert not (isinstance(policy, str) and "dynamodb" in policy.lower()), f"{lid}: managed {policy}"
+            assert not (isinstance(policy, dict) and any("dynamodb" in k.lower() for k in policy)), (
+                f"{lid}: a DynamoDB policy template gives the function itself access to data"
+            )
+            for statement in _statements(policy):
+                assert not _dynamodb_actions(statement), f"{lid}: reaches DynamoDB with its own role"
+                if "sts:AssumeRole" in _actions(statement):
+                    assert "sts:TagSession" in _actions(statement), f"{lid}: cannot tag its session"
+                    assert "tenant-data" in str(statement.get("Resource")), (
+                        f"{lid}: assumes {statement.get('Resource')}, not the tenant-data role"
+                    )
+        env = ((props.get("Environment") or {}).get("Variables")) or {}
+        assert env.get("TENANT_ROLE_ARN") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
+            f"{lid}: TENANT_ROLE_ARN is {env.get('TENANT_ROLE_ARN')!r}"
+        )
+    granted: set[str] = set()
+    for policy in role.get("Policies") or []:
+        for statement in _statements(policy):
+            if not _dynamodb_actions(statement):
+                continue
+            resources = statement.get("Resource")
+            targets = refs_without_pseudo(resources)
+            assert resources != "*" and "*" not in (resources or []), "TenantDataRole: DynamoDB on '*'"
+            assert targets and targets <= tables, f"TenantDataRole: DynamoDB on {resources}"
+            assert not [a for a in _actions(statement) if a.endswith(("Scan", "*"))], (
+                "TenantDataRole may scan"
+            )
+            condition = (statement.get("Condition") or {}).get("ForAllValues:StringLike") or {}
+            assert condition.get("dynamodb:LeadingKeys") == LEADING_KEYS, (
+                f"TenantDataRole: statement not limited to the tenant's keys: {statement.get('Condition')}"
+            )
+            granted |= targets
+    assert granted == tables, f"the tenant-data role grants {sorted(granted)}, expected {sorted(tables)}"
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    principals = [str((t.get("Principal") or {}).get("AWS")) for t in trust]
+    assert all("Role" in p and "*" not in p for p in principals), f"TenantDataRole trusted by {principals}"
+    assert all(
+        (t.get("Condition") or {}).get("StringLike", {}).get("aws:RequestTag/tenant_id") for t in trust
+    ), "TenantDataRole can be assumed without a tenant_id tag"
 
 
 ALL_CHECKS = (

@@ -132,17 +132,9 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
     ),
     ("health protected", lambda t: events(t)["Health"]["Properties"].pop("Auth"), checks.check_public_routes),
     (
-        "policy on another table",
-        lambda t: res(t, "ApiFunction").update(
-            Policies=[{"DynamoDBCrudPolicy": {"TableName": "other-table"}}]
-        ),
-        checks.check_iam,
-    ),
-    ("no table policy", lambda t: res(t, "ApiFunction").pop("Policies"), checks.check_iam),
-    (
-        "policy on every table",
+        "function reaches the table itself",
         lambda t: res(t, "ApiFunction")["Policies"].append(
-            {"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}
+            {"DynamoDBCrudPolicy": {"TableName": {"Ref": "AssetTable"}}}
         ),
         checks.check_iam,
     ),
@@ -151,7 +143,39 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         lambda t: res(t, "ApiFunction")["Policies"].append("AmazonDynamoDBFullAccess"),
         checks.check_iam,
     ),
+    (
+        "tenant role without the leading-keys condition",
+        lambda t: role_statement(t).pop("Condition"),
+        checks.check_iam,
+    ),
+    (
+        "tenant role on every table",
+        lambda t: role_statement(t).update(Resource="*"),
+        checks.check_iam,
+    ),
+    (
+        "tenant role may scan",
+        lambda t: role_statement(t)["Action"].append("dynamodb:Scan"),
+        checks.check_iam,
+    ),
+    (
+        "tenant role assumable without a tag",
+        lambda t: res(t, "TenantDataRole")["AssumeRolePolicyDocument"]["Statement"][0].pop("Condition"),
+        checks.check_iam,
+    ),
+    (
+        "function not told the tenant role",
+        lambda t: res(t, "ApiFunction")["Environment"]["Variables"].pop("TENANT_ROLE_ARN"),
+        checks.check_iam,
+    ),
 ]
+
+
+def role_statement(template: dict[str, Any]) -> dict[str, Any]:
+    statement: dict[str, Any] = res(template, "TenantDataRole")["Policies"][0]["PolicyDocument"]["Statement"][
+        0
+    ]
+    return statement
 
 
 @pytest.mark.parametrize(

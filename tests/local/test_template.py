@@ -155,8 +155,11 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
 
 
 def test_function_environment_merges_globals_and_resolves(template: dict) -> None:
+    role_arn = "arn:aws:iam::123456789012:role/itam-local-us-east-1-tenant-data"
     resolver = Resolver(
-        params=parameter_values(template, {"Stage": "local"}), refs={"AssetTable": "itam-local"}
+        params=parameter_values(template, {"Stage": "local"}),
+        refs={"AssetTable": "itam-local"},
+        attributes={"TenantDataRole": {"Arn": role_arn}},
     )
     env = function_environment(template, "ApiFunction", resolver)
     assert env == {
@@ -164,6 +167,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "POWERTOOLS_SERVICE_NAME": "itam",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
+        "TENANT_ROLE_ARN": role_arn,
     }
 
 

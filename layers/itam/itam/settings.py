@@ -11,16 +11,22 @@ from pydantic import BaseModel, Field
 class Settings(BaseModel):
     table_name: str = Field(min_length=3)
     region: str = "us-east-1"
-    # Set only off AWS (the local stack, tests); on Lambda the SDK's default endpoint is used.
+    # Set only off AWS (the local stack, tests); on Lambda the SDK's default endpoints are used.
     dynamodb_endpoint: str | None = None
+    sts_endpoint: str | None = None
+    # The role assumed per tenant for every data access (defense in depth); unset, the function's
+    # own credentials are used.
+    tenant_role_arn: str | None = None
 
 
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
-    """The settings of this process, from TABLE_NAME, AWS_REGION and AWS_ENDPOINT_URL[_DYNAMODB]."""
+    """The settings of this process, from TABLE_NAME, TENANT_ROLE_ARN, AWS_REGION and AWS_ENDPOINT_URL*."""
     env = os.environ
     return Settings(
         table_name=env.get("TABLE_NAME", ""),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
+        sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or None,
+        tenant_role_arn=env.get("TENANT_ROLE_ARN") or None,
     )

@@ -2,12 +2,76 @@
 
 from __future__ import annotations
 
-from itam.adapters.dynamodb import DynamoAssetRepository, table_models
+from collections.abc import Callable, Sequence
+
+from itam.adapters.credentials import TenantCredentials
+from itam.adapters.dynamodb import DynamoAssetRepository, TableModels, table_models
+from itam.assets.models import Asset, AssetFilter, Assignment, HistoryEvent, Maintenance
+from itam.pagination import Page, PageRequest
+from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
 from itam.settings import Settings
+from itam.tenancy import TenantContext
 
 
-def asset_repository(settings: Settings) -> DynamoAssetRepository:
-    """The asset repository for the table and endpoint in `settings` (model classes cached per table)."""
-    return DynamoAssetRepository(
-        table_models(settings.table_name, settings.region, settings.dynamodb_endpoint)
+class TenantScopedAssets:
+    """AssetRepository whose every call runs on the table models of the caller's tenant: with a
+    tenant role configured, those use credentials that can reach that tenant's keys only."""
+
+    def __init__(self, models_for: Callable[[TenantContext], TableModels]) -> None:
+        self._models_for = models_for
+
+    def _repo(self, ctx: TenantContext) -> DynamoAssetRepository:
+        return DynamoAssetRepository(self._models_for(ctx))
+
+    def create(
+        self,
+        ctx: TenantContext,
+        asset: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        self._repo(ctx).create(ctx, asset, event, records, claim)
+
+    def update(
+        self,
+        ctx: TenantContext,
+        previous: Asset,
+        current: Asset,
+        event: HistoryEvent,
+        records: Sequence[AssetRecord],
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        self._repo(ctx).update(ctx, previous, current, event, records, claim)
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        return self._repo(ctx).idempotency_record(ctx, key_digest, now)
+
+    def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
+        return self._repo(ctx).get(ctx, asset_id)
+
+    def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
+        return self._repo(ctx).list(ctx, filters, page)
+
+    def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
+        return self._repo(ctx).history(ctx, asset_id, page)
+
+    def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
+        return self._repo(ctx).maintenance(ctx, asset_id, page)
+
+    def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
+        return self._repo(ctx).maintenance_record(ctx, asset_id, record_id)
+
+    def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
+        return self._repo(ctx).assignments(ctx, asset_id, page)
+
+
+def asset_repository(settings: Settings) -> TenantScopedAssets:
+    """The asset repository for the table, endpoint and (optional) tenant role in `settings`."""
+    table, region, host = settings.table_name, settings.region, settings.dynamodb_endpoint
+    if settings.tenant_role_arn is None:
+        return TenantScopedAssets(lambda ctx: table_models(table, region, host))
+    credentials = TenantCredentials(settings.tenant_role_arn, region, settings.sts_endpoint)
+    return TenantScopedAssets(
+        lambda ctx: table_models(table, region, host, credentials.for_tenant(ctx.tenant_id))
     )

@@ -30,6 +30,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from itam.adapters.credentials import Credentials
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.errors import DuplicateValue, InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
@@ -72,9 +73,13 @@ class TableModels:
     connection: Connection
 
 
-@lru_cache(maxsize=8)
-def table_models(table_name: str, region: str, host: str | None) -> TableModels:
-    """Model classes bound to `table_name` — cached per (table, region, endpoint), never per class alone."""
+# With per-tenant credentials each entry holds a botocore client: a few MB, so keep the busiest tenants.
+@lru_cache(maxsize=16)
+def table_models(
+    table_name: str, region: str, host: str | None, credentials: Credentials | None = None
+) -> TableModels:
+    """Model classes bound to `table_name` — cached per (table, region, endpoint, credentials), never
+    per class alone: with per-tenant credentials each tenant gets its own classes and client."""
 
     class Meta:
         pass
@@ -82,6 +87,10 @@ def table_models(table_name: str, region: str, host: str | None) -> TableModels:
     Meta.table_name = table_name  # type: ignore[attr-defined]
     Meta.region = region  # type: ignore[attr-defined]
     Meta.host = host  # type: ignore[attr-defined]
+    if credentials is not None:
+        Meta.aws_access_key_id = credentials.access_key  # type: ignore[attr-defined]
+        Meta.aws_secret_access_key = credentials.secret_key  # type: ignore[attr-defined]
+        Meta.aws_session_token = credentials.session_token  # type: ignore[attr-defined]
     # Fail a stuck call well within the function's 10 s timeout, so the caller gets an answer.
     Meta.connect_timeout_seconds = 2  # type: ignore[attr-defined]
     Meta.read_timeout_seconds = 4  # type: ignore[attr-defined]

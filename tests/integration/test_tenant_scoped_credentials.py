@@ -1,0 +1,84 @@
+"""With TENANT_ROLE_ARN set, every data access runs on credentials assumed for the caller's tenant."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.handlers import BUILTIN_HANDLERS
+
+from tests.integration.conftest import Api
+from tests.support.lambda_api import reset_caches
+
+ROLE = "arn:aws:iam::123456789012:role/itam-test-us-east-1-tenant-data"
+
+
+class Calls:
+    """DynamoDB calls with the access key that signed them, and the AssumeRole calls made."""
+
+    def __init__(self) -> None:
+        self.signed_by: list[str] = []
+        self.assumed: list[dict[str, Any]] = []
+
+    def on_send(self, request: Any, **_: Any) -> None:
+        if b"DynamoDB" in (request.headers.get("X-Amz-Target") or b""):
+            match = re.search(r"Credential=([A-Z0-9]+)/", request.headers["Authorization"].decode())
+            assert match is not None
+            self.signed_by.append(match.group(1))
+
+    def on_assume(self, params: dict[str, Any], **_: Any) -> None:
+        self.assumed.append(params)
+
+
+@pytest.fixture
+def calls(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
+    boto3.client("iam").create_role(RoleName=ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument="{}")
+    monkeypatch.setenv("TENANT_ROLE_ARN", ROLE)
+    reset_caches()
+    recorded = Calls()
+    hooks = [
+        ("before-send.dynamodb", recorded.on_send),
+        ("provide-client-params.sts.AssumeRole", recorded.on_assume),
+    ]
+    BUILTIN_HANDLERS.extend(hooks)
+    yield recorded
+    for hook in hooks:
+        BUILTIN_HANDLERS.remove(hook)
+    reset_caches()
+
+
+def test_each_tenant_reads_and_writes_with_its_own_assumed_credentials(api: Api, calls: Calls) -> None:
+    acme, globex = api, api.as_("globex")
+
+    mine = acme.post("/v1/assets", {"name": "acme laptop", "kind": "hardware"})
+    theirs = globex.post("/v1/assets", {"name": "globex laptop", "kind": "hardware"})
+    assert (mine.status, theirs.status) == (201, 201)
+    acme_keys, globex_keys = set(calls.signed_by[:1]), set(calls.signed_by[1:2])
+
+    assert acme.get("/v1/assets").body["items"][0]["id"] == mine.body["id"]
+    assert globex.get(f"/v1/assets/{mine.body['id']}").status == 404
+
+    # Every DynamoDB call was signed by an assumed-role session, never by the function's own key.
+    assert os.environ["AWS_ACCESS_KEY_ID"] not in calls.signed_by
+    assert all(key.startswith("ASIA") for key in calls.signed_by)
+    assert acme_keys.isdisjoint(globex_keys)
+    # One AssumeRole per tenant (the credentials are cached), tagged with the tenant.
+    assert [(c["RoleArn"], c["Tags"]) for c in calls.assumed] == [
+        (ROLE, [{"Key": "tenant_id", "Value": "acme"}]),
+        (ROLE, [{"Key": "tenant_id", "Value": "globex"}]),
+    ]
+
+
+def test_without_a_tenant_role_the_function_credentials_are_used(api: Api, table: str) -> None:
+    recorded = Calls()
+    hook = ("before-send.dynamodb", recorded.on_send)
+    BUILTIN_HANDLERS.append(hook)
+    try:
+        assert api.post("/v1/assets", {"name": "x", "kind": "hardware"}).status == 201
+    finally:
+        BUILTIN_HANDLERS.remove(hook)
+    assert set(recorded.signed_by) == {os.environ["AWS_ACCESS_KEY_ID"]}
