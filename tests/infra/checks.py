@@ -318,7 +318,7 @@ def check_iam(template: Template) -> None:
                 assert not _dynamodb_actions(statement), f"{lid}: reaches DynamoDB with its own role"
                 if "sts:AssumeRole" in _actions(statement):
                     assert "sts:TagSession" in _actions(statement), f"{lid}: cannot tag its session"
-                    assert "tenant-data" in str(statement.get("Resource")), (
+                    assert statement.get("Resource") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
                         f"{lid}: assumes {statement.get('Resource')}, not the tenant-data role"
                     )
         env = ((props.get("Environment") or {}).get("Variables")) or {}
@@ -343,12 +343,13 @@ def check_iam(template: Template) -> None:
             )
             granted |= targets
     assert granted == tables, f"the tenant-data role grants {sorted(granted)}, expected {sorted(tables)}"
-    trust = role["AssumeRolePolicyDocument"]["Statement"]
-    principals = [str((t.get("Principal") or {}).get("AWS")) for t in trust]
-    assert all("Role" in p and "*" not in p for p in principals), f"TenantDataRole trusted by {principals}"
-    assert all(
-        (t.get("Condition") or {}).get("StringLike", {}).get("aws:RequestTag/tenant_id") for t in trust
-    ), "TenantDataRole can be assumed without a tenant_id tag"
+    for trust in role["AssumeRolePolicyDocument"]["Statement"]:
+        condition = trust.get("Condition") or {}
+        principal_arn = str((condition.get("ArnLike") or {}).get("aws:PrincipalArn"))
+        assert "ApiFunctionRole" in principal_arn, f"TenantDataRole trusted beyond the API role: {trust}"
+        assert (condition.get("StringLike") or {}).get("aws:RequestTag/tenant_id"), (
+            "TenantDataRole can be assumed without a tenant_id tag"
+        )
 
 
 ALL_CHECKS = (

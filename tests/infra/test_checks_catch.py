@@ -164,6 +164,13 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         checks.check_iam,
     ),
     (
+        "tenant role trusted by anyone in the account",
+        lambda t: res(t, "TenantDataRole")["AssumeRolePolicyDocument"]["Statement"][0]["Condition"].pop(
+            "ArnLike"
+        ),
+        checks.check_iam,
+    ),
+    (
         "function not told the tenant role",
         lambda t: res(t, "ApiFunction")["Environment"]["Variables"].pop("TENANT_ROLE_ARN"),
         checks.check_iam,
