@@ -1,8 +1,10 @@
-"""The asset register's HTTP API: routing and shaping only; the product lives in the `itam` layer."""
+"""The HTTP API: the asset register and software licensing. Routing and shaping only; the product
+lives in the `itam` layer."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -30,8 +32,29 @@ from itam.assets.models import (
     Status,
     TransitionRequest,
 )
-from itam.bootstrap import asset_service
+from itam.bootstrap import asset_service, license_service
 from itam.errors import DomainError
+from itam.licenses.audit import AuditAccepted, AuditDetail, AuditPage
+from itam.licenses.models import (
+    CompliancePage,
+    Installation,
+    InstallationCreate,
+    InstallationPage,
+    License,
+    LicenseCreate,
+    LicenseFilter,
+    LicenseHistoryPage,
+    LicensePage,
+    LicensePatch,
+    Metric,
+    ProductCompliance,
+    Rule,
+    RuleCreate,
+    RulePage,
+    Seat,
+    SeatCreate,
+    SeatPage,
+)
 from itam.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 from itam.tenancy import TenantContext
 from itam.web import problems
@@ -59,6 +82,18 @@ WRITE_ERRORS = (404, 409, 412, 422)
 
 def caller() -> TenantContext:
     return tenant_context(app.current_event.request_context.authorizer.jwt_claim)
+
+
+def license_response(lic: License, status: int = 200) -> Response[License]:
+    """A license with its ETag; a 201 also carries its Location."""
+    headers = {"ETag": lic.etag}
+    if status == 201:
+        headers["Location"] = f"/v1/licenses/{lic.id}"
+    return json_response(lic, status, headers)
+
+
+def no_content() -> Response[Any]:
+    return Response(status_code=204, body=None)
 
 
 @app.get("/v1/health", tags=["meta"], responses=responses(Health))
@@ -170,6 +205,174 @@ def handle_asset_history(
     asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[HistoryPage]:
     return page_response(asset_service().asset_history(caller(), asset_id, PageRequest(limit, cursor)))
+
+
+# ---------------------------------------------------------------------- licenses
+@app.post("/v1/licenses", tags=["licenses"], responses=responses(License, 422, status=201))
+def handle_create_license(license: LicenseCreate) -> Response[License]:
+    return license_response(license_service().create_license(caller(), license), status=201)
+
+
+@app.get("/v1/licenses", tags=["licenses"], responses=responses(LicensePage, 400, 422))
+def handle_list_licenses(
+    product: Annotated[str | None, Query(max_length=200)] = None,
+    vendor: Annotated[str | None, Query(max_length=128)] = None,
+    metric: Annotated[Metric | None, Query()] = None,
+    expiring_within_days: Annotated[
+        int | None, Query(ge=0, le=3650, description="Licenses whose end date is at most this many days away")
+    ] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Response[LicensePage]:
+    filters = LicenseFilter(product=product, vendor=vendor, metric=metric)
+    page = license_service().list_licenses(
+        caller(), filters, PageRequest(limit, cursor), expiring_within_days
+    )
+    return page_response(page)
+
+
+@app.get("/v1/licenses/<license_id>", tags=["licenses"], responses=responses(License, 404))
+def handle_get_license(license_id: str) -> Response[License]:
+    return license_response(license_service().get_license(caller(), license_id))
+
+
+@app.patch("/v1/licenses/<license_id>", tags=["licenses"], responses=responses(License, *WRITE_ERRORS, 428))
+def handle_update_license(
+    license_id: str, patch: LicensePatch, if_match: IfMatch = None
+) -> Response[License]:
+    return license_response(license_service().update_license(caller(), license_id, patch, if_match))
+
+
+@app.get(
+    "/v1/licenses/<license_id>/history",
+    tags=["licenses"],
+    responses=responses(LicenseHistoryPage, 400, 404, 422),
+)
+def handle_license_history(
+    license_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[LicenseHistoryPage]:
+    return page_response(license_service().license_history(caller(), license_id, PageRequest(limit, cursor)))
+
+
+# ---------------------------------------------------------------------- seats
+@app.post(
+    "/v1/licenses/<license_id>/assignments",
+    tags=["license assignments"],
+    responses=responses(Seat, 404, 409, 422, status=201),
+)
+def handle_assign_seat(license_id: str, assignment: SeatCreate) -> Response[Seat]:
+    seat = license_service().assign_seat(caller(), license_id, assignment)
+    headers = {"Location": f"/v1/licenses/{license_id}/assignments/{seat.id}"}
+    return json_response(seat, 201, headers)
+
+
+@app.get(
+    "/v1/licenses/<license_id>/assignments",
+    tags=["license assignments"],
+    responses=responses(SeatPage, 400, 404, 422),
+)
+def handle_list_seats(
+    license_id: str,
+    released: Annotated[bool, Query(description="Released assignments instead of current ones")] = False,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Response[SeatPage]:
+    page = license_service().list_seats(caller(), license_id, PageRequest(limit, cursor), released)
+    return page_response(page)
+
+
+@app.delete(
+    "/v1/licenses/<license_id>/assignments/<assignment_id>",
+    tags=["license assignments"],
+    responses=responses(Seat, 404),
+)
+def handle_release_seat(license_id: str, assignment_id: str) -> Response[Seat]:
+    return json_response(license_service().release_seat(caller(), license_id, assignment_id))
+
+
+# ---------------------------------------------------------------------- installations
+@app.post(
+    "/v1/assets/<asset_id>/software",
+    tags=["installations"],
+    responses=responses(Installation, 404, 409, 422, status=201),
+)
+def handle_add_installation(asset_id: str, installation: InstallationCreate) -> Response[Installation]:
+    inst = license_service().add_installation(caller(), asset_id, installation)
+    return json_response(inst, 201, {"Location": f"/v1/assets/{asset_id}/software/{inst.id}"})
+
+
+@app.get(
+    "/v1/assets/<asset_id>/software",
+    tags=["installations"],
+    responses=responses(InstallationPage, 400, 404, 422),
+)
+def handle_list_installations(
+    asset_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[InstallationPage]:
+    return page_response(license_service().list_installations(caller(), asset_id, PageRequest(limit, cursor)))
+
+
+@app.delete(
+    "/v1/assets/<asset_id>/software/<installation_id>",
+    tags=["installations"],
+    responses={204: {"description": "Removed"}, 404: {"description": "No such object for this tenant"}},
+)
+def handle_remove_installation(asset_id: str, installation_id: str) -> Response[Any]:
+    license_service().remove_installation(caller(), asset_id, installation_id)
+    return no_content()
+
+
+# ---------------------------------------------------------------------- normalization rules
+@app.post("/v1/normalization-rules", tags=["normalization"], responses=responses(Rule, 422, status=201))
+def handle_create_rule(rule: RuleCreate) -> Response[Rule]:
+    created = license_service().create_rule(caller(), rule)
+    return json_response(created, 201, {"Location": f"/v1/normalization-rules/{created.id}"})
+
+
+@app.get("/v1/normalization-rules", tags=["normalization"], responses=responses(RulePage, 400, 422))
+def handle_list_rules(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[RulePage]:
+    return page_response(license_service().list_rules(caller(), PageRequest(limit, cursor)))
+
+
+@app.delete(
+    "/v1/normalization-rules/<rule_id>",
+    tags=["normalization"],
+    responses={204: {"description": "Removed"}, 404: {"description": "No such object for this tenant"}},
+)
+def handle_delete_rule(rule_id: str) -> Response[Any]:
+    license_service().delete_rule(caller(), rule_id)
+    return no_content()
+
+
+# ---------------------------------------------------------------------- compliance
+@app.get("/v1/compliance", tags=["compliance"], responses=responses(CompliancePage))
+def handle_compliance() -> Response[CompliancePage]:
+    return json_response(license_service().compliance(caller()))
+
+
+@app.get("/v1/compliance/<product>", tags=["compliance"], responses=responses(ProductCompliance, 404))
+def handle_product_compliance(product: str) -> Response[ProductCompliance]:
+    # The path arrives as sent: product names with spaces come percent-encoded.
+    return json_response(license_service().product_compliance(caller(), unquote(product)))
+
+
+# ---------------------------------------------------------------------- audits
+@app.post("/v1/audits", tags=["audits"], responses=responses(AuditAccepted, status=202))
+def handle_request_audit() -> Response[AuditAccepted]:
+    accepted = license_service().request_audit(caller())
+    return json_response(accepted, 202, {"Location": f"/v1/audits/{accepted.id}"})
+
+
+@app.get("/v1/audits", tags=["audits"], responses=responses(AuditPage, 400, 422))
+def handle_list_audits(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[AuditPage]:
+    return page_response(license_service().list_audits(caller(), PageRequest(limit, cursor)))
+
+
+@app.get("/v1/audits/<audit_id>", tags=["audits"], responses=responses(AuditDetail, 400, 404, 422))
+def handle_get_audit(
+    audit_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[AuditDetail]:
+    return json_response(license_service().get_audit(caller(), audit_id, PageRequest(limit, cursor)))
 
 
 @app.exception_handler(DomainError)

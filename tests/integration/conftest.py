@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -27,12 +29,41 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class Jobs:
+    """The audit queue, its dead-letter queue and the event bus, in moto; `tap` receives every event
+    published on the bus (through a catch-all rule)."""
+
+    queue_url: str
+    dlq_url: str
+    bus: str
+    tap_url: str
+
+    def messages(self, url: str | None = None) -> list[dict[str, Any]]:
+        """Receive (and delete) every message waiting on a queue, bodies decoded."""
+        sqs = boto3.client("sqs")
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url or self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url or self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.messages(self.tap_url)
+
+
 @pytest.fixture
 def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The template's table, created in moto; settings and cached clients are reset around each test."""
     [kwargs] = table_create_kwargs(load_template(), {"Stage": "test"})
     boto3.client("dynamodb").create_table(**kwargs)
     monkeypatch.setenv("TABLE_NAME", kwargs["TableName"])
+    jobs = _create_jobs()
+    monkeypatch.setenv("AUDIT_QUEUE_URL", jobs.queue_url)
+    monkeypatch.setenv("EVENT_BUS_NAME", jobs.bus)
     reset_caches()
     yield kwargs["TableName"]
     reset_caches()
@@ -56,6 +87,9 @@ class Api:
     def post(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
         return self.call("POST", path, body=body, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> Reply:
+        return self.call("DELETE", path, **kwargs)
+
     def patch(self, path: str, body: Any, etag: str | None = None, **kwargs: Any) -> Reply:
         headers = dict(kwargs.pop("headers", {}) or {})
         if etag is not None:
@@ -66,3 +100,27 @@ class Api:
 @pytest.fixture
 def api(table: str) -> Api:
     return Api()
+
+
+def _create_jobs() -> Jobs:
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    dlq = sqs.create_queue(QueueName="itam-test-audits-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    queue = sqs.create_queue(QueueName="itam-test-audits", Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    tap = sqs.create_queue(QueueName="itam-test-events-tap")["QueueUrl"]
+    tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.create_event_bus(Name="itam-test")
+    events.put_rule(Name="tap", EventBusName="itam-test", EventPattern=json.dumps({"source": ["itam"]}))
+    events.put_targets(Rule="tap", EventBusName="itam-test", Targets=[{"Id": "tap", "Arn": tap_arn}])
+    return Jobs(queue, dlq, "itam-test", tap)
+
+
+@pytest.fixture
+def jobs(table: str) -> Jobs:
+    """The queues and bus `table` created (and pointed the functions at)."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="itam-test-audits")["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName="itam-test-audits-dlq")["QueueUrl"]
+    tap = sqs.get_queue_url(QueueName="itam-test-events-tap")["QueueUrl"]
+    return Jobs(url, dlq, "itam-test", tap)

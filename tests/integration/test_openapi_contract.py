@@ -34,6 +34,19 @@ def test_document_is_valid_openapi_3_1_with_every_route(spec: dict[str, Any]) ->
         "/v1/assets/{asset_id}/assignments",
         "/v1/assets/{asset_id}/maintenance",
         "/v1/assets/{asset_id}/history",
+        "/v1/assets/{asset_id}/software",
+        "/v1/assets/{asset_id}/software/{installation_id}",
+        "/v1/licenses",
+        "/v1/licenses/{license_id}",
+        "/v1/licenses/{license_id}/history",
+        "/v1/licenses/{license_id}/assignments",
+        "/v1/licenses/{license_id}/assignments/{assignment_id}",
+        "/v1/normalization-rules",
+        "/v1/normalization-rules/{rule_id}",
+        "/v1/compliance",
+        "/v1/compliance/{product}",
+        "/v1/audits",
+        "/v1/audits/{audit_id}",
     }
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 

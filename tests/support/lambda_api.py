@@ -51,8 +51,8 @@ def invoke(event: dict[str, Any]) -> Reply:
 def reset_caches() -> None:
     """Forget cached settings, services and model classes so the next request builds them afresh."""
     from itam.adapters.dynamodb import table_models
-    from itam.bootstrap import asset_service
+    from itam.bootstrap import asset_service, audit_runner, license_service
     from itam.settings import load_settings
 
-    for cached in (load_settings, asset_service, table_models):
+    for cached in (load_settings, asset_service, license_service, audit_runner, table_models):
         cached.cache_clear()

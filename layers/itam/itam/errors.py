@@ -113,3 +113,33 @@ class WriteConflict(Exception):
 
 class KeyAlreadyUsed(Exception):
     """The Idempotency-Key of a create is bound already; nothing was written."""
+
+
+# Licensing
+
+
+class SeatTaken(Conflict):
+    """The user or asset holds a seat of this license already."""
+
+    def __init__(self, consumer: str) -> None:
+        super().__init__(f"{consumer} already holds a seat of this license")
+
+
+class NoSeatLeft(Conflict):
+    """Every seat of the license is assigned and over-allocation is not allowed."""
+
+    def __init__(self, quantity: int) -> None:
+        super().__init__(
+            f"all {quantity} seats of this license are assigned; release one, raise the quantity "
+            "or allow over-allocation"
+        )
+
+
+class QuantityBelowAssigned(Conflict):
+    """A quantity lower than the seats already assigned."""
+
+    def __init__(self, assigned: int) -> None:
+        super().__init__(
+            f"{assigned} seats are assigned: the quantity cannot go below that unless over-allocation "
+            "is allowed"
+        )

@@ -17,11 +17,17 @@ class Settings(BaseModel):
     # The role assumed per tenant for every data access (defense in depth); unset, the function's
     # own credentials are used.
     tenant_role_arn: str | None = None
+    # Where audits and re-normalizations are queued, and where domain events go.
+    audit_queue_url: str | None = None
+    event_bus_name: str | None = None
+    sqs_endpoint: str | None = None
+    events_endpoint: str | None = None
 
 
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
-    """The settings of this process, from TABLE_NAME, TENANT_ROLE_ARN, AWS_REGION and AWS_ENDPOINT_URL*."""
+    """The settings of this process, from TABLE_NAME, TENANT_ROLE_ARN, AUDIT_QUEUE_URL, EVENT_BUS_NAME,
+    AWS_REGION and AWS_ENDPOINT_URL*."""
     env = os.environ
     return Settings(
         table_name=env.get("TABLE_NAME", ""),
@@ -29,4 +35,8 @@ def load_settings() -> Settings:
         dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None,
         sts_endpoint=env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or None,
         tenant_role_arn=env.get("TENANT_ROLE_ARN") or None,
+        audit_queue_url=env.get("AUDIT_QUEUE_URL") or None,
+        event_bus_name=env.get("EVENT_BUS_NAME") or None,
+        sqs_endpoint=env.get("AWS_ENDPOINT_URL_SQS") or env.get("AWS_ENDPOINT_URL") or None,
+        events_endpoint=env.get("AWS_ENDPOINT_URL_EVENTS") or env.get("AWS_ENDPOINT_URL") or None,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from itam.adapters.credentials import TenantCredentials
-from itam.adapters.dynamodb import DynamoAssetRepository, TableModels, table_models
+from itam.adapters.dynamodb import TENANT_DIRECTORY, DynamoAssetRepository, TableModels, table_models
+from itam.adapters.licensing import DynamoLicenseRepository
 from itam.assets.models import Asset, AssetFilter, Assignment, HistoryEvent, Maintenance
 from itam.pagination import Page, PageRequest
 from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
@@ -66,12 +67,29 @@ class TenantScopedAssets:
         return self._repo(ctx).assignments(ctx, asset_id, page)
 
 
-def asset_repository(settings: Settings) -> TenantScopedAssets:
-    """The asset repository for the table, endpoint and (optional) tenant role in `settings`."""
+def models_for_tenant(settings: Settings) -> Callable[[TenantContext], TableModels]:
+    """Table models for the caller's tenant: with a tenant role configured, bound to credentials of
+    that role assumed for the tenant, else to the function's own credentials."""
     table, region, host = settings.table_name, settings.region, settings.dynamodb_endpoint
     if settings.tenant_role_arn is None:
-        return TenantScopedAssets(lambda ctx: table_models(table, region, host))
+        return lambda ctx: table_models(table, region, host)
     credentials = TenantCredentials(settings.tenant_role_arn, region, settings.sts_endpoint)
-    return TenantScopedAssets(
-        lambda ctx: table_models(table, region, host, credentials.for_tenant(ctx.tenant_id))
-    )
+    return lambda ctx: table_models(table, region, host, credentials.for_tenant(ctx.tenant_id))
+
+
+def asset_repository(settings: Settings) -> TenantScopedAssets:
+    """The asset repository for the table, endpoint and (optional) tenant role in `settings`."""
+    return TenantScopedAssets(models_for_tenant(settings))
+
+
+def license_repository_for(settings: Settings) -> Callable[[TenantContext], DynamoLicenseRepository]:
+    """The license repository of the caller's tenant (tenant-scoped credentials as for assets)."""
+    models_for = models_for_tenant(settings)
+    return lambda ctx: DynamoLicenseRepository(models_for(ctx))
+
+
+def tenant_directory(settings: Settings) -> Iterator[str]:
+    """Ids of every tenant, from the tenant directory (one GSI1 partition, read in 1 MB pages)."""
+    models = table_models(settings.table_name, settings.region, settings.dynamodb_endpoint)
+    for item in models.indexes["GSI1"].query(TENANT_DIRECTORY):
+        yield str(item.GSI1SK)

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from pynamodb.attributes import DiscriminatorAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -71,6 +77,10 @@ class TableModels:
     record: Any
     indexes: dict[str, Any]
     connection: Connection
+    license: Any
+    tenant: Any
+    report: Any
+    finding: Any
 
 
 # With per-tenant credentials each entry holds a botocore client: a few MB, so keep the busiest tenants.
@@ -138,10 +148,50 @@ def table_models(
         discriminator="guard",
     )
     record = type("RecordItem", (item,), {"returned": UnicodeAttribute(null=True)}, discriminator="record")
+    license_ = type(
+        "LicenseItem",
+        (item,),
+        {
+            "version": NumberAttribute(),
+            "quantity": NumberAttribute(),
+            # Seats assigned now and at most: counters kept by seat transactions, not by the document.
+            "assigned": NumberAttribute(default=0),
+            "peak_assigned": NumberAttribute(default=0),
+            "allow_over": BooleanAttribute(default=False),
+            # Listing filters (FilterExpression): the document itself is opaque to DynamoDB.
+            "metric": UnicodeAttribute(null=True),
+            "vendor_key": UnicodeAttribute(null=True),
+            "end_date": UnicodeAttribute(null=True),
+        },
+        discriminator="license",
+    )
+    tenant = type(
+        "TenantItem",
+        (item,),
+        {
+            "rules_version": NumberAttribute(null=True),
+            "normalized_version": NumberAttribute(null=True),
+        },
+        discriminator="tenant",
+    )
+    report = type(
+        "AuditItem",
+        (item,),
+        {"status": UnicodeAttribute(null=True), "run": UnicodeAttribute(null=True)},
+        discriminator="audit",
+    )
+    finding = type(
+        "FindingItem",
+        (item,),
+        {"run": UnicodeAttribute(null=True), "expires_at": NumberAttribute(null=True)},
+        discriminator="finding",
+    )
     # Transactions use the models' own connection: one botocore client per process, not two (each costs
     # tens of milliseconds of a cold start to build).
     connection = item._get_connection().connection
-    return TableModels(item, asset, history, guard, record, indexes, connection)
+    return TableModels(
+        item, asset, history, guard, record, indexes, connection, license_, tenant, report, finding
+    )
 
 
 class DynamoAssetRepository:
@@ -162,6 +212,7 @@ class DynamoAssetRepository:
         tx = _Transaction(self._m.connection)
         self._bind(ctx, tx, claim, asset.id, event)
         tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
+        register_tenant(self._m, ctx, tx)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
             value = getattr(asset, field)
@@ -369,34 +420,46 @@ class DynamoAssetRepository:
         pk_prefix: str | None = None,
         **kwargs: Any,
     ) -> Page[T]:
-        """Exactly one Query call: one page of at most `page.limit` items and the cursor after it.
+        return _query_page_on(self._m, query, hash_key, index_name, scope, page, convert, pk_prefix, **kwargs)
 
-        A cursor is taken only if it holds exactly the key attributes of this query, in its
-        partition and in the caller's tenant (`pk_prefix`, or the partition itself).
-        """
-        start = None
-        if page.cursor is not None:
-            key = decode_cursor(page.cursor, scope)
-            names = {"PK", "SK"} | ({f"{index_name}PK", f"{index_name}SK"} if index_name else set())
-            hash_attr = f"{index_name}PK" if index_name else "PK"
-            in_partition = key.get(hash_attr) == hash_key and key.get("PK", "").startswith(
-                pk_prefix or hash_key
-            )
-            if set(key) != names or not in_partition:
-                raise InvalidCursor()
-            start = {name: {"S": value} for name, value in key.items()}
-        limit = max(1, min(page.limit, MAX_PAGE_SIZE))
-        results = query(hash_key, page_size=limit, last_evaluated_key=start, **kwargs)
-        try:
-            raw = next(results.page_iter)
-        except QueryError as error:
-            if start is not None and error.cause_response_code == "ValidationException":
-                raise InvalidCursor() from error  # a well-formed cursor DynamoDB still refuses
-            raise
-        items = [convert(self._m.item.from_raw_data(data)) for data in raw.get("Items", [])]
-        last = raw.get("LastEvaluatedKey")
-        cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
-        return Page(items=items, next_cursor=cursor)
+
+def _query_page_on(
+    models: TableModels,
+    query: Callable[..., Any],
+    hash_key: str,
+    index_name: str | None,
+    scope: str,
+    page: PageRequest,
+    convert: Callable[[Any], T],
+    pk_prefix: str | None = None,
+    **kwargs: Any,
+) -> Page[T]:
+    """Exactly one Query call: one page of at most `page.limit` items and the cursor after it.
+
+    A cursor is taken only if it holds exactly the key attributes of this query, in its
+    partition and in the caller's tenant (`pk_prefix`, or the partition itself).
+    """
+    start = None
+    if page.cursor is not None:
+        key = decode_cursor(page.cursor, scope)
+        names = {"PK", "SK"} | ({f"{index_name}PK", f"{index_name}SK"} if index_name else set())
+        hash_attr = f"{index_name}PK" if index_name else "PK"
+        in_partition = key.get(hash_attr) == hash_key and key.get("PK", "").startswith(pk_prefix or hash_key)
+        if set(key) != names or not in_partition:
+            raise InvalidCursor()
+        start = {name: {"S": value} for name, value in key.items()}
+    limit = max(1, min(page.limit, MAX_PAGE_SIZE))
+    results = query(hash_key, page_size=limit, last_evaluated_key=start, **kwargs)
+    try:
+        raw = next(results.page_iter)
+    except QueryError as error:
+        if start is not None and error.cause_response_code == "ValidationException":
+            raise InvalidCursor() from error  # a well-formed cursor DynamoDB still refuses
+        raise
+    items = [convert(models.item.from_raw_data(data)) for data in raw.get("Items", [])]
+    last = raw.get("LastEvaluatedKey")
+    cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
+    return Page(items=items, next_cursor=cursor)
 
 
 class _Transaction:
@@ -414,7 +477,7 @@ class _Transaction:
         self._puts.append(on_fail)
 
     def update(
-        self, item: Any, actions: list[Any], condition: Condition, on_fail: Callable[[], Exception]
+        self, item: Any, actions: list[Any], condition: Condition | None, on_fail: Callable[[], Exception]
     ) -> None:
         self._tx.update(item, actions=actions, condition=condition)
         self._updates.append(on_fail)
@@ -438,6 +501,25 @@ class _Transaction:
                 if code == "ConditionalCheckFailed":
                     raise on_fail() from error
             raise
+
+
+TENANT_DIRECTORY = "TENANTS"
+
+
+def register_tenant(m: TableModels, ctx: TenantContext, tx: _Transaction) -> None:
+    """Enter the tenant in the tenant directory (one GSI1 partition the audit schedule reads), in the
+    transaction of a create. Idempotent, and it keeps the tenant item's other attributes."""
+    item = m.tenant(PK=tenant_pk(ctx), SK="META")
+    actions = [
+        m.tenant.entity.set(m.tenant),
+        m.tenant.GSI1PK.set(TENANT_DIRECTORY),
+        m.tenant.GSI1SK.set(ctx.tenant_id),
+    ]
+    tx.update(item, actions, None, WriteConflict)
+
+
+def tenant_pk(ctx: TenantContext) -> str:
+    return f"{ctx.key_prefix}TENANT"
 
 
 def _listing_pk(ctx: TenantContext, name: str | None = None, value: object = None) -> str:

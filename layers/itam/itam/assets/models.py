@@ -139,6 +139,17 @@ class Disposal(Strict):
     notes: Note | None = None
 
 
+class SaasSeats(Strict):
+    """Seats of a SaaS subscription as its provider reports them (the inventory sync fills these)."""
+
+    product: Text
+    vendor: ShortText | None = None
+    purchased: Annotated[int, Field(ge=0, le=10_000_000)]
+    assigned: Annotated[int, Field(ge=0, le=10_000_000)]
+    active: Annotated[int, Field(ge=0, le=10_000_000)] = Field(description="Assigned seats in recent use")
+    observed_at: datetime | None = None
+
+
 class AssetFields(Strict):
     """Fields a client may write (on create, and on PATCH unless noted)."""
 
@@ -160,11 +171,14 @@ class AssetFields(Strict):
     tags: Annotated[dict[TagKey, TagValue], KEYED] = Field(default_factory=dict)
     custom_fields: Annotated[dict[FieldKey, CustomValue], KEYED] = Field(default_factory=dict)
     notes: Note | None = None
+    saas: SaasSeats | None = Field(default=None, description="saas assets: the subscription's seat counts")
 
     @model_validator(mode="after")
     def _warranty_after_purchase(self) -> AssetFields:
         if self.purchase_date and self.warranty_end and self.warranty_end < self.purchase_date:
             raise ValueError("warranty_end is before purchase_date")
+        if self.saas is not None and self.kind is not Kind.SAAS:
+            raise ValueError("saas seat counts belong to saas assets")
         return self
 
 
@@ -198,6 +212,7 @@ class AssetPatch(Strict):
     tags: Annotated[dict[TagKey, TagValue | None], KEYED] | None = None
     custom_fields: Annotated[dict[FieldKey, CustomValue | None], KEYED] | None = None
     notes: Note | None = None
+    saas: SaasSeats | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> AssetPatch:

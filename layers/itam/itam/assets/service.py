@@ -88,6 +88,10 @@ class AssetService:
         self._max_attempts = max_attempts
         self._sleep = sleep
 
+    @property
+    def repository(self) -> AssetRepository:
+        return self._repo
+
     # ------------------------------------------------------------------ reads
     def get_asset(self, ctx: TenantContext, asset_id: str) -> Asset:
         """The asset, or AssetNotFound (also for another tenant's id)."""

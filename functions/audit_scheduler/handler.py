@@ -1,0 +1,37 @@
+"""The daily license audit's schedule: queue one audit per tenant, nothing more."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from itam.adapters import tenant_directory
+from itam.adapters.messaging import SqsJobQueue
+from itam.licenses.service import fan_out
+from itam.settings import load_settings
+
+logger = Logger()
+
+
+def audit_day(event: dict[str, Any]) -> datetime:
+    """The day the schedule fired for (its `time`), or now when the event carries none."""
+    fired = event.get("time") if isinstance(event, dict) else None
+    if isinstance(fired, str):
+        try:
+            return datetime.fromisoformat(fired.replace("Z", "+00:00"))
+        except ValueError:
+            logger.warning("unreadable schedule time; auditing today", extra={"time": fired})
+    return datetime.now(UTC)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = load_settings()
+    queue = SqsJobQueue(settings.audit_queue_url or "", settings.region, settings.sqs_endpoint)
+    day = audit_day(event).date()
+    queued = fan_out(tenant_directory(settings), queue.send_batch, day)
+    logger.info("audits queued", extra={"tenants": queued, "day": day.isoformat()})
+    return {"day": day.isoformat(), "queued": queued}

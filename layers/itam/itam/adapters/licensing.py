@@ -1,0 +1,522 @@
+"""Licenses, seats, installations, normalization rules and audit reports on the single table.
+
+Key layout (every key starts with the tenant prefix `T#<tenant>#`):
+
+    license        PK T#<t>#LICENSE#<id>          SK META              GSI1 T#<t>#LICENSES / <id>
+                                                                       GSI2 T#<t>#LICENSES#<product> / <id>
+    its history    PK T#<t>#LICENSE#<id>          SK HIST#<version>
+    seat           PK T#<t>#LICENSE#<id>          SK SEAT#<seat id>    GSI3 T#<t>#SEATS / <license>#<seat>
+    seat guard     PK T#<t>#LICENSE#<id>          SK SEATBY#<consumer> (one seat per user or asset)
+    released seat  PK T#<t>#LICENSE#<id>          SK SEATLOG#<seat id>
+    installation   PK T#<t>#ASSET#<asset id>      SK SW#<id>
+                   GSI2 T#<t>#INSTALLS / <product>#<consumer>#<asset id>#<id>  (the audit's sort order)
+    rule           PK T#<t>#RULES                 SK RULE#<id>
+    tenant         PK T#<t>#TENANT                SK META  (directory entry, rule versions)
+    audit report   PK T#<t>#AUDIT#<id>            SK META              GSI1 T#<t>#AUDITS / <requested>#<id>
+    its findings   PK T#<t>#AUDIT#<id>            SK FINDING#<fingerprint>
+    published      PK T#<t>#PUBLISHED#<day>#<fp>  SK UNIQUE  (expires through the table's TTL)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from itam.adapters.dynamodb import (
+    TableModels,
+    _asset_pk,
+    _listing_pk,
+    _query_page_on,
+    _Transaction,
+    register_tenant,
+    tenant_pk,
+)
+from itam.assets.models import Asset
+from itam.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken, StaleVersion
+from itam.licenses.audit import AuditReport, Finding
+from itam.licenses.models import (
+    Installation,
+    License,
+    LicenseFilter,
+    LicenseHistoryEvent,
+    Rule,
+    Seat,
+    product_key,
+)
+from itam.licenses.position import InstallRow
+from itam.pagination import Page, PageRequest
+from itam.tenancy import TenantContext
+
+
+def _license_pk(ctx: TenantContext, license_id: str) -> str:
+    return f"{ctx.key_prefix}LICENSE#{license_id}"
+
+
+def _audit_pk(ctx: TenantContext, audit_id: str) -> str:
+    return f"{ctx.key_prefix}AUDIT#{audit_id}"
+
+
+def _installs_pk(ctx: TenantContext) -> str:
+    return f"{ctx.key_prefix}INSTALLS"
+
+
+def install_sort_key(inst: Installation, consumer: str) -> str:
+    return f"{product_key(inst.canonical_product)}#{consumer}#{inst.asset_id}#{inst.id}"
+
+
+class DynamoLicenseRepository:
+    """LicenseRepository on one DynamoDB table."""
+
+    def __init__(self, models: TableModels) -> None:
+        self._m = models
+
+    # ------------------------------------------------------------------ licenses
+    def create_license(self, ctx: TenantContext, lic: License, event: LicenseHistoryEvent) -> None:
+        tx = _Transaction(self._m.connection)
+        tx.save(self._license_item(ctx, lic), self._m.item.PK.does_not_exist(), StaleVersion)
+        self._history(ctx, tx, event)
+        register_tenant(self._m, ctx, tx)
+        tx.commit()
+
+    def update_license(
+        self, ctx: TenantContext, previous: License, current: License, event: LicenseHistoryEvent
+    ) -> None:
+        """Update the document and version but never the seat counters, which seat transactions own."""
+        m = self._m
+        item = m.license(PK=_license_pk(ctx, current.id), SK="META")
+        fields = self._license_attributes(ctx, current)
+        actions = [getattr(m.license, name).set(value) for name, value in fields.items() if value is not None]
+        actions += [getattr(m.license, name).remove() for name, value in fields.items() if value is None]
+        condition = m.license.version == previous.version
+        if not current.allow_overallocation:
+            condition &= m.license.assigned <= current.quantity
+        tx = _Transaction(m.connection)
+        tx.update(item, actions, condition, StaleVersion)
+        self._history(ctx, tx, event)
+        try:
+            tx.commit()
+        except StaleVersion:
+            stored = self.get_license(ctx, current.id)
+            if stored is not None and stored.version == previous.version:
+                raise QuantityBelowAssigned(stored.assigned) from None
+            raise
+
+    def get_license(self, ctx: TenantContext, license_id: str) -> License | None:
+        try:
+            item = self._m.license.get(_license_pk(ctx, license_id), "META", consistent_read=True)
+        except self._m.license.DoesNotExist:
+            return None
+        return self._to_license(item)
+
+    def list_licenses(self, ctx: TenantContext, filters: LicenseFilter, page: PageRequest) -> Page[License]:
+        m = self._m
+        index, hash_key = "GSI1", f"{ctx.key_prefix}LICENSES"
+        if filters.product is not None:
+            index, hash_key = "GSI2", f"{hash_key}#{product_key(filters.product)}"
+        condition = None
+        if filters.metric is not None:
+            condition = m.license.metric == filters.metric.value
+        if filters.vendor is not None:
+            vendor = m.license.vendor_key == product_key(filters.vendor)
+            condition = vendor if condition is None else condition & vendor
+        if filters.expiring_before is not None:
+            ending = m.license.end_date <= filters.expiring_before.isoformat()
+            condition = ending if condition is None else condition & ending
+        return _query_page_on(
+            m,
+            m.indexes[index].query,
+            hash_key,
+            index,
+            f"{ctx.tenant_id}|licenses|{filters.model_dump_json()}",
+            page,
+            self._to_license,
+            pk_prefix=f"{ctx.key_prefix}LICENSE#",
+            filter_condition=condition,
+            scan_index_forward=False,
+        )
+
+    def all_licenses(self, ctx: TenantContext) -> Iterator[License]:
+        """Every license of the tenant, page by page (1 MB pages)."""
+        for item in self._m.indexes["GSI1"].query(f"{ctx.key_prefix}LICENSES"):
+            yield self._to_license(item)
+
+    def license_history(
+        self, ctx: TenantContext, license_id: str, page: PageRequest
+    ) -> Page[LicenseHistoryEvent]:
+        return self._children(
+            ctx, _license_pk(ctx, license_id), "HIST#", page, LicenseHistoryEvent.model_validate_json
+        )
+
+    # ------------------------------------------------------------------ seats
+    def assign_seat(self, ctx: TenantContext, lic: License, seat: Seat) -> None:
+        """Seat, guard and counter in one transaction: the counter's condition keeps concurrent
+        assignments from going past the quantity (unless over-allocation is allowed)."""
+        m = self._m
+        pk = _license_pk(ctx, lic.id)
+        tx = _Transaction(m.connection)
+        seat_item = m.record(
+            PK=pk,
+            SK=f"SEAT#{seat.id}",
+            doc=seat.model_dump_json(),
+            GSI3PK=f"{ctx.key_prefix}SEATS",
+            GSI3SK=f"{lic.id}#{seat.id}",
+        )
+        tx.save(seat_item, m.item.PK.does_not_exist(), StaleVersion)
+        guard = m.guard(PK=pk, SK=f"SEATBY#{seat.consumer}", owner_id=seat.id)
+        tx.save(guard, m.item.PK.does_not_exist(), lambda: SeatTaken(seat.consumer))
+        counter = m.license(PK=pk, SK="META")
+        room = m.license.PK.exists() & (
+            (m.license.assigned < m.license.quantity) | (m.license.allow_over == True)
+        )
+        tx.update(counter, [m.license.assigned.add(1)], room, lambda: NoSeatLeft(lic.quantity))
+        tx.commit()
+
+    def record_peak(self, ctx: TenantContext, license_id: str) -> None:
+        """Raise peak_assigned to assigned if it is lower: a race-free running maximum."""
+        m = self._m
+        item = m.license(PK=_license_pk(ctx, license_id), SK="META")
+        try:
+            item.update(
+                actions=[m.license.peak_assigned.set(m.license.assigned)],
+                condition=m.license.peak_assigned.does_not_exist()
+                | (m.license.peak_assigned < m.license.assigned),
+            )
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat | None:
+        try:
+            item = self._m.record.get(_license_pk(ctx, license_id), f"SEAT#{seat_id}", consistent_read=True)
+        except self._m.record.DoesNotExist:
+            return None
+        return Seat.model_validate_json(item.doc)
+
+    def release_seat(self, ctx: TenantContext, released: Seat) -> None:
+        m = self._m
+        pk = _license_pk(ctx, released.license_id)
+        tx = _Transaction(m.connection)
+        tx.delete(m.record(PK=pk, SK=f"SEAT#{released.id}"), m.item.PK.exists(), StaleVersion)
+        guard = m.guard(PK=pk, SK=f"SEATBY#{released.consumer}", owner_id=released.id)
+        tx.delete(guard, m.guard.owner_id == released.id, StaleVersion)
+        counter = m.license(PK=pk, SK="META")
+        tx.update(counter, [m.license.assigned.add(-1)], m.license.assigned > 0, StaleVersion)
+        log = m.record(PK=pk, SK=f"SEATLOG#{released.id}", doc=released.model_dump_json())
+        tx.save(log, m.item.PK.does_not_exist(), StaleVersion)
+        tx.commit()
+
+    def seats(self, ctx: TenantContext, license_id: str, page: PageRequest, released: bool) -> Page[Seat]:
+        prefix = "SEATLOG#" if released else "SEAT#"
+        return self._children(ctx, _license_pk(ctx, license_id), prefix, page, Seat.model_validate_json)
+
+    def all_seats(self, ctx: TenantContext) -> Iterator[Seat]:
+        for item in self._m.indexes["GSI3"].query(f"{ctx.key_prefix}SEATS"):
+            yield Seat.model_validate_json(item.doc)
+
+    # ------------------------------------------------------------------ installations
+    def add_installation(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
+        m = self._m
+        item = m.record(
+            PK=_asset_pk(ctx, inst.asset_id),
+            SK=f"SW#{inst.id}",
+            doc=inst.model_dump_json(),
+            GSI2PK=_installs_pk(ctx),
+            GSI2SK=install_sort_key(inst, consumer),
+        )
+        item.save(condition=m.item.PK.does_not_exist())
+
+    def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
+        try:
+            item = self._m.record.get(_asset_pk(ctx, asset_id), f"SW#{install_id}", consistent_read=True)
+        except self._m.record.DoesNotExist:
+            return None
+        return Installation.model_validate_json(item.doc)
+
+    def delete_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> bool:
+        m = self._m
+        try:
+            m.record(PK=_asset_pk(ctx, asset_id), SK=f"SW#{install_id}").delete(condition=m.item.PK.exists())
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:
+        return self._children(ctx, _asset_pk(ctx, asset_id), "SW#", page, Installation.model_validate_json)
+
+    def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
+        """The tenant's installations in (product, consumer, asset) order, streamed in 1 MB pages."""
+        m = self._m
+        condition = m.item.GSI2SK.startswith(f"{product_key(product)}#") if product else None
+        for item in m.indexes["GSI2"].query(_installs_pk(ctx), range_key_condition=condition):
+            key, consumer, asset_id, _ = item.GSI2SK.rsplit("#", 3)
+            doc = json.loads(item.doc)
+            yield InstallRow(
+                product=key,
+                consumer=consumer,
+                asset_id=asset_id,
+                version=doc.get("version"),
+                cores=doc.get("cores"),
+                processors=doc.get("processors"),
+                user=doc.get("user"),
+            )
+
+    def installations_for_normalization(self, ctx: TenantContext) -> Iterator[tuple[Installation, str]]:
+        """Every installation with its stored sort key."""
+        for item in self._m.indexes["GSI2"].query(_installs_pk(ctx)):
+            yield Installation.model_validate_json(item.doc), item.GSI2SK
+
+    def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
+        """Store an installation's new canonical product (only if it still exists)."""
+        m = self._m
+        item = m.record(PK=_asset_pk(ctx, inst.asset_id), SK=f"SW#{inst.id}")
+        actions = [
+            m.record.doc.set(inst.model_dump_json()),
+            m.record.GSI2SK.set(install_sort_key(inst, consumer)),
+        ]
+        try:
+            item.update(actions=actions, condition=m.item.PK.exists())
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    # ------------------------------------------------------------------ assets the audit reads
+    def assets_of_kind(self, ctx: TenantContext, kind: str) -> Iterator[Asset]:
+        for item in self._m.indexes["GSI2"].query(_listing_pk(ctx, "kind", kind)):
+            yield Asset.model_validate_json(item.doc)
+
+    # ------------------------------------------------------------------ rules
+    def create_rule(self, ctx: TenantContext, rule: Rule) -> None:
+        m = self._m
+        tx = _Transaction(m.connection)
+        item = m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
+        tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+        self._bump_rules(ctx, tx)
+        tx.commit()
+
+    def delete_rule(self, ctx: TenantContext, rule_id: str) -> bool:
+        m = self._m
+        tx = _Transaction(m.connection)
+        tx.delete(
+            m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule_id}"), m.item.PK.exists(), StaleVersion
+        )
+        self._bump_rules(ctx, tx)
+        try:
+            tx.commit()
+        except StaleVersion:
+            return False
+        return True
+
+    def _bump_rules(self, ctx: TenantContext, tx: _Transaction) -> None:
+        m = self._m
+        item = m.tenant(PK=tenant_pk(ctx), SK="META")
+        actions = [
+            m.tenant.entity.set(m.tenant),
+            m.tenant.GSI1PK.set("TENANTS"),
+            m.tenant.GSI1SK.set(ctx.tenant_id),
+            m.tenant.rules_version.add(1),
+        ]
+        tx.update(item, actions, None, StaleVersion)
+
+    def rules(self, ctx: TenantContext) -> list[Rule]:
+        """All the tenant's rules, oldest first (a tenant has tens or hundreds: one or two pages)."""
+        query = self._m.item.query(
+            f"{ctx.key_prefix}RULES", self._m.item.SK.startswith("RULE#"), consistent_read=True
+        )
+        return [Rule.model_validate_json(item.doc) for item in query]
+
+    def rule_page(self, ctx: TenantContext, page: PageRequest) -> Page[Rule]:
+        return self._children(ctx, f"{ctx.key_prefix}RULES", "RULE#", page, Rule.model_validate_json)
+
+    def rule_versions(self, ctx: TenantContext) -> tuple[int, int]:
+        """(rules version, version the installations were last normalized with)."""
+        try:
+            item = self._m.tenant.get(tenant_pk(ctx), "META", consistent_read=True)
+        except self._m.tenant.DoesNotExist:
+            return 0, 0
+        return int(item.rules_version or 0), int(item.normalized_version or 0)
+
+    def mark_normalized(self, ctx: TenantContext, version: int) -> None:
+        m = self._m
+        item = m.tenant(PK=tenant_pk(ctx), SK="META")
+        try:
+            item.update(
+                actions=[m.tenant.normalized_version.set(version)],
+                condition=m.tenant.normalized_version.does_not_exist()
+                | (m.tenant.normalized_version < version),
+            )
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    # ------------------------------------------------------------------ audit reports
+    def create_report(self, ctx: TenantContext, report: AuditReport) -> bool:
+        """Store a new report; False if one with this id exists already."""
+        m = self._m
+        item = m.report(
+            PK=_audit_pk(ctx, report.id),
+            SK="META",
+            doc=report.model_dump_json(),
+            status=report.status,
+            run=report.run,
+            GSI1PK=f"{ctx.key_prefix}AUDITS",
+            GSI1SK=f"{report.requested_at.isoformat()}#{report.id}",
+        )
+        try:
+            item.save(condition=m.item.PK.does_not_exist())
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def save_report(self, ctx: TenantContext, report: AuditReport, expected_run: str | None = None) -> bool:
+        """Overwrite the report's document and status, if its run is still `expected_run` (when given)."""
+        m = self._m
+        item = m.report(PK=_audit_pk(ctx, report.id), SK="META")
+        actions = [
+            m.report.doc.set(report.model_dump_json()),
+            m.report.status.set(report.status),
+            m.report.run.set(report.run),
+        ]
+        condition = m.item.PK.exists()
+        if expected_run is not None:
+            condition &= m.report.run == expected_run
+        try:
+            item.update(actions=actions, condition=condition)
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get_report(self, ctx: TenantContext, audit_id: str) -> AuditReport | None:
+        try:
+            item = self._m.report.get(_audit_pk(ctx, audit_id), "META", consistent_read=True)
+        except self._m.report.DoesNotExist:
+            return None
+        return AuditReport.model_validate_json(item.doc)
+
+    def list_reports(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
+        m = self._m
+        return _query_page_on(
+            m,
+            m.indexes["GSI1"].query,
+            f"{ctx.key_prefix}AUDITS",
+            "GSI1",
+            f"{ctx.tenant_id}|audits",
+            page,
+            lambda item: AuditReport.model_validate_json(item.doc),
+            pk_prefix=f"{ctx.key_prefix}AUDIT#",
+            scan_index_forward=False,
+        )
+
+    def write_findings(
+        self, ctx: TenantContext, audit_id: str, run: str, findings: Sequence[Finding]
+    ) -> None:
+        """BatchWriteItem, 25 at a time; a finding's key is its fingerprint, so a rerun overwrites."""
+        m = self._m
+        with m.finding.batch_write() as batch:
+            for finding in findings:
+                batch.save(
+                    m.finding(
+                        PK=_audit_pk(ctx, audit_id),
+                        SK=f"FINDING#{finding.id}",
+                        doc=finding.model_dump_json(),
+                        run=run,
+                    )
+                )
+
+    def findings(self, ctx: TenantContext, audit_id: str, run: str, page: PageRequest) -> Page[Finding]:
+        m = self._m
+        return _query_page_on(
+            m,
+            m.item.query,
+            _audit_pk(ctx, audit_id),
+            None,
+            f"{ctx.tenant_id}|{audit_id}|{run}|findings",
+            page,
+            lambda item: Finding.model_validate_json(item.doc),
+            range_key_condition=m.item.SK.startswith("FINDING#"),
+            filter_condition=m.finding.run == run,
+            scan_index_forward=True,
+            consistent_read=True,
+        )
+
+    def unpublished(self, ctx: TenantContext, day: date, fingerprints: Iterable[str]) -> set[str]:
+        """Which of the fingerprints have no publication marker for `day` (BatchGetItem, 100 a time)."""
+        m = self._m
+        wanted = {f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}": fp for fp in fingerprints}
+        found = {item.PK for item in m.guard.batch_get([(pk, "UNIQUE") for pk in wanted])}
+        return {fp for pk, fp in wanted.items() if pk not in found}
+
+    def mark_published(
+        self, ctx: TenantContext, day: date, fingerprints: Iterable[str], expires_at: int
+    ) -> None:
+        m = self._m
+        with m.guard.batch_write() as batch:
+            for fp in fingerprints:
+                batch.save(
+                    m.guard(
+                        PK=f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}",
+                        SK="UNIQUE",
+                        owner_id=fp,
+                        expires_at=expires_at,
+                    )
+                )
+
+    # ------------------------------------------------------------------ internals
+    def _history(self, ctx: TenantContext, tx: _Transaction, event: LicenseHistoryEvent) -> None:
+        m = self._m
+        item = m.history(
+            PK=_license_pk(ctx, event.license_id),
+            SK=f"HIST#{event.version:010d}",
+            doc=event.model_dump_json(),
+        )
+        tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+
+    def _license_attributes(self, ctx: TenantContext, lic: License) -> dict[str, Any]:
+        return {
+            "doc": lic.model_dump_json(exclude={"assigned", "peak_assigned"}),
+            "version": lic.version,
+            "quantity": lic.quantity,
+            "allow_over": lic.allow_overallocation,
+            "metric": lic.metric.value,
+            "vendor_key": product_key(lic.vendor) if lic.vendor else None,
+            "end_date": lic.end_date.isoformat() if lic.end_date else None,
+            "GSI1PK": f"{ctx.key_prefix}LICENSES",
+            "GSI1SK": lic.id,
+            "GSI2PK": f"{ctx.key_prefix}LICENSES#{product_key(lic.product)}",
+            "GSI2SK": lic.id,
+        }
+
+    def _license_item(self, ctx: TenantContext, lic: License) -> Any:
+        attrs = self._license_attributes(ctx, lic)
+        return self._m.license(PK=_license_pk(ctx, lic.id), SK="META", assigned=0, peak_assigned=0, **attrs)
+
+    @staticmethod
+    def _to_license(item: Any) -> License:
+        data = json.loads(item.doc)
+        data["assigned"] = int(item.assigned or 0)
+        data["peak_assigned"] = int(item.peak_assigned or 0)
+        return License.model_validate(data)
+
+    def _children(
+        self, ctx: TenantContext, pk: str, prefix: str, page: PageRequest, convert: Any
+    ) -> Page[Any]:
+        m = self._m
+        return _query_page_on(
+            m,
+            m.item.query,
+            pk,
+            None,
+            f"{ctx.tenant_id}|{pk}|{prefix}",
+            page,
+            lambda item: convert(item.doc),
+            range_key_condition=m.item.SK.startswith(prefix),
+            scan_index_forward=True,
+            consistent_read=True,
+        )

@@ -1,0 +1,649 @@
+"""Use cases of software licensing: entitlements, seats, installations, rules, compliance, audits."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from itam.assets.models import Actor, FieldChange, Kind, Money, Status
+from itam.clock import SystemClock, TimeOrderedIds
+from itam.errors import (
+    AssetNotFound,
+    ConcurrentModification,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    StaleVersion,
+    WriteConflict,
+)
+from itam.licenses.audit import (
+    AuditAccepted,
+    AuditDetail,
+    AuditReport,
+    AuditStatus,
+    Finding,
+    FindingType,
+    position_findings,
+    scheduled_audit_id,
+    warranty_findings,
+)
+from itam.licenses.models import (
+    CompliancePage,
+    Installation,
+    InstallationCreate,
+    License,
+    LicenseCreate,
+    LicenseFilter,
+    LicenseHistoryEvent,
+    LicensePatch,
+    ProductCompliance,
+    Rule,
+    RuleCreate,
+    Seat,
+    SeatCreate,
+    consumer_key,
+    product_key,
+)
+from itam.licenses.normalization import Normalizer
+from itam.licenses.ports import EventPublisher, JobQueue, LicenseRepository
+from itam.licenses.position import PositionCalculator, SaasUsage
+from itam.pagination import Page, PageRequest
+from itam.ports import AssetRepository, Clock, IdGenerator
+from itam.tenancy import Permission, TenantContext
+
+ID = re.compile(r"[0-9a-f]{32}")
+_NOT_DIFFED = frozenset(
+    {"id", "version", "assigned", "peak_assigned", "created_at", "updated_at", "created_by", "updated_by"}
+)
+EVENT_SOURCE = "itam"
+PUBLISHED_MARKER_TTL = timedelta(days=3)
+FINDINGS_BATCH = 25
+PUBLISH_BATCH = 100
+
+
+class LicenseNotFound(NotFound):
+    def __init__(self, license_id: str) -> None:
+        super().__init__(f"license {license_id} does not exist")
+
+
+class SeatNotFound(NotFound):
+    def __init__(self, seat_id: str) -> None:
+        super().__init__(f"assignment {seat_id} does not exist on this license")
+
+
+class InstallationNotFound(NotFound):
+    def __init__(self, install_id: str) -> None:
+        super().__init__(f"installation {install_id} does not exist on this asset")
+
+
+class RuleNotFound(NotFound):
+    def __init__(self, rule_id: str) -> None:
+        super().__init__(f"normalization rule {rule_id} does not exist")
+
+
+class AuditNotFound(NotFound):
+    def __init__(self, audit_id: str) -> None:
+        super().__init__(f"audit {audit_id} does not exist")
+
+
+RepositoryFor = Callable[[TenantContext], LicenseRepository]
+
+
+class LicenseService:
+    """Licensing use cases for the tenant of each call."""
+
+    def __init__(
+        self,
+        repository_for: RepositoryFor,
+        assets: AssetRepository,
+        queue: JobQueue,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        max_attempts: int = 3,
+    ) -> None:
+        self._repo_for = repository_for
+        self._assets = assets
+        self._queue = queue
+        self._clock = clock or SystemClock()
+        self._ids = ids or TimeOrderedIds()
+        self._max_attempts = max_attempts
+
+    # ------------------------------------------------------------------ licenses
+    def create_license(self, ctx: TenantContext, data: LicenseCreate) -> License:
+        ctx.require(Permission.WRITE)
+        now = self._clock.now()
+        lic = License(
+            **data.model_dump(),
+            id=self._ids.new_id(),
+            version=1,
+            created_at=now,
+            updated_at=now,
+            created_by=ctx.user_id,
+            updated_by=ctx.user_id,
+        )
+        event = _event(ctx, lic, "created", _diff(None, lic), now)
+        self._repo_for(ctx).create_license(ctx, lic, event)
+        return lic
+
+    def get_license(self, ctx: TenantContext, license_id: str) -> License:
+        ctx.require(Permission.READ)
+        return self._license(ctx, license_id)
+
+    def list_licenses(
+        self,
+        ctx: TenantContext,
+        filters: LicenseFilter,
+        page: PageRequest,
+        expiring_within_days: int | None = None,
+    ) -> Page[License]:
+        ctx.require(Permission.READ)
+        if expiring_within_days is not None:
+            before = self._clock.now().date() + timedelta(days=expiring_within_days)
+            filters = filters.model_copy(update={"expiring_before": before})
+        return self._repo_for(ctx).list_licenses(ctx, filters, page)
+
+    def update_license(
+        self, ctx: TenantContext, license_id: str, patch: LicensePatch, if_match: str | None
+    ) -> License:
+        """Apply a merge patch under If-Match; a patch that changes nothing writes nothing."""
+        ctx.require(Permission.WRITE)
+        if if_match is None:
+            raise PreconditionRequired()
+        pinned = if_match.strip() != "*"
+        repo = self._repo_for(ctx)
+        for _ in range(self._max_attempts):
+            previous = self._license(ctx, license_id)
+            if not _etag_matches(if_match, previous.version):
+                raise PreconditionFailed()
+            merged = _merge(previous, patch)
+            changes = _diff(previous, merged)
+            if not changes:
+                return previous
+            now = self._clock.now()
+            current = merged.model_copy(
+                update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
+            )
+            try:
+                repo.update_license(ctx, previous, current, _event(ctx, current, "updated", changes, now))
+            except (StaleVersion, WriteConflict):
+                if pinned:
+                    raise PreconditionFailed() from None
+                continue
+            stored = repo.get_license(ctx, license_id)
+            return stored or current
+        raise ConcurrentModification("the license kept changing while this request was applied; retry")
+
+    def license_history(
+        self, ctx: TenantContext, license_id: str, page: PageRequest
+    ) -> Page[LicenseHistoryEvent]:
+        ctx.require(Permission.READ_HISTORY)
+        self._license(ctx, license_id)
+        return self._repo_for(ctx).license_history(ctx, license_id, page)
+
+    # ------------------------------------------------------------------ seats
+    def assign_seat(self, ctx: TenantContext, license_id: str, request: SeatCreate) -> Seat:
+        """Give a user or an asset a seat; refused when the license is full (409) unless it allows
+        over-allocation, or when it has ended."""
+        ctx.require(Permission.WRITE)
+        repo = self._repo_for(ctx)
+        lic = self._license(ctx, license_id)
+        today = self._clock.now().date()
+        if not lic.active_on(today):
+            raise InvalidState(
+                f"license {lic.id} is not in its term on {today}; its seats cannot be assigned"
+            )
+        if request.asset_id is not None:
+            asset = self._assets.get(ctx, request.asset_id)
+            if asset is None:
+                raise InvalidInput(f"asset {request.asset_id} does not exist", "asset_id")
+            if asset.status is Status.DISPOSED:
+                raise InvalidState("a disposed asset cannot take a license seat")
+        now = self._clock.now()
+        seat = Seat(
+            id=self._ids.new_id(),
+            license_id=lic.id,
+            user=request.user,
+            asset_id=request.asset_id,
+            note=request.note,
+            assigned_at=now,
+            assigned_by=ctx.user_id,
+        )
+        for _ in range(self._max_attempts):
+            try:
+                repo.assign_seat(ctx, lic, seat)
+                break
+            except WriteConflict:
+                continue
+            except StaleVersion:
+                raise LicenseNotFound(license_id) from None
+        else:
+            raise ConcurrentModification("the license was too busy to take this assignment; retry")
+        repo.record_peak(ctx, lic.id)
+        return seat
+
+    def release_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat:
+        ctx.require(Permission.WRITE)
+        repo = self._repo_for(ctx)
+        self._license(ctx, license_id)
+        seat = repo.get_seat(ctx, license_id, seat_id) if ID.fullmatch(seat_id) else None
+        if seat is None:
+            raise SeatNotFound(seat_id)
+        released = seat.model_copy(update={"released_at": self._clock.now(), "released_by": ctx.user_id})
+        try:
+            repo.release_seat(ctx, released)
+        except (StaleVersion, WriteConflict):
+            raise SeatNotFound(seat_id) from None  # released by a concurrent request
+        return released
+
+    def list_seats(
+        self, ctx: TenantContext, license_id: str, page: PageRequest, released: bool
+    ) -> Page[Seat]:
+        ctx.require(Permission.READ)
+        self._license(ctx, license_id)
+        return self._repo_for(ctx).seats(ctx, license_id, page, released)
+
+    # ------------------------------------------------------------------ installations
+    def add_installation(self, ctx: TenantContext, asset_id: str, data: InstallationCreate) -> Installation:
+        ctx.require(Permission.WRITE)
+        asset = self._asset(ctx, asset_id)
+        if asset.kind not in (Kind.HARDWARE, Kind.CLOUD):
+            raise InvalidState(
+                f"software is installed on hardware and cloud assets; this one is {asset.kind}"
+            )
+        if asset.status is Status.DISPOSED:
+            raise InvalidState("a disposed asset takes no more installations")
+        repo = self._repo_for(ctx)
+        canonical = Normalizer(repo.rules(ctx)).canonical(data.product, data.vendor, data.version)
+        inst = Installation(
+            **data.model_dump(),
+            id=self._ids.new_id(),
+            asset_id=asset_id,
+            recorded_at=self._clock.now(),
+            recorded_by=ctx.user_id,
+            canonical_product=canonical,
+        )
+        repo.add_installation(ctx, inst, consumer_key(inst.user, asset_id))
+        return inst
+
+    def list_installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:
+        ctx.require(Permission.READ)
+        self._asset(ctx, asset_id)
+        return self._repo_for(ctx).installations(ctx, asset_id, page)
+
+    def remove_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> None:
+        ctx.require(Permission.WRITE)
+        self._asset(ctx, asset_id)
+        if not ID.fullmatch(install_id) or not self._repo_for(ctx).delete_installation(
+            ctx, asset_id, install_id
+        ):
+            raise InstallationNotFound(install_id)
+
+    # ------------------------------------------------------------------ normalization rules
+    def create_rule(self, ctx: TenantContext, data: RuleCreate) -> Rule:
+        """Add a rule; installations already recorded are re-normalized in the background."""
+        ctx.require(Permission.WRITE)
+        rule = Rule(
+            **data.model_dump(), id=self._ids.new_id(), created_at=self._clock.now(), created_by=ctx.user_id
+        )
+        self._repo_for(ctx).create_rule(ctx, rule)
+        self._queue.send({"job": "normalize", "tenant_id": ctx.tenant_id})
+        return rule
+
+    def list_rules(self, ctx: TenantContext, page: PageRequest) -> Page[Rule]:
+        ctx.require(Permission.READ)
+        return self._repo_for(ctx).rule_page(ctx, page)
+
+    def delete_rule(self, ctx: TenantContext, rule_id: str) -> None:
+        ctx.require(Permission.WRITE)
+        if not ID.fullmatch(rule_id) or not self._repo_for(ctx).delete_rule(ctx, rule_id):
+            raise RuleNotFound(rule_id)
+        self._queue.send({"job": "normalize", "tenant_id": ctx.tenant_id})
+
+    # ------------------------------------------------------------------ compliance
+    def compliance(self, ctx: TenantContext) -> CompliancePage:
+        """Every product's position now, computed from the register in one streaming pass."""
+        ctx.require(Permission.READ)
+        today = self._clock.now().date()
+        repo = self._repo_for(ctx)
+        calculator, pending = _calculator(ctx, repo, today)
+        items = list(calculator.positions(repo.install_rows(ctx)))
+        return CompliancePage(items=items, normalization_pending=pending, as_of=today)
+
+    def product_compliance(self, ctx: TenantContext, product: str) -> ProductCompliance:
+        """One product's positions and the users and assets that make up its consumption."""
+        ctx.require(Permission.READ)
+        today = self._clock.now().date()
+        repo = self._repo_for(ctx)
+        key = product_key(product)
+        calculator, pending = _calculator(ctx, repo, today, only=key, collect_consumers=True)
+        positions = [
+            p for p in calculator.positions(repo.install_rows(ctx, key)) if product_key(p.product) == key
+        ]
+        if not positions:
+            raise NotFound(f"no license, installation or subscription of {product!r}")
+        return ProductCompliance(
+            product=positions[0].product,
+            positions=positions,
+            consumers=calculator.consumers,
+            consumers_truncated=calculator.consumers_truncated,
+            normalization_pending=pending,
+        )
+
+    # ------------------------------------------------------------------ audits
+    def request_audit(self, ctx: TenantContext) -> AuditAccepted:
+        """Queue an audit of the caller's tenant; the report completes asynchronously."""
+        ctx.require(Permission.WRITE)
+        now = self._clock.now()
+        report = AuditReport(
+            id=self._ids.new_id(),
+            status=AuditStatus.QUEUED,
+            trigger="on_demand",
+            day=now.date(),
+            requested_at=now,
+            requested_by=ctx.user_id,
+        )
+        self._repo_for(ctx).create_report(ctx, report)
+        self._queue.send(audit_message(ctx.tenant_id, report.id, "on_demand", report.day))
+        return AuditAccepted(id=report.id, status=report.status, day=report.day)
+
+    def list_audits(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
+        ctx.require(Permission.READ)
+        return self._repo_for(ctx).list_reports(ctx, page)
+
+    def get_audit(self, ctx: TenantContext, audit_id: str, page: PageRequest) -> AuditDetail:
+        ctx.require(Permission.READ)
+        repo = self._repo_for(ctx)
+        report = repo.get_report(ctx, audit_id) if ID.fullmatch(audit_id) else None
+        if report is None:
+            raise AuditNotFound(audit_id)
+        findings: Page[Finding] = Page(items=[])
+        if report.status is AuditStatus.COMPLETE and report.run is not None:
+            findings = repo.findings(ctx, audit_id, report.run, page)
+        return AuditDetail(**report.model_dump(), findings=findings.items, next_cursor=findings.next_cursor)
+
+    # ------------------------------------------------------------------ internals
+    def _license(self, ctx: TenantContext, license_id: str) -> License:
+        lic = self._repo_for(ctx).get_license(ctx, license_id) if ID.fullmatch(license_id) else None
+        if lic is None:
+            raise LicenseNotFound(license_id)
+        return lic
+
+    def _asset(self, ctx: TenantContext, asset_id: str) -> Any:
+        asset = self._assets.get(ctx, asset_id) if ID.fullmatch(asset_id) else None
+        if asset is None:
+            raise AssetNotFound(asset_id)
+        return asset
+
+
+def audit_message(tenant_id: str, audit_id: str, trigger: str, day: date) -> dict[str, Any]:
+    return {
+        "job": "audit",
+        "tenant_id": tenant_id,
+        "audit_id": audit_id,
+        "trigger": trigger,
+        "day": day.isoformat(),
+    }
+
+
+def _calculator(
+    ctx: TenantContext,
+    repo: LicenseRepository,
+    today: date,
+    only: str | None = None,
+    collect_consumers: bool = False,
+) -> tuple[PositionCalculator, bool]:
+    """A position calculator loaded with the tenant's licenses, seats and SaaS subscriptions."""
+    rules = repo.rules(ctx)
+    rules_version, normalized = repo.rule_versions(ctx)
+    normalizer = Normalizer(rules)
+    licenses = []
+    for lic in repo.all_licenses(ctx):
+        name = normalizer.canonical(lic.product, lic.vendor)
+        if only is None or product_key(name) == only:
+            licenses.append((name, lic))
+    saas: dict[str, SaasUsage] = {}
+    for asset in repo.assets_of_kind(ctx, Kind.SAAS.value):
+        if asset.saas is None or asset.status in (Status.RETIRED, Status.DISPOSED):
+            continue
+        key = product_key(normalizer.canonical(asset.saas.product, asset.saas.vendor))
+        if only is not None and key != only:
+            continue
+        usage = saas.setdefault(key, SaasUsage())
+        usage.purchased += asset.saas.purchased
+        usage.assigned += asset.saas.assigned
+        usage.active += asset.saas.active
+    calculator = PositionCalculator(today, licenses, repo.all_seats(ctx), saas, collect_consumers)
+    return calculator, rules_version > normalized
+
+
+class AuditRunner:
+    """Runs one tenant's audit (or re-normalization) from a queue message."""
+
+    def __init__(
+        self,
+        repository_for: RepositoryFor,
+        publisher: EventPublisher,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self._repo_for = repository_for
+        self._publisher = publisher
+        self._clock = clock or SystemClock()
+        self._ids = ids or TimeOrderedIds()
+
+    def normalize(self, ctx: TenantContext) -> int:
+        """Re-apply the tenant's rules to stored installations; write only those that change."""
+        repo = self._repo_for(ctx)
+        version, _ = repo.rule_versions(ctx)
+        normalizer = Normalizer(repo.rules(ctx))
+        changed = 0
+        for inst, sort_key in repo.installations_for_normalization(ctx):
+            canonical = normalizer.canonical(inst.product, inst.vendor, inst.version)
+            if canonical == inst.canonical_product and sort_key.startswith(f"{product_key(canonical)}#"):
+                continue
+            repo.renormalize(
+                ctx,
+                inst.model_copy(update={"canonical_product": canonical}),
+                consumer_key(inst.user, inst.asset_id),
+            )
+            changed += 1
+        repo.mark_normalized(ctx, version)
+        return changed
+
+    def audit(
+        self, ctx: TenantContext, audit_id: str, trigger: str, day: date, last_attempt: bool = False
+    ) -> AuditReport:
+        """Audit the tenant into report `audit_id`. The report says complete only after every finding
+        of this run is stored; a run that dies leaves it running (or failed on the last attempt), and
+        the next run replaces its findings."""
+        repo = self._repo_for(ctx)
+        now = self._clock.now()
+        report = repo.get_report(ctx, audit_id)
+        if report is None:
+            report = AuditReport(
+                id=audit_id, status=AuditStatus.QUEUED, trigger=trigger, day=day, requested_at=now
+            )  # type: ignore[arg-type]
+            if not repo.create_report(ctx, report):
+                report = repo.get_report(ctx, audit_id) or report
+        if report.status is AuditStatus.COMPLETE:
+            return report  # a repeated delivery of a finished audit
+        run = self._ids.new_id()
+        report = report.model_copy(
+            update={
+                "status": AuditStatus.RUNNING,
+                "run": run,
+                "attempts": report.attempts + 1,
+                "started_at": now,
+                "error": None,
+            }
+        )
+        repo.save_report(ctx, report)
+        try:
+            return self._run(ctx, repo, report, run)
+        except Exception as error:
+            if last_attempt:
+                failed = report.model_copy(
+                    update={"status": AuditStatus.FAILED, "error": type(error).__name__}
+                )
+                repo.save_report(ctx, failed, expected_run=run)
+            raise
+
+    def _run(self, ctx: TenantContext, repo: LicenseRepository, report: AuditReport, run: str) -> AuditReport:
+        version, normalized = repo.rule_versions(ctx)
+        if version > normalized:
+            self.normalize(ctx)
+        today = report.day
+        calculator, _ = _calculator(ctx, repo, today)
+        counts: dict[str, int] = {}
+        exposure: dict[str, Any] = {}
+        waste: dict[str, Any] = {}
+        products = 0
+        batch: list[Finding] = []
+        unpublished: list[Finding] = []
+
+        def flush(final: bool = False) -> None:
+            if batch and (final or len(batch) >= FINDINGS_BATCH):
+                repo.write_findings(ctx, report.id, run, batch)
+                unpublished.extend(batch)
+                batch.clear()
+            if unpublished and (final or len(unpublished) >= PUBLISH_BATCH):
+                self._publish(ctx, repo, report, unpublished)
+                unpublished.clear()
+
+        def add(findings: Iterator[Finding]) -> None:
+            for finding in findings:
+                counts[finding.type] = counts.get(finding.type, 0) + 1
+                for money, totals in ((finding.exposure, exposure), (finding.waste, waste)):
+                    if money is not None:
+                        totals[money.currency] = totals.get(money.currency, 0) + money.amount
+                batch.append(finding)
+                flush()
+
+        for position in calculator.positions(repo.install_rows(ctx)):
+            products += 1
+            add(position_findings(position, today))
+        add(warranty_findings(repo.assets_of_kind(ctx, Kind.HARDWARE.value), today))
+        flush(final=True)
+        complete = report.model_copy(
+            update={
+                "status": AuditStatus.COMPLETE,
+                "completed_at": self._clock.now(),
+                "products": products,
+                "findings_total": sum(counts.values()),
+                "counts": counts,
+                "exposure": [Money(amount=a, currency=c) for c, a in sorted(exposure.items())],
+                "waste": [Money(amount=a, currency=c) for c, a in sorted(waste.items())],
+            }
+        )
+        if not repo.save_report(ctx, complete, expected_run=run):
+            raise ConcurrentModification("another run of this audit took over")
+        self._publisher.publish(
+            "audit.completed",
+            [{"tenant_id": ctx.tenant_id, "audit": json.loads(complete.model_dump_json())}],
+        )
+        return complete
+
+    def _publish(
+        self, ctx: TenantContext, repo: LicenseRepository, report: AuditReport, findings: list[Finding]
+    ) -> None:
+        """Publish the findings not yet published for this tenant and day, then mark them published.
+        At least once: a run that dies between the two publishes again; events carry the finding id."""
+        fresh = repo.unpublished(ctx, report.day, [f.id for f in findings])
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for finding in findings:
+            if finding.id in fresh:
+                detail = {
+                    "tenant_id": ctx.tenant_id,
+                    "audit_id": report.id,
+                    "day": report.day.isoformat(),
+                    "finding": json.loads(finding.model_dump_json()),
+                }
+                by_type.setdefault(event_type(finding), []).append(detail)
+        for detail_type, details in by_type.items():
+            self._publisher.publish(detail_type, details)
+        expires = int((self._clock.now() + PUBLISHED_MARKER_TTL).timestamp())
+        repo.mark_published(ctx, report.day, fresh, expires)
+
+
+def event_type(finding: Finding) -> str:
+    """The detail-type of a finding's event: asset.<type> for hardware, license.<type> otherwise."""
+    prefix = "asset" if finding.type is FindingType.WARRANTY_EXPIRING else "license"
+    return f"{prefix}.{finding.type}"
+
+
+def scheduled_message(tenant_id: str, day: date) -> dict[str, Any]:
+    return audit_message(tenant_id, scheduled_audit_id(tenant_id, day), "schedule", day)
+
+
+def fan_out(
+    tenants: Iterable[str], send_batch: Callable[[list[dict[str, Any]]], list[str]], day: date
+) -> int:
+    """Queue the day's audit of every tenant, ten messages a call. A tenant's audit id is fixed for the
+    day, so a repeated schedule queues nothing new in effect. Raise if SQS refused any message (after
+    queueing all the others), so the schedule's retry policy tries again."""
+    queued, refused, batch = 0, 0, []
+    for tenant_id in tenants:
+        batch.append(scheduled_message(tenant_id, day))
+        if len(batch) == 10:
+            refused += len(send_batch(batch))
+            queued += len(batch)
+            batch = []
+    if batch:
+        refused += len(send_batch(batch))
+        queued += len(batch)
+    if refused:
+        raise RuntimeError(f"{refused} of {queued} audit messages were not queued")
+    return queued
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _etag_matches(if_match: str, version: int) -> bool:
+    candidates = [part.strip() for part in if_match.split(",")]
+    return "*" in candidates or f'"{version}"' in candidates
+
+
+def _merge(lic: License, patch: LicensePatch) -> License:
+    update = {name: getattr(patch, name) for name in patch.model_fields_set}
+    merged = lic.model_dump()
+    merged.update({k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()})
+    try:
+        return License.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(first["msg"].removeprefix("Value error, "), field or None) from exc
+
+
+def _diff(before: License | None, after: License) -> list[FieldChange]:
+    old = before.model_dump(mode="json") if before is not None else {}
+    new = after.model_dump(mode="json")
+    return [
+        FieldChange(field=name, old=old.get(name), new=new[name])
+        for name in new
+        if name not in _NOT_DIFFED
+        and json.dumps(old.get(name), sort_keys=True) != json.dumps(new[name], sort_keys=True)
+    ]
+
+
+def _event(
+    ctx: TenantContext, lic: License, type_: str, changes: list[FieldChange], now: datetime
+) -> LicenseHistoryEvent:
+    return LicenseHistoryEvent.model_validate(
+        {
+            "license_id": lic.id,
+            "version": lic.version,
+            "type": type_,
+            "at": now,
+            "actor": Actor(user_id=ctx.user_id, username=ctx.username),
+            "changes": changes,
+        }
+    )
