@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,7 +17,8 @@ from itam.licenses.audit import AuditJob, scheduled_audit_id
 from itam.tenancy import Role, TenantContext
 
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (all listed), not raised.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # The queue's maxReceiveCount (template.yaml): the last delivery marks a report that still fails as failed.
 MAX_RECEIVES = 3
 
@@ -43,7 +45,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

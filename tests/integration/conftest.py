@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.template import load_template, table_create_kwargs
 from tests.support.events import claims_for, http_event
 from tests.support.lambda_api import Reply, invoke, reset_caches
@@ -25,6 +26,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "itam")
+    make_dynamodb_writes_atomic()
     with mock_aws():
         yield
 
@@ -44,7 +46,9 @@ class Jobs:
         sqs = boto3.client("sqs")
         found: list[dict[str, Any]] = []
         while True:
-            batch = sqs.receive_message(QueueUrl=url or self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            batch = sqs.receive_message(QueueUrl=url or self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not batch:
                 return found
             for message in batch:

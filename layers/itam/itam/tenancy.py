@@ -23,13 +23,15 @@ class Permission(StrEnum):
     READ = "read"
     WRITE = "write"
     READ_HISTORY = "read_history"
+    RUN_AUDIT = "run_audit"
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.EDITOR: frozenset({Permission.READ, Permission.WRITE}),
+    Role.EDITOR: frozenset({Permission.READ, Permission.WRITE, Permission.RUN_AUDIT}),
     Role.VIEWER: frozenset({Permission.READ}),
-    Role.AUDITOR: frozenset({Permission.READ, Permission.READ_HISTORY}),
+    # Auditors change nothing in the register, but they run license audits.
+    Role.AUDITOR: frozenset({Permission.READ, Permission.READ_HISTORY, Permission.RUN_AUDIT}),
 }
 
 

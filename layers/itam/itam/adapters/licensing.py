@@ -121,8 +121,9 @@ class DynamoLicenseRepository:
         if filters.vendor is not None:
             vendor = m.license.vendor_key == product_key(filters.vendor)
             condition = vendor if condition is None else condition & vendor
-        if filters.expiring_before is not None:
-            ending = m.license.end_date <= filters.expiring_before.isoformat()
+        if filters.expiring_before is not None and filters.expiring_after is not None:
+            after, before = filters.expiring_after.isoformat(), filters.expiring_before.isoformat()
+            ending = m.license.end_date.between(after, before)
             condition = ending if condition is None else condition & ending
         return _query_page_on(
             m,
@@ -167,9 +168,8 @@ class DynamoLicenseRepository:
         guard = m.guard(PK=pk, SK=f"SEATBY#{seat.consumer}", owner_id=seat.id)
         tx.save(guard, m.item.PK.does_not_exist(), lambda: SeatTaken(seat.consumer))
         counter = m.license(PK=pk, SK="META")
-        room = m.license.PK.exists() & (
-            (m.license.assigned < m.license.quantity) | (m.license.allow_over == True)
-        )
+        over_allowed = m.license.allow_over.__eq__(True)  # a condition expression, not a truth test
+        room = m.license.PK.exists() & ((m.license.assigned < m.license.quantity) | over_allowed)
         tx.update(counter, [m.license.assigned.add(1)], room, lambda: NoSeatLeft(lic.quantity))
         tx.commit()
 
@@ -262,6 +262,7 @@ class DynamoLicenseRepository:
                 cores=doc.get("cores"),
                 processors=doc.get("processors"),
                 user=doc.get("user"),
+                name=doc.get("canonical_product"),
             )
 
     def installations_for_normalization(self, ctx: TenantContext) -> Iterator[tuple[Installation, str]]:

@@ -104,7 +104,7 @@ class AuditJob(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    job: Literal["audit", "normalize"]
+    job: Literal["audit", "normalize"] = "audit"
     tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     audit_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     trigger: Literal["schedule", "on_demand"] = "schedule"
@@ -129,7 +129,7 @@ def position_findings(position: Position, today: date) -> Iterator[Finding]:
                 id=_fingerprint(FindingType.UNLICENSED_INSTALL, product),
                 type=FindingType.UNLICENSED_INSTALL,
                 severity=Severity.HIGH,
-                summary=f"{product} is installed on {position.unlicensed_installs} devices with no entitlement",
+                summary=f"{product} is on {position.unlicensed_installs} devices without any entitlement",
                 product=product,
                 devices=position.unlicensed_installs,
             )

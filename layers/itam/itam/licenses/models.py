@@ -153,6 +153,7 @@ class LicenseFilter(Model):
     product: str | None = None
     vendor: str | None = None
     metric: Metric | None = None
+    expiring_after: date | None = None
     expiring_before: date | None = None
 
 
@@ -286,7 +287,9 @@ class Position(Model):
     license_ids: list[str]
     devices: int = Field(description="Distinct devices with an installation or a seat")
     users: int = Field(description="Distinct users (devices without a known user count as one)")
-    unlicensed_installs: int = Field(description="Installations no active entitlement's version range covers")
+    unlicensed_installs: int = Field(
+        description="Devices whose installation no entitlement of the product covers (by version range)"
+    )
     unknown_hardware: int = Field(
         default=0,
         description="per_core/per_processor: devices counted with 1 core or processor for want of data",

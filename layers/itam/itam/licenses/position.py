@@ -11,11 +11,18 @@ Consumption by metric (entitlements of a product are grouped by metric, each gro
                             without a known user counts its device as one user), seats to assets,
                             plus seats assigned in SaaS subscriptions of the product
     per_device, site        distinct devices with an installation, plus seats (one device each)
-    per_core                per device: ceil(cores x core factor); a device without core data counts 1
+    per_core                per device: ceil(cores x core factor); a device without core data counts as
+                            one core (then the factor); a seat whose holder has no installation counts
+                            as one such device
     per_processor           per device: processors; a device without data counts 1
     concurrent              the peak of seats assigned at once
 Only active entitlements count (in term, or auto-renewing). An installation whose version no
-license of its product covers is not consumption of those licenses: it is an unlicensed install.
+license of its product covers (active or not) is not consumption of those licenses: it is an
+unlicensed install.
+
+A device is identified by its (user, asset) pair, in the stream's order: when discovery reports
+different primary users for installations of one product on one device, the device counts once per
+reported user. The audit then errs towards exposure rather than missing it.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ class InstallRow:
     cores: int | None
     processors: int | None
     user: str | None = None
+    name: str | None = None  # the canonical product's display name
 
 
 @dataclass(slots=True)
@@ -65,6 +73,7 @@ class _Tally:
     unknown_cores: int = 0
     unknown_processors: int = 0
     unlicensed_devices: int = 0
+    # Seat holders (asset:<id> or user:<id>) that also have an installation; bounded by the seats.
     install_devices_seated: set[str] = field(default_factory=set)
 
 
@@ -129,11 +138,12 @@ class PositionCalculator:
             if pending and pending[0] == key:
                 pending.pop(0)
             tally, state, product = _Tally(), _GroupState(), self._products.get(key)
+            display = row.name
             while row is not None and row.product == key:
                 self._count(product, tally, state, row)
                 row = next(stream, None)
             self._close_device(product, tally, state)
-            yield from self._finish(key, product, tally, names)
+            yield from self._finish(key, product, tally, names, display)
 
     # ------------------------------------------------------------------ internals
     def _count(self, product: _Product | None, tally: _Tally, state: _GroupState, row: InstallRow) -> None:
@@ -152,6 +162,8 @@ class PositionCalculator:
             state.last_consumer = row.consumer
             if row.consumer not in seats:
                 tally.users += 1
+            else:
+                tally.install_devices_seated.add(row.consumer)  # a seated user with a device
         if device != state.last_device:
             self._close_device(product, tally, state)
             state.last_device = device
@@ -197,7 +209,7 @@ class PositionCalculator:
             self.consumers_truncated = True
             return
         self.consumers.append(
-            Consumer(key=row.consumer, user=row.user, asset_ids=[row.asset_id], sources=[source])  # type: ignore[list-item]
+            Consumer(key=row.consumer, user=row.user, asset_ids=[row.asset_id], sources=[source])
         )
 
     def _finish(
@@ -206,9 +218,10 @@ class PositionCalculator:
         product: _Product | None,
         tally: _Tally,
         names: dict[str, str],
+        display: str | None = None,
     ) -> Iterator[Position]:
         saas = self._saas.get(key, SaasUsage())
-        name = product.name if product is not None else names.get(key, key)
+        name = product.name if product is not None else display or names.get(key, key)
         if product is None or not product.licenses:
             if tally.unlicensed_devices or saas.assigned:
                 yield Position(
@@ -233,29 +246,19 @@ class PositionCalculator:
             self._add_seat_consumers(product)
         seats = list(product.seats.values())
         seat_users = len(seats)
+        # Seats whose holder (an asset, or a user) has no installation of the product: their hardware
+        # is unknown, so each counts as one device of one core and one processor.
         seated_devices_without_installs = [s for s in seats if s.consumer not in tally.install_devices_seated]
+        asset_seats = sum(1 for s in seats if s.asset_id is not None)
         by_metric: dict[Metric, list[License]] = defaultdict(list)
         for lic in product.licenses:
             by_metric[lic.metric].append(lic)
         for metric in sorted(by_metric):
             group = by_metric[metric]
             active = [lic for lic in group if lic.active_on(self.today)]
-            unknown = 0
-            if metric in (Metric.PER_USER, Metric.SUBSCRIPTION):
-                consumed = tally.users + seat_users + saas.assigned
-            elif metric in (Metric.PER_DEVICE, Metric.SITE):
-                consumed = tally.devices + seat_users
-            elif metric is Metric.PER_CORE:
-                factor = max((lic.core_factor or Decimal(1)) for lic in group)
-                unknown = tally.unknown_cores + len(seated_devices_without_installs)
-                consumed = tally.cores.get(factor, 0) + _cores(None, factor) * len(
-                    seated_devices_without_installs
-                )
-            elif metric is Metric.PER_PROCESSOR:
-                unknown = tally.unknown_processors + len(seated_devices_without_installs)
-                consumed = tally.processors + len(seated_devices_without_installs)
-            else:  # concurrent: the peak of seats in use at once
-                consumed = sum(lic.peak_assigned for lic in group)
+            consumed, unknown = _consumption(
+                metric, group, tally, seat_users, seated_devices_without_installs, saas
+            )
             entitled: int | None = sum(lic.quantity for lic in active)
             if metric is Metric.SITE and active:
                 entitled = None  # unlimited within its scope
@@ -274,7 +277,7 @@ class PositionCalculator:
                 surplus=surplus,
                 waste=_times(price, surplus),
                 license_ids=[lic.id for lic in group],
-                devices=tally.devices + len(tally.install_devices_seated),
+                devices=tally.devices + asset_seats,
                 users=tally.users + seat_users,
                 unlicensed_installs=tally.unlicensed_devices,
                 unknown_hardware=unknown,
@@ -334,6 +337,28 @@ class _GroupState:
     device_seated: bool = False
     cores: int | None = None
     processors: int | None = None
+
+
+def _consumption(
+    metric: Metric,
+    group: list[License],
+    tally: _Tally,
+    seat_users: int,
+    seated_alone: list[Seat],
+    saas: SaasUsage,
+) -> tuple[int, int]:
+    """(consumed, devices counted for want of hardware data) of one metric group; see the module doc."""
+    if metric in (Metric.PER_USER, Metric.SUBSCRIPTION):
+        return tally.users + seat_users + saas.assigned, 0
+    if metric in (Metric.PER_DEVICE, Metric.SITE):
+        return tally.devices + seat_users, 0
+    if metric is Metric.PER_CORE:
+        factor = max((lic.core_factor or Decimal(1)) for lic in group)
+        consumed = tally.cores.get(factor, 0) + _cores(None, factor) * len(seated_alone)
+        return consumed, tally.unknown_cores + len(seated_alone)
+    if metric is Metric.PER_PROCESSOR:
+        return tally.processors + len(seated_alone), tally.unknown_processors + len(seated_alone)
+    return sum(lic.peak_assigned for lic in group), 0  # concurrent: the peak of seats in use at once
 
 
 def _cores(cores: int | None, factor: Decimal) -> int:

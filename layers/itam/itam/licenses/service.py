@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -145,8 +146,9 @@ class LicenseService:
     ) -> Page[License]:
         ctx.require(Permission.READ)
         if expiring_within_days is not None:
-            before = self._clock.now().date() + timedelta(days=expiring_within_days)
-            filters = filters.model_copy(update={"expiring_before": before})
+            today = self._clock.now().date()
+            before = today + timedelta(days=expiring_within_days)
+            filters = filters.model_copy(update={"expiring_after": today, "expiring_before": before})
         return self._repo_for(ctx).list_licenses(ctx, filters, page)
 
     def update_license(
@@ -339,7 +341,7 @@ class LicenseService:
     # ------------------------------------------------------------------ audits
     def request_audit(self, ctx: TenantContext) -> AuditAccepted:
         """Queue an audit of the caller's tenant; the report completes asynchronously."""
-        ctx.require(Permission.WRITE)
+        ctx.require(Permission.RUN_AUDIT)
         now = self._clock.now()
         report = AuditReport(
             id=self._ids.new_id(),
@@ -423,6 +425,38 @@ def _calculator(
     return calculator, rules_version > normalized
 
 
+class _FindingSink:
+    """Stores findings 25 at a time and publishes them 100 at a time, keeping the report's totals."""
+
+    def __init__(
+        self, store: Callable[[list[Finding]], None], publish: Callable[[list[Finding]], None]
+    ) -> None:
+        self._store, self._publish = store, publish
+        self.counts: dict[str, int] = {}
+        self.exposure: dict[str, Decimal] = {}
+        self.waste: dict[str, Decimal] = {}
+        self._batch: list[Finding] = []
+        self._stored: list[Finding] = []
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.counts[finding.type] = self.counts.get(finding.type, 0) + 1
+            for money, totals in ((finding.exposure, self.exposure), (finding.waste, self.waste)):
+                if money is not None:
+                    totals[money.currency] = totals.get(money.currency, Decimal(0)) + money.amount
+            self._batch.append(finding)
+            self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        if self._batch and (final or len(self._batch) >= FINDINGS_BATCH):
+            self._store(list(self._batch))
+            self._stored.extend(self._batch)
+            self._batch.clear()
+        if self._stored and (final or len(self._stored) >= PUBLISH_BATCH):
+            self._publish(list(self._stored))
+            self._stored.clear()
+
+
 class AuditRunner:
     """Runs one tenant's audit (or re-normalization) from a queue message."""
 
@@ -469,7 +503,7 @@ class AuditRunner:
         if report is None:
             report = AuditReport(
                 id=audit_id, status=AuditStatus.QUEUED, trigger=trigger, day=day, requested_at=now
-            )  # type: ignore[arg-type]
+            )
             if not repo.create_report(ctx, report):
                 report = repo.get_report(ctx, audit_id) or report
         if report.status is AuditStatus.COMPLETE:
@@ -501,36 +535,17 @@ class AuditRunner:
             self.normalize(ctx)
         today = report.day
         calculator, _ = _calculator(ctx, repo, today)
-        counts: dict[str, int] = {}
-        exposure: dict[str, Any] = {}
-        waste: dict[str, Any] = {}
+        sink = _FindingSink(
+            lambda batch: repo.write_findings(ctx, report.id, run, batch),
+            lambda found: self._publish(ctx, repo, report, found),
+        )
         products = 0
-        batch: list[Finding] = []
-        unpublished: list[Finding] = []
-
-        def flush(final: bool = False) -> None:
-            if batch and (final or len(batch) >= FINDINGS_BATCH):
-                repo.write_findings(ctx, report.id, run, batch)
-                unpublished.extend(batch)
-                batch.clear()
-            if unpublished and (final or len(unpublished) >= PUBLISH_BATCH):
-                self._publish(ctx, repo, report, unpublished)
-                unpublished.clear()
-
-        def add(findings: Iterator[Finding]) -> None:
-            for finding in findings:
-                counts[finding.type] = counts.get(finding.type, 0) + 1
-                for money, totals in ((finding.exposure, exposure), (finding.waste, waste)):
-                    if money is not None:
-                        totals[money.currency] = totals.get(money.currency, 0) + money.amount
-                batch.append(finding)
-                flush()
-
         for position in calculator.positions(repo.install_rows(ctx)):
             products += 1
-            add(position_findings(position, today))
-        add(warranty_findings(repo.assets_of_kind(ctx, Kind.HARDWARE.value), today))
-        flush(final=True)
+            sink.add(position_findings(position, today))
+        sink.add(warranty_findings(repo.assets_of_kind(ctx, Kind.HARDWARE.value), today))
+        sink.flush(final=True)
+        counts, exposure, waste = sink.counts, sink.exposure, sink.waste
         complete = report.model_copy(
             update={
                 "status": AuditStatus.COMPLETE,
