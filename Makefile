@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SAM_PYENV ?= 3.11.7:3.12.1:3.13.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev token test test-unit test-integration test-e2e test-infra lint typecheck \
+.PHONY: help install dev token schedule test test-unit test-integration test-e2e test-infra lint typecheck \
         template-check build deploy bench pr clean
 
 help: ## List the targets
@@ -27,6 +27,9 @@ dev: $(STAMP) ## Run the whole backend locally: moto server, resources from temp
 
 token: $(STAMP) ## Print a bearer token: make -s token TENANT=acme ROLE=admin (needs `make dev` running)
 	@$(PY) -m infra.local.token --tenant "$(TENANT)" --role "$(or $(ROLE),admin)"
+
+schedule: $(STAMP) ## Fire the template's schedules now, as EventBridge would; waits until the queues are drained: make schedule [NAME=AuditSchedulerFunction]
+	$(PY) -m infra.local.schedule $(NAME) --wait
 
 test: $(STAMP) ## Run every test: unit, integration (moto), end to end (local stack over HTTP), template
 	$(PY) -m pytest

@@ -1,4 +1,5 @@
-"""`make dev`: moto in server mode, the template's resources, and the HTTP gateway, until Ctrl-C."""
+"""`make dev`: moto in server mode, the template's resources, the HTTP gateway and the queue/schedule
+runner, until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,9 +20,11 @@ from typing import Any, Protocol
 import boto3
 from moto.server import ThreadedMotoServer
 
+from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.gateway import Gateway
 from infra.local.logs import configure_logging
 from infra.local.resources import StackResources, create_resources
+from infra.local.runner import DEFAULT_RETRY_DELAY_S, Runner
 from infra.local.template import (
     DEFAULT_TEMPLATE,
     REPO_ROOT,
@@ -44,6 +47,8 @@ class Settings:
 
     moto_port: int = 5000
     gateway_port: int = 3000
+    runner_port: int = 3001
+    runner_retry_delay_s: int = DEFAULT_RETRY_DELAY_S
     region: str = "us-east-1"
     stage: str = "local"
     log_level: str | None = None
@@ -52,11 +57,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Settings from ITAM_* variables (ports, region, stage, log level, state file, template)."""
+        """Settings from ITAM_* variables (ports, retry delay, region, stage, log level, state, template)."""
         defaults = cls()
         return cls(
             moto_port=int(env.get("ITAM_MOTO_PORT", defaults.moto_port)),
             gateway_port=int(env.get("ITAM_GATEWAY_PORT", defaults.gateway_port)),
+            runner_port=int(env.get("ITAM_RUNNER_PORT", defaults.runner_port)),
+            runner_retry_delay_s=int(env.get("ITAM_RUNNER_RETRY_DELAY", defaults.runner_retry_delay_s)),
             region=env.get("ITAM_REGION", defaults.region),
             stage=env.get("ITAM_STAGE", defaults.stage),
             log_level=env.get("ITAM_LOG_LEVEL"),
@@ -72,7 +79,7 @@ class Settings:
 
 
 class Service(Protocol):
-    """Something the stack runs beside the emulator: the gateway now, a queue/schedule runner later."""
+    """Something the stack runs beside the emulator: the HTTP gateway, the queue/schedule runner."""
 
     def start(self, host: str = HOST, port: int = 0) -> None: ...
 
@@ -140,6 +147,7 @@ class LocalStack:
 
     def _start_moto(self) -> None:
         ensure_port_free(self.settings.moto_port)
+        make_dynamodb_writes_atomic()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
@@ -151,8 +159,18 @@ class LocalStack:
             self.template, resources, moto_url=self.moto_url, root=self.settings.template_path.parent
         )
         gateway.load_functions()
-        # A runner for queues and schedules will be appended here, with its own port (0 if none).
-        return [("gateway", gateway, self.settings.gateway_port)]
+        runner = Runner.from_template(
+            self.template,
+            resources,
+            moto_url=self.moto_url,
+            root=self.settings.template_path.parent,
+            retry_delay_s=self.settings.runner_retry_delay_s,
+        )
+        runner.load_functions()
+        return [
+            ("gateway", gateway, self.settings.gateway_port),
+            ("runner", runner, self.settings.runner_port),
+        ]
 
     def start(self) -> None:
         """Start everything; on failure, stop whatever already started."""
@@ -181,16 +199,20 @@ class LocalStack:
 
     def _state(self) -> dict[str, Any]:
         assert self.resources is not None
-        gateway = next(s for n, s, _ in self.services if n == "gateway")
+        services = {name: service for name, service, _ in self.services}
         return {
             "moto_url": self.moto_url,
-            "gateway_url": getattr(gateway, "url", ""),
+            "gateway_url": getattr(services.get("gateway"), "url", ""),
+            "runner_url": getattr(services.get("runner"), "url", ""),
             "region": self.settings.region,
             "stage": self.settings.stage,
             "user_pool_id": self.resources.user_pool_id,
             "client_id": self.resources.client_id,
             "table_name": self.resources.table_name,
             "tables": self.resources.refs_of_type("AWS::DynamoDB::Table"),
+            "queues": self.resources.queues,
+            "event_buses": self.resources.event_buses,
+            "event_taps": self.resources.event_taps,
             "refs": self.resources.refs,
             "pid": os.getpid(),
             "started_at": int(time.time()),
@@ -225,6 +247,8 @@ def banner(state: Mapping[str, Any]) -> str:
             f"  AWS emulator  {state['moto_url']}  (AWS_ENDPOINT_URL for the AWS CLI and SDKs)",
             f"  table         {state['table_name']}   user pool {state['user_pool_id']}",
             "  token         make -s token TENANT=acme ROLE=admin",
+            f"  runner        {state['runner_url']}   (SQS event sources polled; schedules fire on request)",
+            "  schedules     make schedule [NAME=<Function>]   fires them now, waits until the queues drain",
             f'  try           curl -H "Authorization: Bearer $(make -s token TENANT=acme ROLE=admin)" '
             f"{state['gateway_url']}/v1/assets",
         ]

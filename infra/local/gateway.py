@@ -491,7 +491,9 @@ class Gateway:
         routes = [r for r in routes if r.api_id == api]
         resolver = stack.resolver()
         runtimes = {
-            spec.logical_id: FunctionRuntime(spec, _function_name(spec, resolver, stack), stack.region, root)
+            spec.logical_id: FunctionRuntime(
+                spec, resolved_function_name(spec, resolver, stack), stack.region, root
+            )
             for spec in {r.function.logical_id: r.function for r in routes}.values()
         }
         verifiers = {
@@ -624,7 +626,8 @@ class Gateway:
         self._thread = None
 
 
-def _function_name(spec: FunctionSpec, resolver: Resolver, stack: StackResources) -> str:
+def resolved_function_name(spec: FunctionSpec, resolver: Resolver, stack: StackResources) -> str:
+    """A function's name: its placeholder Ref, else its FunctionName resolved, else its logical id."""
     return stack.refs.get(spec.logical_id) or str(resolver.resolve(spec.function_name or spec.logical_id))
 
 

@@ -43,6 +43,8 @@ class StackResources:
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     stack_name: str = DEFAULT_STACK_NAME
+    # Per event bus (by logical id): the URL of the queue that receives a copy of every event on it.
+    event_taps: dict[str, str] = field(default_factory=dict)
 
     def resolver(self) -> Resolver:
         """A resolver that knows every created resource."""
@@ -76,6 +78,16 @@ class StackResources:
     def table_name(self) -> str | None:
         """The first DynamoDB table's name."""
         return self.first_ref("AWS::DynamoDB::Table")
+
+    @property
+    def queues(self) -> dict[str, str]:
+        """SQS queue URLs by logical id."""
+        return self.refs_of_type("AWS::SQS::Queue")
+
+    @property
+    def event_buses(self) -> dict[str, str]:
+        """EventBridge bus names by logical id."""
+        return self.refs_of_type("AWS::Events::EventBus")
 
 
 @dataclass
@@ -175,12 +187,117 @@ def create_role(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created
     return Created(name, {"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
 
+# Properties of AWS::SQS::Queue that are CreateQueue attributes of the same name.
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "DelaySeconds",
+    "FifoQueue",
+    "FifoThroughputLimit",
+    "KmsDataKeyReusePeriodSeconds",
+    "KmsMasterKeyId",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedriveAllowPolicy",
+    "RedrivePolicy",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+MAX_QUEUE_NAME = 80
+
+
+def _attribute_string(value: Any) -> str:
+    """A CreateQueue attribute value: every attribute is a string; policies are JSON documents."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def queue_attributes(props: Mapping[str, Any]) -> dict[str, str]:
+    """CreateQueue Attributes from a queue's resolved Properties."""
+    return {key: _attribute_string(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}
+
+
+def queue_name(logical_id: str, props: Mapping[str, Any], stack_name: str = DEFAULT_STACK_NAME) -> str:
+    """QueueName, else <stack>-<LogicalId> (with .fifo for a FIFO queue), as CloudFormation derives it."""
+    if props.get("QueueName"):
+        return str(props["QueueName"])
+    suffix = ".fifo" if str(props.get("FifoQueue", "")).lower() == "true" else ""
+    return f"{stack_name}-{logical_id}"[: MAX_QUEUE_NAME - len(suffix)] + suffix
+
+
+def _create_queue(ctx: Context, name: str, attributes: Mapping[str, str], tags: Mapping[str, str]) -> Created:
+    sqs = ctx.client("sqs")
+    kwargs: dict[str, Any] = {"QueueName": name, "Attributes": dict(attributes)}
+    if tags:
+        kwargs["tags"] = dict(tags)
+    url = str(sqs.create_queue(**kwargs)["QueueUrl"])
+    arn = str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    return Created(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
+def create_queue(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::SQS::Queue: Ref is the queue URL; a RedrivePolicy names a dead-letter queue created before."""
+    tags = {str(t["Key"]): str(t["Value"]) for t in props.get("Tags") or []}
+    return _create_queue(ctx, queue_name(logical_id, props), queue_attributes(props), tags)
+
+
+def create_event_bus(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::Events::EventBus: Ref is the bus name."""
+    kwargs: dict[str, Any] = {"Name": props["Name"]}
+    for key in ("EventSourceName", "Description", "Tags"):
+        if key in props:
+            kwargs[key] = props[key]
+    bus = ctx.client("events").create_event_bus(**kwargs)
+    return Created(str(props["Name"]), {"Arn": str(bus["EventBusArn"]), "Name": str(props["Name"])})
+
+
+def create_event_tap(
+    ctx: Context, bus_logical_id: str, bus_name: str, stack_name: str = DEFAULT_STACK_NAME
+) -> str:
+    """A queue <stack>-<BusLogicalId>-tap and a rule on the bus that sends it every event; its URL.
+
+    Local only: it lets developers and tests read what handlers published to the bus.
+    """
+    name = f"{stack_name}-{bus_logical_id}-tap"
+    queue = _create_queue(ctx, name, {}, {})
+    queue_arn = queue.attributes["Arn"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            }
+        ],
+    }
+    ctx.client("sqs").set_queue_attributes(QueueUrl=queue.ref, Attributes={"Policy": json.dumps(policy)})
+    events = ctx.client("events")
+    # Every event on a bus carries the account it was put in: this pattern matches them all.
+    events.put_rule(
+        Name=name,
+        EventBusName=bus_name,
+        EventPattern=json.dumps({"account": [ACCOUNT_ID]}),
+        State="ENABLED",
+        Description="Local event tap: a copy of every event on the bus",
+    )
+    events.put_targets(Rule=name, EventBusName=bus_name, Targets=[{"Id": "tap", "Arn": queue_arn}])
+    return queue.ref
+
+
 CREATORS: dict[str, Creator] = {
     "AWS::IAM::Role": create_role,
     "AWS::DynamoDB::Table": create_table,
     "AWS::Cognito::UserPool": create_user_pool,
     "AWS::Cognito::UserPoolClient": create_user_pool_client,
     "AWS::Cognito::UserPoolGroup": create_user_pool_group,
+    "AWS::SQS::Queue": create_queue,
+    "AWS::Events::EventBus": create_event_bus,
 }
 
 _NAME_PROPERTY = {
@@ -261,4 +378,7 @@ def create_resources(
         stack.types[lid] = type_name
         stack.refs[lid] = created.ref
         stack.attributes[lid] = created.attributes
+    for lid, bus_name in stack.event_buses.items():
+        stack.event_taps[lid] = create_event_tap(ctx, lid, bus_name, stack.stack_name)
+        log.info("event tap", extra={"logicalId": lid, "queueUrl": stack.event_taps[lid]})
     return stack

@@ -474,3 +474,110 @@ def function_environment(template: Mapping[str, Any], logical_id: str, resolved:
     for props in (_function_globals(template), template["Resources"][logical_id].get("Properties") or {}):
         merged.update(((props.get("Environment") or {}).get("Variables")) or {})
     return {name: str(resolved.resolve(value)) for name, value in merged.items()}
+
+
+# ---------------------------------------------------------------- queues and schedules
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    """One SQS event of a function: the queue (a template expression) and how Lambda polls it."""
+
+    function: FunctionSpec
+    event_name: str
+    queue: Any
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduleEventSource:
+    """One Schedule (EventBridge rule) or ScheduleV2 (EventBridge Scheduler) event of a function.
+
+    Expression, timezone, input, name and group are template expressions, resolved by the caller.
+    """
+
+    function: FunctionSpec
+    event_name: str
+    kind: str
+    expression: Any
+    timezone: Any = None
+    input: Any = None
+    name: Any = None
+    group_name: Any = None
+    description: str | None = None
+    enabled: bool = True
+
+
+SCHEDULE_TYPES = ("Schedule", "ScheduleV2")
+
+
+def _function_events(
+    template: Mapping[str, Any], types: tuple[str, ...]
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(function logical id, event name, event type, event properties) for events of the given types."""
+    found: list[tuple[str, str, str, dict[str, Any]]] = []
+    for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
+        events = (resource.get("Properties") or {}).get("Events") or {}
+        for name, event in events.items():
+            if event.get("Type") in types:
+                found.append((logical_id, name, str(event["Type"]), dict(event.get("Properties") or {})))
+    return found
+
+
+def sqs_event_sources(template: Mapping[str, Any]) -> list[SqsEventSource]:
+    """Every SQS event of every function, with Lambda's defaults (BatchSize 10, enabled)."""
+    sources: list[SqsEventSource] = []
+    for logical_id, name, _type, props in _function_events(template, ("SQS",)):
+        if "Queue" not in props:
+            raise TemplateError(f"{logical_id}.{name}: an SQS event needs a Queue")
+        if props.get("FilterCriteria"):
+            raise TemplateError(f"{logical_id}.{name}: FilterCriteria is not supported by the local runner")
+        sources.append(
+            SqsEventSource(
+                function=function_spec(template, logical_id),
+                event_name=name,
+                queue=props["Queue"],
+                batch_size=int(props.get("BatchSize", 10)),
+                report_batch_item_failures="ReportBatchItemFailures"
+                in (props.get("FunctionResponseTypes") or []),
+                enabled=bool(props.get("Enabled", True)),
+            )
+        )
+    return sources
+
+
+def _schedule_enabled(props: Mapping[str, Any]) -> bool:
+    state = props.get("State")
+    if state is not None:
+        return str(state).upper() == "ENABLED"
+    return bool(props.get("Enabled", True))
+
+
+def schedule_event_sources(template: Mapping[str, Any]) -> list[ScheduleEventSource]:
+    """Every Schedule and ScheduleV2 event of every function."""
+    sources: list[ScheduleEventSource] = []
+    for logical_id, name, event_type, props in _function_events(template, SCHEDULE_TYPES):
+        expression_key = "ScheduleExpression" if event_type == "ScheduleV2" else "Schedule"
+        if expression_key not in props:
+            raise TemplateError(f"{logical_id}.{name}: a {event_type} event needs {expression_key}")
+        name_expr = props.get("Name")
+        if name_expr is None and event_type == "ScheduleV2" and not props.get("OmitName"):
+            # SAM names the schedule after the resource it generates: <FunctionLogicalId><EventName>.
+            name_expr = f"{logical_id}{name}"
+        sources.append(
+            ScheduleEventSource(
+                function=function_spec(template, logical_id),
+                event_name=name,
+                kind=event_type,
+                expression=props[expression_key],
+                timezone=props.get("ScheduleExpressionTimezone"),
+                input=props.get("Input"),
+                name=name_expr,
+                group_name=props.get("GroupName"),
+                description=props.get("Description"),
+                enabled=_schedule_enabled(props),
+            )
+        )
+    return sources

@@ -72,11 +72,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     workdir = tmp_path_factory.mktemp("local-stack")
     state_file = workdir / "stack.json"
     log_file = workdir / "stack.log"
-    gateway_port, moto_port = _free_port(), _free_port()
+    gateway_port, moto_port, runner_port = _free_port(), _free_port(), _free_port()
     env = {
         **os.environ,
         "ITAM_MOTO_PORT": str(moto_port),
         "ITAM_GATEWAY_PORT": str(gateway_port),
+        "ITAM_RUNNER_PORT": str(runner_port),
         "ITAM_STATE_FILE": str(state_file),
     }
     gateway_url = f"http://127.0.0.1:{gateway_port}"

@@ -299,6 +299,47 @@ def _actions(statement: Mapping[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
+TENANT_DIRECTORY = "TENANTS"
+
+
+def _reads_tenant_directory_only(statement: Mapping[str, Any]) -> bool:
+    """The one grant a function may hold on its own role: Query on GSI1, limited to the tenant
+    directory's partition (no tenant data lives there)."""
+    resource = statement.get("Resource")
+    condition = (statement.get("Condition") or {}).get("ForAllValues:StringEquals") or {}
+    return (
+        statement.get("Effect") == "Allow"
+        and _actions(statement) == ["dynamodb:Query"]
+        and isinstance(resource, dict)
+        and str(resource.get("Fn::Sub", "")).endswith("/index/GSI1")
+        and condition.get("dynamodb:LeadingKeys") == [TENANT_DIRECTORY]
+    )
+
+
+def _check_function_policies(lid: str, props: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Check one function's own policies; say whether it assumes the tenant-data role and whether it
+    reads the tenant directory."""
+    assumes = directory_only = False
+    policies = props.get("Policies") or []
+    for policy in policies if isinstance(policies, list) else [policies]:
+        assert not (isinstance(policy, str) and "dynamodb" in policy.lower()), f"{lid}: managed {policy}"
+        assert not (isinstance(policy, dict) and any("dynamodb" in k.lower() for k in policy)), (
+            f"{lid}: a DynamoDB policy template gives the function itself access to data"
+        )
+        for statement in _statements(policy):
+            if _reads_tenant_directory_only(statement):
+                directory_only = True
+                continue
+            assert not _dynamodb_actions(statement), f"{lid}: reaches DynamoDB with its own role"
+            if "sts:AssumeRole" in _actions(statement):
+                assumes = True
+                assert "sts:TagSession" in _actions(statement), f"{lid}: cannot tag its session"
+                assert statement.get("Resource") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
+                    f"{lid}: assumes {statement.get('Resource')}, not the tenant-data role"
+                )
+    return assumes, directory_only
+
+
 def check_iam(template: Template) -> None:
     """No function reaches the table with its own role; each assumes the tenant-data role, whose
     sessions reach only the template's table, and there only keys under their tenant tag."""
@@ -308,23 +349,14 @@ def check_iam(template: Template) -> None:
     role = roles["TenantDataRole"]["Properties"]
     for lid, props in functions(template).items():
         assert "Role" not in props, f"{lid}: a Role defined elsewhere cannot be checked here"
-        policies = props.get("Policies") or []
-        for policy in policies if isinstance(policies, list) else [policies]:
-            assert not (isinstance(policy, str) and "dynamodb" in policy.lower()), f"{lid}: managed {policy}"
-            assert not (isinstance(policy, dict) and any("dynamodb" in k.lower() for k in policy)), (
-                f"{lid}: a DynamoDB policy template gives the function itself access to data"
-            )
-            for statement in _statements(policy):
-                assert not _dynamodb_actions(statement), f"{lid}: reaches DynamoDB with its own role"
-                if "sts:AssumeRole" in _actions(statement):
-                    assert "sts:TagSession" in _actions(statement), f"{lid}: cannot tag its session"
-                    assert statement.get("Resource") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
-                        f"{lid}: assumes {statement.get('Resource')}, not the tenant-data role"
-                    )
+        assumes, directory_only = _check_function_policies(lid, props)
+        # A function reaches tenant data only through the tenant-data role; one that reads nothing
+        # but the tenant directory needs no role.
         env = ((props.get("Environment") or {}).get("Variables")) or {}
-        assert env.get("TENANT_ROLE_ARN") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
-            f"{lid}: TENANT_ROLE_ARN is {env.get('TENANT_ROLE_ARN')!r}"
-        )
+        if assumes or not directory_only:
+            assert env.get("TENANT_ROLE_ARN") == {"Fn::GetAtt": ["TenantDataRole", "Arn"]}, (
+                f"{lid}: TENANT_ROLE_ARN is {env.get('TENANT_ROLE_ARN')!r}"
+            )
     granted: set[str] = set()
     for policy in role.get("Policies") or []:
         for statement in _statements(policy):

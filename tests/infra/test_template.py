@@ -31,7 +31,8 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
     assert checks.only(template, "AWS::DynamoDB::Table")[0] == "AssetTable"
     assert checks.only(template, "AWS::Cognito::UserPool")[0] == "UserPool"
     assert checks.domain_layer_id(template) == "DomainLayer"
-    assert sorted(checks.functions(template)) == ["ApiFunction"]
+    functions = sorted(checks.functions(template))
+    assert functions == ["ApiFunction", "AuditSchedulerFunction", "AuditWorkerFunction"]
     routes = {(r.method, r.path) for r in http_routes(template)}
     assert routes >= checks.PUBLIC_ROUTES | {("ANY", "/v1/{proxy+}")}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -19,7 +20,22 @@ from infra.local.token import issue_token
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_TEMPLATE = FIXTURES / "template.yaml"
+JOBS_TEMPLATE = FIXTURES / "jobs.yaml"
 REGION = "us-east-1"
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1, what: str = "") -> T:
+    """Poll check() until it returns something truthy; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what or check}")
+        time.sleep(interval)
 
 
 def free_port() -> int:

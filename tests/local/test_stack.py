@@ -17,7 +17,8 @@ import pytest
 
 from infra.local.__main__ import Settings, StackError, ensure_port_free, functions_environment
 from infra.local.resources import StackResources, create_resources
-from infra.local.template import load_template
+from infra.local.runner import Runner, resolve_queue_sources, resolve_schedule_sources
+from infra.local.template import TemplateError, load_template
 from infra.local.token import issue_token
 from infra.local.token import main as token_main
 from tests.local.conftest import FIXTURE_TEMPLATE, REGION, EchoStack, free_port
@@ -53,6 +54,49 @@ def test_template_resources_are_created(itam: StackResources, moto_url: str, ses
     assert itam.refs["UserPoolClient"] == itam.client_id
     assert itam.attributes["UserPool"]["ProviderURL"].endswith(itam.user_pool_id)
     assert itam.refs["ApiFunction"] == "itam-stacktest-api"
+
+
+def test_the_templates_queues_bus_and_event_sources_are_created(
+    itam: StackResources, moto_url: str, session: boto3.Session
+) -> None:
+    sqs = session.client("sqs", endpoint_url=moto_url)
+    assert set(itam.queues) == {"AuditQueue", "AuditDeadLetterQueue"}
+    attributes = sqs.get_queue_attributes(QueueUrl=itam.queues["AuditQueue"], AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert attributes["VisibilityTimeout"] == "1800"
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": itam.attributes["AuditDeadLetterQueue"]["Arn"],
+        "maxReceiveCount": 3,
+    }
+    assert itam.event_buses == {"EventBus": "itam-stacktest"}
+    assert itam.event_taps["EventBus"].endswith("/itam-local-EventBus-tap")
+    (audits,) = resolve_queue_sources(load_template(), itam)
+    assert (audits.key, audits.queue.url, audits.batch_size) == (
+        "AuditWorkerFunction.Audits",
+        itam.queues["AuditQueue"],
+        5,
+    )
+    assert audits.report_batch_item_failures
+    (daily,) = resolve_schedule_sources(load_template(), itam)
+    assert (
+        daily.arn == f"arn:aws:scheduler:{REGION}:123456789012:schedule/default/AuditSchedulerFunctionDaily"
+    )
+    runner = Runner.from_template(load_template(), itam, moto_url=moto_url)
+    assert set(runner.runtimes) == {"AuditWorkerFunction", "AuditSchedulerFunction"}
+    assert runner.runtimes["AuditWorkerFunction"].function_name == "itam-stacktest-audit-worker"
+
+
+def test_an_sqs_event_must_read_a_queue_of_the_template(itam: StackResources) -> None:
+    template = load_template()
+    events = template["Resources"]["AuditWorkerFunction"]["Properties"]["Events"]
+    events["Audits"]["Properties"]["Queue"] = "arn:aws:sqs:us-east-1:123456789012:elsewhere"
+    with pytest.raises(TemplateError, match="not a queue of this template"):
+        resolve_queue_sources(template, itam)
+    schedule = template["Resources"]["AuditSchedulerFunction"]["Properties"]["Events"]["Daily"]["Properties"]
+    schedule["Input"] = "{not json"
+    with pytest.raises(TemplateError, match="Input is not well-formed JSON"):
+        resolve_schedule_sources(template, itam)
 
 
 def test_issue_token_makes_a_tenant_user_with_the_role(itam: StackResources, moto_url: str) -> None:
@@ -126,9 +170,17 @@ def test_functions_that_disagree_on_a_variable_stop_the_start() -> None:
 
 def test_settings_come_from_the_environment() -> None:
     settings = Settings.from_env(
-        {"ITAM_MOTO_PORT": "5999", "ITAM_GATEWAY_PORT": "3999", "ITAM_STATE_FILE": "/x/s.json"}
+        {
+            "ITAM_MOTO_PORT": "5999",
+            "ITAM_GATEWAY_PORT": "3999",
+            "ITAM_RUNNER_PORT": "3998",
+            "ITAM_RUNNER_RETRY_DELAY": "0",
+            "ITAM_STATE_FILE": "/x/s.json",
+        }
     )
     assert (settings.moto_port, settings.gateway_port, settings.state_file) == (5999, 3999, Path("/x/s.json"))
+    assert (settings.runner_port, settings.runner_retry_delay_s) == (3998, 0)
+    assert (Settings.from_env({}).runner_port, Settings.from_env({}).runner_retry_delay_s) == (3001, 1)
     assert Settings.from_env({}).stage == "local"
     assert settings.params(load_template()) == {"Stage": "local"}
     assert Settings(log_level="DEBUG").params(load_template()) == {"Stage": "local", "LogLevel": "DEBUG"}
@@ -149,6 +201,7 @@ def test_the_entry_point_runs_the_stack_and_stops_cleanly(tmp_path: Path) -> Non
         "ITAM_TEMPLATE": str(FIXTURE_TEMPLATE),
         "ITAM_MOTO_PORT": str(free_port()),
         "ITAM_GATEWAY_PORT": str(free_port()),
+        "ITAM_RUNNER_PORT": str(free_port()),
         "ITAM_STATE_FILE": str(state_file),
     }
     process = subprocess.Popen(
@@ -169,11 +222,16 @@ def test_the_entry_point_runs_the_stack_and_stops_cleanly(tmp_path: Path) -> Non
         assert state["table_name"] == "echo-local"
         with urllib.request.urlopen(f"{state['gateway_url']}/v1/health", timeout=10) as response:
             assert json.load(response)["env"]["TABLE_NAME"] == "echo-local"
+        # The echo template has no queue, bus nor schedule: the runner serves empty lists.
+        assert (state["queues"], state["event_buses"], state["event_taps"]) == ({}, {}, {})
+        with urllib.request.urlopen(f"{state['runner_url']}/schedules", timeout=10) as response:
+            assert json.load(response) == {"schedules": []}
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert not state_file.exists()
     assert "make -s token" in out
+    assert "make schedule" in out
     for line in err.splitlines():
         json.loads(line)

@@ -15,6 +15,8 @@ from infra.local.template import (
     http_routes,
     load_template,
     parameter_values,
+    schedule_event_sources,
+    sqs_event_sources,
     table_create_kwargs,
     table_logical_names,
     table_post_create,
@@ -156,14 +158,17 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
 
 def test_function_environment_merges_globals_and_resolves(template: dict) -> None:
     role_arn = "arn:aws:iam::123456789012:role/itam-local-us-east-1-tenant-data"
+    queue_url = "http://127.0.0.1:5000/123456789012/itam-local-AuditQueue"
     resolver = Resolver(
         params=parameter_values(template, {"Stage": "local"}),
-        refs={"AssetTable": "itam-local"},
+        refs={"AssetTable": "itam-local", "AuditQueue": queue_url, "EventBus": "itam-local"},
         attributes={"TenantDataRole": {"Arn": role_arn}},
     )
     env = function_environment(template, "ApiFunction", resolver)
     assert env == {
         "TABLE_NAME": "itam-local",
+        "AUDIT_QUEUE_URL": queue_url,
+        "EVENT_BUS_NAME": "itam-local",
         "POWERTOOLS_SERVICE_NAME": "itam",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
@@ -189,3 +194,53 @@ def test_resources_are_created_after_what_they_refer_to(template: dict) -> None:
     assert order.index("UserPool") < order.index("UserPoolClient") < order.index("HttpApi")
     assert order.index("UserPool") < order.index("AdminGroup")
     assert order.index("AssetTable") < order.index("ApiFunction")
+
+
+def test_the_templates_queue_and_schedule_events_are_read(template: dict) -> None:
+    (audits,) = sqs_event_sources(template)
+    assert (audits.function.logical_id, audits.event_name) == ("AuditWorkerFunction", "Audits")
+    assert audits.queue == {"Fn::GetAtt": ["AuditQueue", "Arn"]}
+    assert (audits.batch_size, audits.report_batch_item_failures, audits.enabled) == (5, True, True)
+    (daily,) = schedule_event_sources(template)
+    assert (daily.function.logical_id, daily.event_name, daily.kind) == (
+        "AuditSchedulerFunction",
+        "Daily",
+        "ScheduleV2",
+    )
+    assert (daily.expression, daily.timezone, daily.input) == ("cron(0 5 * * ? *)", "UTC", None)
+    # SAM names a schedule without Name after the resource it generates: <Function><Event>.
+    assert daily.name == "AuditSchedulerFunctionDaily"
+    assert daily.enabled
+
+
+def _function_with(event: dict) -> dict:
+    return {
+        "Resources": {
+            "F": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"CodeUri": "f/", "Handler": "h.h", "Events": {"E": event}},
+            }
+        }
+    }
+
+
+def test_event_defaults_and_what_the_runner_refuses() -> None:
+    (plain,) = sqs_event_sources(_function_with({"Type": "SQS", "Properties": {"Queue": "arn:q"}}))
+    assert (plain.batch_size, plain.report_batch_item_failures, plain.enabled) == (10, False, True)
+    (rule,) = schedule_event_sources(
+        _function_with({"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)", "Enabled": False}})
+    )
+    assert (rule.kind, rule.name, rule.enabled) == ("Schedule", None, False)
+    (unnamed,) = schedule_event_sources(
+        _function_with(
+            {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 day)", "OmitName": True}}
+        )
+    )
+    assert unnamed.name is None
+    filtered = {"Queue": "arn:q", "FilterCriteria": {"Filters": [{"Pattern": "{}"}]}}
+    with pytest.raises(TemplateError, match="FilterCriteria"):
+        sqs_event_sources(_function_with({"Type": "SQS", "Properties": filtered}))
+    with pytest.raises(TemplateError, match="needs a Queue"):
+        sqs_event_sources(_function_with({"Type": "SQS", "Properties": {}}))
+    with pytest.raises(TemplateError, match="needs ScheduleExpression"):
+        schedule_event_sources(_function_with({"Type": "ScheduleV2", "Properties": {}}))

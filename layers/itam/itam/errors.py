@@ -64,9 +64,9 @@ class IdempotencyKeyReused(DomainError):
 class PreconditionFailed(DomainError):
     """The If-Match version is not the current one."""
 
-    def __init__(self) -> None:
+    def __init__(self, noun: str = "asset") -> None:
         super().__init__(
-            "the asset was changed since it was read: fetch it again and retry with its new ETag"
+            f"the {noun} was changed since it was read: fetch it again and retry with its new ETag"
         )
 
 

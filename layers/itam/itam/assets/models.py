@@ -59,6 +59,16 @@ def _iso_date_only(value: Any) -> Any:
 
 # Calendar dates as ISO strings only: a number is not read as a count of days since 1970.
 Day = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _iso_datetime_only(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        raise ValueError("times are RFC 3339 strings")
+    return value
+
+
+# Points in time as RFC 3339 strings only (not seconds since 1970).
+Stamp = Annotated[datetime, BeforeValidator(_iso_datetime_only)]
 # Decimal amounts: a string or a number, at most 10 digits before the point and 4 after.
 AMOUNT_SCHEMA = {
     "anyOf": [
@@ -144,10 +154,12 @@ class SaasSeats(Strict):
 
     product: Text
     vendor: ShortText | None = None
-    purchased: Annotated[int, Field(ge=0, le=10_000_000)]
-    assigned: Annotated[int, Field(ge=0, le=10_000_000)]
-    active: Annotated[int, Field(ge=0, le=10_000_000)] = Field(description="Assigned seats in recent use")
-    observed_at: datetime | None = None
+    purchased: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    assigned: Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+    active: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = Field(
+        description="Assigned seats in recent use"
+    )
+    observed_at: Stamp | None = Field(default=None, description="RFC 3339 date-time")
 
 
 class AssetFields(Strict):

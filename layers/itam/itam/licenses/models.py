@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from itam.assets.models import Actor, Day, FieldChange, Model, Money, Note, ShortText, Strict, Text
@@ -18,7 +18,7 @@ from itam.assets.models import Actor, Day, FieldChange, Model, Money, Note, Shor
 LICENSE_READ_ONLY_FIELDS = frozenset(
     {"id", "version", "assigned", "peak_assigned", "created_at", "updated_at", "created_by", "updated_by"}
 )
-Quantity = Annotated[int, Field(ge=0, le=10_000_000)]
+Quantity = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
 VersionText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]*$")]
 Pattern = Annotated[
     str,
@@ -215,10 +215,10 @@ class InstallationCreate(Strict):
     user: ShortText | None = Field(
         default=None, description="The device's primary user as the discovery source reports it"
     )
-    cores: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+    cores: Annotated[StrictInt, Field(ge=1, le=4096)] | None = Field(
         default=None, description="Cores of the host the software runs on (per_core licensing)"
     )
-    processors: Annotated[int, Field(ge=1, le=256)] | None = Field(
+    processors: Annotated[StrictInt, Field(ge=1, le=256)] | None = Field(
         default=None, description="Processors (sockets) of the host (per_processor licensing)"
     )
     source: ShortText | None = Field(default=None, description="The discovery tool or connector")

@@ -163,7 +163,7 @@ class LicenseService:
         for _ in range(self._max_attempts):
             previous = self._license(ctx, license_id)
             if not _etag_matches(if_match, previous.version):
-                raise PreconditionFailed()
+                raise PreconditionFailed("license")
             merged = _merge(previous, patch)
             changes = _diff(previous, merged)
             if not changes:
@@ -176,7 +176,7 @@ class LicenseService:
                 repo.update_license(ctx, previous, current, _event(ctx, current, "updated", changes, now))
             except (StaleVersion, WriteConflict):
                 if pinned:
-                    raise PreconditionFailed() from None
+                    raise PreconditionFailed("license") from None
                 continue
             stored = repo.get_license(ctx, license_id)
             return stored or current

@@ -77,6 +77,8 @@ def finalize(schema: dict[str, Any], authorized_paths_prefix: str = "/v1/") -> d
             for status, response in responses.items():
                 if str(status)[0] in "45":
                     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
+                elif str(status) == "204":
+                    response.pop("content", None)  # No Content: no body, no media type
     return schema
 
 
