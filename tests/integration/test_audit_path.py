@@ -77,6 +77,8 @@ def test_schedule_fans_out_and_the_worker_reports_and_publishes(
         ("warranty_expiring", laptops[0]),
         ("warranty_expiring", laptops[1]),
     }
+    [position] = [p for p in api.get("/v1/compliance").body["items"] if p["product"] == "Visio"]
+    assert (position["expiring_30"], position["expiring_60"], position["expiring_90"]) == (1, 1, 1)
     under = next(f for f in detail["findings"] if f["type"] == "under_licensed")
     assert (under["shortfall"], under["exposure"]) == (1, {"amount": "250", "currency": "EUR"})
     assert detail["counts"] == {

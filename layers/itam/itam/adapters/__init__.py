@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from itam.adapters.credentials import TenantCredentials
 from itam.adapters.dynamodb import TENANT_DIRECTORY, DynamoAssetRepository, TableModels, table_models
-from itam.adapters.licensing import DynamoLicenseRepository
 from itam.assets.models import Asset, AssetFilter, Assignment, HistoryEvent, Maintenance
 from itam.pagination import Page, PageRequest
 from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
 from itam.settings import Settings
 from itam.tenancy import TenantContext
+
+if TYPE_CHECKING:
+    from itam.adapters.licensing import DynamoLicenseRepository
 
 
 class TenantScopedAssets:
@@ -84,6 +87,8 @@ def asset_repository(settings: Settings) -> TenantScopedAssets:
 
 def license_repository_for(settings: Settings) -> Callable[[TenantContext], DynamoLicenseRepository]:
     """The license repository of the caller's tenant (tenant-scoped credentials as for assets)."""
+    from itam.adapters.licensing import DynamoLicenseRepository
+
     models_for = models_for_tenant(settings)
     return lambda ctx: DynamoLicenseRepository(models_for(ctx))
 

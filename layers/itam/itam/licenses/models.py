@@ -297,6 +297,9 @@ class Position(Model):
     saas_assigned: int = Field(default=0, description="Seats assigned in SaaS subscriptions of the product")
     saas_inactive: int = Field(default=0, description="Assigned SaaS seats without recent activity")
     expiring: list[Expiring] = Field(default_factory=list, description="Ending within 90 days")
+    expiring_30: int = Field(default=0, description="Quantity of entitlements ending within 30 days")
+    expiring_60: int = Field(default=0, description="Quantity ending within 60 days (30 included)")
+    expiring_90: int = Field(default=0, description="Quantity ending within 90 days (60 included)")
     expired_in_use: list[str] = Field(default_factory=list, description="Ended licenses still consumed")
 
 

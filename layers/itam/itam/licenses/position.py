@@ -266,6 +266,7 @@ class PositionCalculator:
             shortfall = max(0, -position) if position is not None else 0
             surplus = max(0, position) if position is not None else 0
             price = _unit_price(active or group)
+            expiring = self._expiring(group)
             yield Position(
                 product=name,
                 metric=metric,
@@ -283,7 +284,10 @@ class PositionCalculator:
                 unknown_hardware=unknown,
                 saas_assigned=saas.assigned,
                 saas_inactive=max(0, saas.assigned - saas.active),
-                expiring=self._expiring(group),
+                expiring=expiring,
+                expiring_30=sum(e.quantity for e in expiring if e.days_left <= 30),
+                expiring_60=sum(e.quantity for e in expiring if e.days_left <= 60),
+                expiring_90=sum(e.quantity for e in expiring),
                 expired_in_use=[
                     lic.id
                     for lic in group
