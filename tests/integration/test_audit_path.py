@@ -238,3 +238,18 @@ def test_a_malformed_message_fails_alone(api: Api, jobs: Jobs, estate: dict[str,
         "00000000-0000-4000-8000-000000000000"
     ]
     assert api.get("/v1/audits").body["items"][0]["status"] == "complete"
+
+
+def test_an_audit_that_cannot_be_queued_is_not_left_waiting(
+    api: Api, jobs: Jobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itam.adapters.messaging import SqsJobQueue
+
+    def unavailable(self: Any, message: Any) -> None:
+        raise ConnectionError("SQS is unreachable")
+
+    monkeypatch.setattr(SqsJobQueue, "send", unavailable)
+    reply = api.post("/v1/audits")
+    assert reply.status == 500
+    [report] = api.get("/v1/audits").body["items"]
+    assert (report["status"], report["error"]) == ("failed", "not queued")

@@ -351,8 +351,16 @@ class LicenseService:
             requested_at=now,
             requested_by=ctx.user_id,
         )
-        self._repo_for(ctx).create_report(ctx, report)
-        self._queue.send(audit_message(ctx.tenant_id, report.id, "on_demand", report.day))
+        repo = self._repo_for(ctx)
+        repo.create_report(ctx, report)
+        try:
+            self._queue.send(audit_message(ctx.tenant_id, report.id, "on_demand", report.day))
+        except Exception:
+            # Not queued: say so on the report rather than leave it waiting forever.
+            repo.save_report(
+                ctx, report.model_copy(update={"status": AuditStatus.FAILED, "error": "not queued"})
+            )
+            raise
         return AuditAccepted(id=report.id, status=report.status, day=report.day)
 
     def list_audits(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
