@@ -355,7 +355,8 @@ class DynamoAssetRepository:
         for condition in remaining:
             filter_condition = condition if filter_condition is None else filter_condition & condition
         scope = f"{ctx.tenant_id}|assets|{filters.model_dump_json()}"
-        return self._query_page(
+        return _query_page_on(
+            self._m,
             self._m.indexes[index_name].query,
             hash_key,
             index_name,
@@ -397,7 +398,8 @@ class DynamoAssetRepository:
     def _children(
         self, ctx: TenantContext, asset_id: str, prefix: str, page: PageRequest, convert: Callable[[Any], T]
     ) -> Page[T]:
-        return self._query_page(
+        return _query_page_on(
+            self._m,
             self._m.item.query,
             _asset_pk(ctx, asset_id),
             None,
@@ -408,19 +410,6 @@ class DynamoAssetRepository:
             scan_index_forward=True,
             consistent_read=True,
         )
-
-    def _query_page(
-        self,
-        query: Callable[..., Any],
-        hash_key: str,
-        index_name: str | None,
-        scope: str,
-        page: PageRequest,
-        convert: Callable[[Any], T],
-        pk_prefix: str | None = None,
-        **kwargs: Any,
-    ) -> Page[T]:
-        return _query_page_on(self._m, query, hash_key, index_name, scope, page, convert, pk_prefix, **kwargs)
 
 
 def _query_page_on(
