@@ -408,10 +408,12 @@ def _calculator(
     today: date,
     only: str | None = None,
     collect_consumers: bool = False,
+    versions: tuple[int, int] | None = None,
 ) -> tuple[PositionCalculator, bool]:
-    """A position calculator loaded with the tenant's licenses, seats and SaaS subscriptions."""
+    """A position calculator loaded with the tenant's licenses, seats and SaaS subscriptions
+    (`versions`: the rule versions, when the caller has read them already)."""
     rules = repo.rules(ctx)
-    rules_version, normalized = repo.rule_versions(ctx)
+    rules_version, normalized = versions or repo.rule_versions(ctx)
     normalizer = Normalizer(rules)
     licenses = []
     for lic in repo.all_licenses(ctx):
@@ -542,7 +544,7 @@ class AuditRunner:
         if version > normalized:
             self.normalize(ctx)
         today = report.day
-        calculator, _ = _calculator(ctx, repo, today)
+        calculator, _ = _calculator(ctx, repo, today, versions=(version, version))
         sink = _FindingSink(
             lambda batch: repo.write_findings(ctx, report.id, run, batch),
             lambda found: self._publish(ctx, repo, report, found),
