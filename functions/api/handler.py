@@ -32,7 +32,7 @@ from itam.assets.models import (
     Status,
     TransitionRequest,
 )
-from itam.bootstrap import asset_service, license_service
+from itam.bootstrap import asset_service, endpoint_service, license_service
 from itam.errors import DomainError
 from itam.licenses.audit import AuditAccepted, AuditDetail, AuditPage
 from itam.licenses.models import (
@@ -56,6 +56,15 @@ from itam.licenses.models import (
     SeatPage,
 )
 from itam.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
+from itam.procurement.models import (
+    DeliveryPage,
+    EndpointCreate,
+    EndpointPage,
+    EndpointPatch,
+    EndpointWithSecret,
+    RotateRequest,
+    WebhookEndpoint,
+)
 from itam.tenancy import TenantContext
 from itam.web import problems
 from itam.web.auth import tenant_context
@@ -373,6 +382,66 @@ def handle_get_audit(
     audit_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[AuditDetail]:
     return json_response(license_service().get_audit(caller(), audit_id, PageRequest(limit, cursor)))
+
+
+# ---------------------------------------------------------------------- procurement webhook endpoints
+@app.post(
+    "/v1/webhook-endpoints", tags=["procurement"], responses=responses(EndpointWithSecret, 422, status=201)
+)
+def handle_create_endpoint(endpoint: EndpointCreate) -> Response[EndpointWithSecret]:
+    created = endpoint_service().create(caller(), endpoint)
+    return json_response(created, 201, {"Location": f"/v1/webhook-endpoints/{created.id}"})
+
+
+@app.get("/v1/webhook-endpoints", tags=["procurement"], responses=responses(EndpointPage, 400, 422))
+def handle_list_endpoints(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> Response[EndpointPage]:
+    return page_response(endpoint_service().list(caller(), PageRequest(limit, cursor)))
+
+
+@app.get(
+    "/v1/webhook-endpoints/<endpoint_id>", tags=["procurement"], responses=responses(WebhookEndpoint, 404)
+)
+def handle_get_endpoint(endpoint_id: str) -> Response[WebhookEndpoint]:
+    return json_response(endpoint_service().get(caller(), endpoint_id))
+
+
+@app.patch(
+    "/v1/webhook-endpoints/<endpoint_id>",
+    tags=["procurement"],
+    responses=responses(WebhookEndpoint, 404, 412, 422),
+)
+def handle_update_endpoint(endpoint_id: str, patch: EndpointPatch) -> Response[WebhookEndpoint]:
+    return json_response(endpoint_service().update(caller(), endpoint_id, patch))
+
+
+@app.post(
+    "/v1/webhook-endpoints/<endpoint_id>/rotate",
+    tags=["procurement"],
+    responses=responses(EndpointWithSecret, 404, 412, 422),
+)
+def handle_rotate_endpoint(endpoint_id: str, rotation: RotateRequest) -> Response[EndpointWithSecret]:
+    return json_response(endpoint_service().rotate(caller(), endpoint_id, rotation))
+
+
+@app.delete(
+    "/v1/webhook-endpoints/<endpoint_id>",
+    tags=["procurement"],
+    responses={204: {"description": "Removed"}, 404: {"description": "No such object for this tenant"}},
+)
+def handle_delete_endpoint(endpoint_id: str) -> Response[Any]:
+    endpoint_service().delete(caller(), endpoint_id)
+    return no_content()
+
+
+@app.get(
+    "/v1/webhook-endpoints/<endpoint_id>/deliveries",
+    tags=["procurement"],
+    responses=responses(DeliveryPage, 400, 404, 422),
+)
+def handle_list_deliveries(
+    endpoint_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[DeliveryPage]:
+    return page_response(endpoint_service().deliveries(caller(), endpoint_id, PageRequest(limit, cursor)))
 
 
 @app.exception_handler(DomainError)

@@ -19,7 +19,14 @@ from infra.local.template import REPO_ROOT, Resolver, http_routes, referenced_id
 Template = Mapping[str, Any]
 
 DOMAIN_LAYER_DIR = "layers/itam"
-PUBLIC_ROUTES = {("GET", "/v1/health"), ("GET", "/openapi.json"), ("GET", "/docs")}
+# Routes without the JWT authorizer: health and the API description, and the procurement webhook
+# intake, which authenticates each delivery by its Standard Webhooks signature instead.
+PUBLIC_ROUTES = {
+    ("GET", "/v1/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("POST", "/v1/webhooks/{endpoint_id}"),
+}
 GROUPS = {"admin", "editor", "viewer", "auditor"}
 TENANT_ATTRIBUTE = "tenant_id"
 MIN_PYTHON_MINOR = 12

@@ -32,7 +32,13 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
     assert checks.only(template, "AWS::Cognito::UserPool")[0] == "UserPool"
     assert checks.domain_layer_id(template) == "DomainLayer"
     functions = sorted(checks.functions(template))
-    assert functions == ["ApiFunction", "AuditSchedulerFunction", "AuditWorkerFunction"]
+    assert functions == [
+        "ApiFunction",
+        "AuditSchedulerFunction",
+        "AuditWorkerFunction",
+        "ProcurementWorkerFunction",
+        "WebhookIntakeFunction",
+    ]
     routes = {(r.method, r.path) for r in http_routes(template)}
     assert routes >= checks.PUBLIC_ROUTES | {("ANY", "/v1/{proxy+}")}
 
@@ -55,4 +61,8 @@ def test_no_role_may_scan_or_manage_the_table(template: dict[str, Any]) -> None:
         for s in p.get("Statement", [])
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    assert function_actions == {"sts:AssumeRole", "sts:TagSession"}
+    # Its own role: assume the tenant-data role, and manage webhook signing secrets; no data.
+    assert {a for a in function_actions if not a.startswith("secretsmanager:")} == {
+        "sts:AssumeRole",
+        "sts:TagSession",
+    }

@@ -68,6 +68,9 @@ def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     jobs = _create_jobs()
     monkeypatch.setenv("AUDIT_QUEUE_URL", jobs.queue_url)
     monkeypatch.setenv("EVENT_BUS_NAME", jobs.bus)
+    procurement = boto3.client("sqs").create_queue(QueueName="itam-test-procurement")["QueueUrl"]
+    monkeypatch.setenv("PROCUREMENT_QUEUE_URL", procurement)
+    monkeypatch.setenv("WEBHOOK_SECRET_PREFIX", "itam-test/webhooks")
     reset_caches()
     yield kwargs["TableName"]
     reset_caches()

@@ -50,9 +50,14 @@ def invoke(event: dict[str, Any]) -> Reply:
 
 def reset_caches() -> None:
     """Forget cached settings, services and model classes so the next request builds them afresh."""
+    from itam import bootstrap
     from itam.adapters.dynamodb import table_models
-    from itam.bootstrap import asset_service, audit_runner, license_service
     from itam.settings import load_settings
 
-    for cached in (load_settings, asset_service, license_service, audit_runner, table_models):
+    services = [
+        getattr(bootstrap, name)
+        for name in dir(bootstrap)
+        if hasattr(getattr(bootstrap, name), "cache_clear")
+    ]
+    for cached in (load_settings, table_models, *services):
         cached.cache_clear()

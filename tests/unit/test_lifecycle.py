@@ -17,6 +17,8 @@ LEGAL = {
     ("in_maintenance", "deployed"),
     ("in_maintenance", "retired"),
     ("retired", "disposed"),
+    ("planned", "cancelled"),
+    ("ordered", "cancelled"),
 }
 
 
@@ -35,3 +37,4 @@ def test_every_pair_of_states(current: Status, target: Status) -> None:
 def test_disposed_is_terminal_and_every_state_has_an_entry() -> None:
     assert set(NEXT_STATES) == set(Status)
     assert allowed_next(Status.DISPOSED) == ()
+    assert allowed_next(Status.CANCELLED) == ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from itam.adapters import asset_repository
 from itam.assets.service import AssetService
@@ -11,6 +11,7 @@ from itam.settings import load_settings
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.licenses.service import AuditRunner, LicenseService
+    from itam.procurement.service import EndpointService, Intake, Processor
 
 
 @lru_cache(maxsize=1)
@@ -43,3 +44,47 @@ def audit_runner() -> AuditRunner:
         settings.event_bus_name or "default", settings.region, settings.events_endpoint
     )
     return AuditRunner(license_repository_for(settings), publisher)
+
+
+def _procurement_repositories() -> Any:
+    from itam.adapters import models_for_tenant
+    from itam.adapters.webhooks import DynamoProcurementRepository
+
+    models_for = models_for_tenant(load_settings())
+    return lambda ctx: DynamoProcurementRepository(models_for(ctx))
+
+
+def _secret_store() -> Any:
+    from itam.adapters.webhooks import SecretsManagerStore
+
+    settings = load_settings()
+    return SecretsManagerStore(settings.region, settings.secrets_endpoint)
+
+
+@lru_cache(maxsize=1)
+def endpoint_service() -> EndpointService:
+    """Webhook endpoints: their items on the table, their secrets in Secrets Manager."""
+    from itam.procurement.service import EndpointService
+
+    return EndpointService(
+        _procurement_repositories(), _secret_store(), load_settings().webhook_secret_prefix
+    )
+
+
+@lru_cache(maxsize=1)
+def webhook_intake() -> Intake:
+    """The intake: endpoint lookup and delivery records, secrets, the procurement queue."""
+    from itam.adapters.messaging import SqsJobQueue
+    from itam.procurement.service import Intake
+
+    settings = load_settings()
+    queue = SqsJobQueue(settings.procurement_queue_url or "", settings.region, settings.sqs_endpoint)
+    return Intake(_procurement_repositories(), _secret_store(), queue, settings.webhook_secret_prefix)
+
+
+@lru_cache(maxsize=1)
+def procurement_processor() -> Processor:
+    """Applies deliveries to the register through the asset and license services."""
+    from itam.procurement.service import Processor
+
+    return Processor(_procurement_repositories(), asset_service(), license_service())

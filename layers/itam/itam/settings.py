@@ -22,6 +22,10 @@ class Settings(BaseModel):
     event_bus_name: str | None = None
     sqs_endpoint: str | None = None
     events_endpoint: str | None = None
+    # Procurement intake: its queue, and where webhook signing secrets live in Secrets Manager.
+    procurement_queue_url: str | None = None
+    webhook_secret_prefix: str = "itam/webhooks"  # noqa: S105 - a name prefix, not a secret
+    secrets_endpoint: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -39,4 +43,7 @@ def load_settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME") or None,
         sqs_endpoint=env.get("AWS_ENDPOINT_URL_SQS") or env.get("AWS_ENDPOINT_URL") or None,
         events_endpoint=env.get("AWS_ENDPOINT_URL_EVENTS") or env.get("AWS_ENDPOINT_URL") or None,
+        procurement_queue_url=env.get("PROCUREMENT_QUEUE_URL") or None,
+        webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX") or "itam/webhooks",
+        secrets_endpoint=env.get("AWS_ENDPOINT_URL_SECRETSMANAGER") or env.get("AWS_ENDPOINT_URL") or None,
     )

@@ -24,6 +24,9 @@ class Permission(StrEnum):
     WRITE = "write"
     READ_HISTORY = "read_history"
     RUN_AUDIT = "run_audit"
+    # Set the tenant's approval policy for requests (admins only).
+    MANAGE_POLICY = "manage_policy"
+    ADMIN = "admin"  # configuration: webhook endpoints, connectors, policies
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {

@@ -81,6 +81,7 @@ class TableModels:
     tenant: Any
     report: Any
     finding: Any
+    versioned: Any
 
 
 # With per-tenant credentials each entry holds a botocore client: a few MB, so keep the busiest tenants.
@@ -189,8 +190,10 @@ def table_models(
     # Transactions use the models' own connection: one botocore client per process, not two (each costs
     # tens of milliseconds of a cold start to build).
     connection = item._get_connection().connection
+    # A document with a version (webhook endpoints, purchase-order state).
+    versioned = type("VersionedItem", (item,), {"version": NumberAttribute()}, discriminator="versioned")
     return TableModels(
-        item, asset, history, guard, record, indexes, connection, license_, tenant, report, finding
+        item, asset, history, guard, record, indexes, connection, license_, tenant, report, finding, versioned
     )
 
 

@@ -11,13 +11,14 @@ S = Status
 
 # deployed -> in_stock is how a check-in returns an asset to stock.
 NEXT_STATES: Mapping[Status, tuple[Status, ...]] = {
-    S.PLANNED: (S.ORDERED,),
-    S.ORDERED: (S.IN_STOCK,),
+    S.PLANNED: (S.ORDERED, S.CANCELLED),
+    S.ORDERED: (S.IN_STOCK, S.CANCELLED),
     S.IN_STOCK: (S.DEPLOYED, S.RETIRED),
     S.DEPLOYED: (S.IN_MAINTENANCE, S.IN_STOCK, S.RETIRED),
     S.IN_MAINTENANCE: (S.DEPLOYED, S.RETIRED),
     S.RETIRED: (S.DISPOSED,),
     S.DISPOSED: (),
+    S.CANCELLED: (),
 }
 
 

@@ -96,6 +96,7 @@ class Status(StrEnum):
     IN_MAINTENANCE = "in_maintenance"
     RETIRED = "retired"
     DISPOSED = "disposed"
+    CANCELLED = "cancelled"  # planned or ordered, and never to arrive
 
 
 class Condition(StrEnum):

@@ -123,12 +123,19 @@ class AssetService:
 
     # ------------------------------------------------------------------ writes
     def register_asset(
-        self, ctx: TenantContext, data: AssetCreate, idempotency_key: str | None = None
+        self,
+        ctx: TenantContext,
+        data: AssetCreate,
+        idempotency_key: str | None = None,
+        asset_id: str | None = None,
+        reason: str | None = None,
     ) -> Asset:
         """Create an asset (and its first history event, and its assignment if it has an assignee).
 
         With an Idempotency-Key, the same request sent again gets the asset the first one created,
         and the same key with a different request is refused, for IDEMPOTENCY_TTL after the first.
+        With an `asset_id` chosen by the caller (a unit of a purchase order), an asset that exists
+        already is returned as it is: the create happens once. `reason` goes into the history.
         """
         ctx.require(Permission.WRITE)
         if data.assigned_to is not None and data.status not in HOLDABLE:
@@ -138,7 +145,7 @@ class AssetService:
         now = self._clock.now()
         asset = Asset(
             **data.model_dump(),
-            id=self._ids.new_id(),
+            id=asset_id or self._ids.new_id(),
             version=1,
             created_at=now,
             updated_at=now,
@@ -150,7 +157,7 @@ class AssetService:
             assignment = self._open_assignment(ctx, asset, asset.assigned_to, asset.location, None, None, now)
             asset = asset.model_copy(update={"assignment_id": assignment.id})
             records.append(assignment)
-        event = self._event(ctx, asset, "created", diff(None, asset), now)
+        event = self._event(ctx, asset, "created", diff(None, asset), now, reason)
         claim = None
         if idempotency_key is not None:
             expires = int((now + IDEMPOTENCY_TTL).timestamp())
@@ -164,21 +171,30 @@ class AssetService:
             except KeyAlreadyUsed:
                 assert claim is not None
                 return self._load(ctx, self._replayed(ctx, claim))
+            except StaleVersion:
+                if asset_id is None:
+                    raise
+                return self._load(ctx, asset_id)  # created before, by an earlier delivery
             except WriteConflict:
                 self._back_off(attempt)
         raise ConcurrentModification("the register was too busy to take this asset; retry")
 
     def update_asset(
-        self, ctx: TenantContext, asset_id: str, patch: AssetPatch, if_match: str | None
+        self,
+        ctx: TenantContext,
+        asset_id: str,
+        patch: AssetPatch,
+        if_match: str | None,
+        reason: str | None = None,
     ) -> Asset:
         """Apply a merge patch to an asset whose current ETag is `if_match`; a patch that changes
-        nothing writes nothing."""
+        nothing writes nothing. `reason` goes into the history."""
         ctx.require(Permission.WRITE)
         if if_match is None:
             raise PreconditionRequired()
 
         def apply(asset: Asset, now: datetime) -> _Change:
-            return _Change(merge_patch(asset, patch), "updated")
+            return _Change(merge_patch(asset, patch), "updated", reason)
 
         return self._mutate(ctx, asset_id, if_match, apply).asset
 

@@ -116,13 +116,20 @@ class LicenseService:
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
 
+    def repository_for(self, ctx: TenantContext) -> LicenseRepository:
+        return self._repo_for(ctx)
+
     # ------------------------------------------------------------------ licenses
-    def create_license(self, ctx: TenantContext, data: LicenseCreate) -> License:
+    def create_license(
+        self, ctx: TenantContext, data: LicenseCreate, license_id: str | None = None
+    ) -> License:
+        """Record an entitlement. With a `license_id` chosen by the caller (a PO line), a license that
+        exists already is returned as it is: the create happens once."""
         ctx.require(Permission.WRITE)
         now = self._clock.now()
         lic = License(
             **data.model_dump(),
-            id=self._ids.new_id(),
+            id=license_id or self._ids.new_id(),
             version=1,
             created_at=now,
             updated_at=now,
@@ -130,7 +137,12 @@ class LicenseService:
             updated_by=ctx.user_id,
         )
         event = _event(ctx, lic, "created", _diff(None, lic), now)
-        self._repo_for(ctx).create_license(ctx, lic, event)
+        try:
+            self._repo_for(ctx).create_license(ctx, lic, event)
+        except StaleVersion:
+            if license_id is None:
+                raise
+            return self._license(ctx, license_id)
         return lic
 
     def get_license(self, ctx: TenantContext, license_id: str) -> License:

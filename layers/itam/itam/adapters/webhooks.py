@@ -1,0 +1,200 @@
+"""Webhook endpoints, deliveries and purchase-order state on the single table; secrets in Secrets Manager.
+
+Key layout (every key starts with the tenant prefix `T#<tenant>#`):
+
+    endpoint      PK T#<t>#WEBHOOK#<endpoint id>   SK META        GSI1 T#<t>#WEBHOOKS / <endpoint id>
+    delivery      PK T#<t>#WEBHOOK#<endpoint id>   SK DELIVERY#<sha-256 of webhook-id>
+                  GSI1 T#<t>#WEBHOOK#<endpoint id>#DELIVERIES / <received>#<hash>
+    purchase order PK T#<t>#PO#<po number>         SK META
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from itam.adapters.dynamodb import TableModels, _query_page_on, _Transaction, register_tenant
+from itam.errors import StaleVersion
+from itam.pagination import Page, PageRequest
+from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
+from itam.tenancy import TenantContext
+
+
+def _endpoint_pk(ctx: TenantContext, endpoint_id: str) -> str:
+    return f"{ctx.key_prefix}WEBHOOK#{endpoint_id}"
+
+
+def _delivery_sk(delivery_id: str) -> str:
+    return "DELIVERY#" + hashlib.sha256(delivery_id.encode()).hexdigest()[:32]
+
+
+def _conditional_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class DynamoProcurementRepository:
+    """ProcurementRepository on one DynamoDB table."""
+
+    def __init__(self, models: TableModels) -> None:
+        self._m = models
+
+    # ------------------------------------------------------------------ endpoints
+    def save_endpoint(
+        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+    ) -> None:
+        m = self._m
+        item = m.versioned(
+            PK=_endpoint_pk(ctx, endpoint.id),
+            SK="META",
+            doc=endpoint.model_dump_json(),
+            version=endpoint.version,
+            GSI1PK=f"{ctx.key_prefix}WEBHOOKS",
+            GSI1SK=endpoint.id,
+        )
+        tx = _Transaction(m.connection)
+        if expected_version is None:
+            tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+            register_tenant(m, ctx, tx)
+        else:
+            tx.save(item, m.versioned.version == expected_version, StaleVersion)
+        tx.commit()
+
+    def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
+        try:
+            item = self._m.item.get(_endpoint_pk(ctx, endpoint_id), "META", consistent_read=True)
+        except self._m.item.DoesNotExist:
+            return None
+        return WebhookEndpoint.model_validate_json(item.doc)
+
+    def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]:
+        m = self._m
+        return _query_page_on(
+            m,
+            m.indexes["GSI1"].query,
+            f"{ctx.key_prefix}WEBHOOKS",
+            "GSI1",
+            f"{ctx.tenant_id}|webhooks",
+            page,
+            lambda item: WebhookEndpoint.model_validate_json(item.doc),
+            pk_prefix=f"{ctx.key_prefix}WEBHOOK#",
+            scan_index_forward=False,
+        )
+
+    def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None:
+        """Delete the endpoint (its deliveries stay, as a record of what was received)."""
+        self._m.item(PK=_endpoint_pk(ctx, endpoint_id), SK="META").delete()
+
+    # ------------------------------------------------------------------ deliveries
+    def record_delivery(self, ctx: TenantContext, delivery: Delivery, body: str) -> Delivery | None:
+        m = self._m
+        pk = _endpoint_pk(ctx, delivery.endpoint_id)
+        sk = _delivery_sk(delivery.id)
+        item = m.record(
+            PK=pk,
+            SK=sk,
+            doc=delivery.model_dump_json(),
+            returned=body,  # the raw body, as signed
+            GSI1PK=f"{pk}#DELIVERIES",
+            GSI1SK=f"{delivery.received_at.isoformat()}#{sk}",
+        )
+        try:
+            item.save(condition=m.item.PK.does_not_exist())
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            stored = self.delivery(ctx, delivery.endpoint_id, delivery.id)
+            return stored[0] if stored else None
+        return None
+
+    def delivery(self, ctx: TenantContext, endpoint_id: str, delivery_id: str) -> tuple[Delivery, str] | None:
+        try:
+            item = self._m.record.get(
+                _endpoint_pk(ctx, endpoint_id), _delivery_sk(delivery_id), consistent_read=True
+            )
+        except self._m.record.DoesNotExist:
+            return None
+        return Delivery.model_validate_json(item.doc), item.returned or ""
+
+    def update_delivery(self, ctx: TenantContext, delivery: Delivery) -> None:
+        m = self._m
+        item = m.record(PK=_endpoint_pk(ctx, delivery.endpoint_id), SK=_delivery_sk(delivery.id))
+        item.update(actions=[m.record.doc.set(delivery.model_dump_json())], condition=m.item.PK.exists())
+
+    def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]:
+        m = self._m
+        pk = _endpoint_pk(ctx, endpoint_id)
+        return _query_page_on(
+            m,
+            m.indexes["GSI1"].query,
+            f"{pk}#DELIVERIES",
+            "GSI1",
+            f"{ctx.tenant_id}|{endpoint_id}|deliveries",
+            page,
+            lambda item: Delivery.model_validate_json(item.doc),
+            pk_prefix=pk,
+            scan_index_forward=False,
+        )
+
+    # ------------------------------------------------------------------ purchase orders
+    def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]:
+        try:
+            item = self._m.versioned.get(f"{ctx.key_prefix}PO#{po_number}", "META", consistent_read=True)
+        except self._m.versioned.DoesNotExist:
+            return None, 0
+        return PurchaseOrder.model_validate_json(item.doc), int(item.version)
+
+    def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
+        m = self._m
+        item = m.versioned(
+            PK=f"{ctx.key_prefix}PO#{po.po_number}",
+            SK="META",
+            doc=po.model_dump_json(),
+            version=expected_version + 1,
+        )
+        condition = (
+            m.item.PK.does_not_exist() if expected_version == 0 else m.versioned.version == expected_version
+        )
+        try:
+            item.save(condition=condition)
+        except Exception as error:
+            if _conditional_failed(error):
+                raise StaleVersion() from error
+            raise
+
+
+class SecretsManagerStore:
+    """SecretStore on AWS Secrets Manager; reads are cached for a minute (Powertools parameters)."""
+
+    def __init__(self, region: str, endpoint: str | None = None) -> None:
+        self._region = region
+        self._endpoint = endpoint
+
+    @cached_property
+    def _client(self) -> Any:
+        import botocore.session
+
+        return botocore.session.get_session().create_client(
+            "secretsmanager", region_name=self._region, endpoint_url=self._endpoint
+        )
+
+    def create(self, name: str, value: Mapping[str, Any]) -> None:
+        self._client.create_secret(Name=name, SecretString=json.dumps(dict(value)))
+
+    def put(self, name: str, value: Mapping[str, Any]) -> None:
+        self._client.put_secret_value(SecretId=name, SecretString=json.dumps(dict(value)))
+
+    @cached_property
+    def _provider(self) -> Any:
+        from aws_lambda_powertools.utilities import parameters
+
+        return parameters.SecretsProvider(boto3_client=self._client)
+
+    def read(self, name: str, fresh: bool = False) -> dict[str, Any]:
+        value = self._provider.get(name, max_age=60, transform="json", force_fetch=fresh)
+        return dict(value)
+
+    def delete(self, name: str) -> None:
+        self._client.delete_secret(SecretId=name, RecoveryWindowInDays=7)

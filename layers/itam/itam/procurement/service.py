@@ -1,0 +1,441 @@
+"""Procurement intake: webhook endpoints and their secrets, verified exactly-once intake, and the
+processing that turns purchasing events into assets and license entitlements."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import TypeAdapter, ValidationError
+
+from itam.assets.models import AssetCreate, AssetPatch, Kind, Status, TransitionRequest
+from itam.assets.service import AssetService
+from itam.clock import SystemClock, TimeOrderedIds
+from itam.errors import (
+    DomainError,
+    IllegalTransition,
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    StaleVersion,
+    Unauthenticated,
+)
+from itam.licenses.models import LicenseCreate, LicensePatch, Metric
+from itam.licenses.service import LicenseService
+from itam.pagination import Page, PageRequest
+from itam.ports import Clock, IdGenerator
+from itam.procurement.models import (
+    Accepted,
+    Category,
+    Delivery,
+    DeliveryStatus,
+    EndpointCreate,
+    EndpointPatch,
+    EndpointWithSecret,
+    PurchaseEvent,
+    PurchaseOrder,
+    RotateRequest,
+    WebhookEndpoint,
+)
+from itam.procurement.orders import EntitlementPlan, UnitPlan, merge, plan, po_number_of
+from itam.tenancy import TENANT_ID_PATTERN, Permission, Role, TenantContext
+
+ENDPOINT_ID = re.compile(r"^(?P<tenant>[a-z0-9][a-z0-9-]{1,62})\.(?P<id>[0-9a-f]{32})$")
+WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
+MAX_BODY_BYTES = 256 * 1024
+TOLERANCE = timedelta(minutes=5)
+EVENT = TypeAdapter(PurchaseEvent)
+
+
+class EndpointNotFound(NotFound):
+    def __init__(self, endpoint_id: str) -> None:
+        super().__init__(f"webhook endpoint {endpoint_id} does not exist")
+
+
+class SignatureRejected(Unauthenticated):
+    """The delivery is not signed with the endpoint's secret, or not now."""
+
+
+class ProcurementRepository(Protocol):
+    def save_endpoint(
+        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+    ) -> None:
+        """Create (expected_version None) or replace the endpoint if its version is still the one read."""
+
+    def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None: ...
+    def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]: ...
+    def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None: ...
+    def record_delivery(self, ctx: TenantContext, delivery: Delivery, body: str) -> Delivery | None:
+        """Store a new delivery; return the stored one instead if its id was recorded before."""
+
+    def delivery(
+        self, ctx: TenantContext, endpoint_id: str, delivery_id: str
+    ) -> tuple[Delivery, str] | None: ...
+    def update_delivery(self, ctx: TenantContext, delivery: Delivery) -> None: ...
+    def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]: ...
+    def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]: ...
+    def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
+        """Store the PO state if its version is still `expected_version` (0: new), else StaleVersion."""
+
+
+class SecretStore(Protocol):
+    def create(self, name: str, value: Mapping[str, Any]) -> None: ...
+    def put(self, name: str, value: Mapping[str, Any]) -> None: ...
+    def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
+    def delete(self, name: str) -> None: ...
+
+
+class Queue(Protocol):
+    def send(self, message: Mapping[str, Any]) -> None: ...
+
+
+def system_context(tenant_id: str, who: str) -> TenantContext:
+    return TenantContext(
+        tenant_id=tenant_id, user_id=f"system:{who}", username=who, roles=frozenset({Role.ADMIN})
+    )
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class EndpointService:
+    """Webhook endpoints of a tenant (admins only): the secret is shown on create and rotation only."""
+
+    def __init__(
+        self,
+        repository_for: Callable[[TenantContext], ProcurementRepository],
+        store: SecretStore,
+        secret_prefix: str,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self._repo_for = repository_for
+        self._store = store
+        self._prefix = secret_prefix
+        self._clock = clock or SystemClock()
+        self._ids = ids or TimeOrderedIds()
+
+    def secret_name(self, ctx: TenantContext, endpoint_id: str) -> str:
+        return f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}"
+
+    def create(self, ctx: TenantContext, data: EndpointCreate) -> EndpointWithSecret:
+        ctx.require(Permission.ADMIN)
+        now = self._clock.now()
+        endpoint_id = f"{ctx.tenant_id}.{self._ids.new_id()}"
+        endpoint = WebhookEndpoint(
+            **data.model_dump(),
+            id=endpoint_id,
+            url_path=f"/v1/webhooks/{endpoint_id}",
+            version=1,
+            created_at=now,
+            created_by=ctx.user_id,
+            updated_at=now,
+        )
+        secret = new_secret()
+        self._store.create(self.secret_name(ctx, endpoint_id), {"current": secret})
+        self._repo_for(ctx).save_endpoint(ctx, endpoint, None)
+        return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
+
+    def get(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint:
+        ctx.require(Permission.ADMIN)
+        endpoint = (
+            self._repo_for(ctx).get_endpoint(ctx, endpoint_id) if ENDPOINT_ID.match(endpoint_id) else None
+        )
+        if endpoint is None:
+            raise EndpointNotFound(endpoint_id)
+        return endpoint
+
+    def list(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]:
+        ctx.require(Permission.ADMIN)
+        return self._repo_for(ctx).list_endpoints(ctx, page)
+
+    def update(self, ctx: TenantContext, endpoint_id: str, patch: EndpointPatch) -> WebhookEndpoint:
+        endpoint = self.get(ctx, endpoint_id)
+        changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+        if not changes:
+            return endpoint
+        updated = endpoint.model_copy(
+            update={**changes, "version": endpoint.version + 1, "updated_at": self._clock.now()}
+        )
+        self._save(ctx, updated, endpoint.version)
+        return updated
+
+    def rotate(self, ctx: TenantContext, endpoint_id: str, request: RotateRequest) -> EndpointWithSecret:
+        """A new secret; the previous one keeps verifying for `overlap_hours`."""
+        endpoint = self.get(ctx, endpoint_id)
+        name = self.secret_name(ctx, endpoint_id)
+        old = self._store.read(name, fresh=True)["current"]
+        until = self._clock.now() + timedelta(hours=request.overlap_hours)
+        secret = new_secret()
+        self._store.put(name, {"current": secret, "previous": old, "previous_expires_at": until.isoformat()})
+        updated = endpoint.model_copy(
+            update={
+                "version": endpoint.version + 1,
+                "updated_at": self._clock.now(),
+                "previous_secret_expires_at": until,
+            }
+        )
+        self._save(ctx, updated, endpoint.version)
+        return EndpointWithSecret(**updated.model_dump(), secret=secret)
+
+    def delete(self, ctx: TenantContext, endpoint_id: str) -> None:
+        self.get(ctx, endpoint_id)
+        self._repo_for(ctx).delete_endpoint(ctx, endpoint_id)
+        self._store.delete(self.secret_name(ctx, endpoint_id))
+
+    def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]:
+        self.get(ctx, endpoint_id)
+        return self._repo_for(ctx).deliveries(ctx, endpoint_id, page)
+
+    def _save(self, ctx: TenantContext, endpoint: WebhookEndpoint, expected: int) -> None:
+        try:
+            self._repo_for(ctx).save_endpoint(ctx, endpoint, expected)
+        except StaleVersion:
+            raise PreconditionFailed("webhook endpoint") from None
+
+
+class Intake:
+    """Verifies a delivery (Standard Webhooks), records it once per webhook-id, queues it."""
+
+    def __init__(
+        self,
+        repository_for: Callable[[TenantContext], ProcurementRepository],
+        store: SecretStore,
+        queue: Queue,
+        secret_prefix: str,
+        clock: Clock | None = None,
+    ) -> None:
+        self._repo_for = repository_for
+        self._store = store
+        self._queue = queue
+        self._prefix = secret_prefix
+        self._clock = clock or SystemClock()
+
+    def receive(self, endpoint_id: str, headers: Mapping[str, str], body: str) -> Accepted:
+        found = ENDPOINT_ID.match(endpoint_id)
+        if found is None or not TENANT_ID_PATTERN.fullmatch(found["tenant"]):
+            raise EndpointNotFound(endpoint_id)
+        ctx = system_context(found["tenant"], "webhook-intake")
+        repo = self._repo_for(ctx)
+        endpoint = repo.get_endpoint(ctx, endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            raise EndpointNotFound(endpoint_id)
+        webhook_id = headers.get("webhook-id", "")
+        if not WEBHOOK_ID.fullmatch(webhook_id):
+            raise SignatureRejected("webhook-id is missing or not 1-255 visible characters")
+        self._verify(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}", headers, body)
+        delivery = Delivery(
+            id=webhook_id,
+            endpoint_id=endpoint_id,
+            received_at=self._clock.now(),
+            event_type=_event_type(body),
+            status=DeliveryStatus.RECEIVED,
+        )
+        earlier = repo.record_delivery(ctx, delivery, body)
+        if earlier is not None and earlier.status is not DeliveryStatus.RECEIVED:
+            return Accepted(delivery_id=earlier.id, status=earlier.status)  # a retry: the first answer
+        self._queue.send(
+            {
+                "job": "delivery",
+                "tenant_id": ctx.tenant_id,
+                "endpoint_id": endpoint_id,
+                "delivery_id": webhook_id,
+            }
+        )
+        queued = (earlier or delivery).model_copy(update={"status": DeliveryStatus.QUEUED})
+        repo.update_delivery(ctx, queued)
+        return Accepted(delivery_id=webhook_id, status=DeliveryStatus.QUEUED)
+
+    def _verify(self, secret_name: str, headers: Mapping[str, str], body: str) -> None:
+        from standardwebhooks import Webhook
+
+        wanted = {k: headers.get(k, "") for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        for fresh in (False, True):  # a secret rotated a moment ago may not be in the cache yet
+            stored = self._store.read(secret_name, fresh=fresh)
+            candidates = [stored["current"]]
+            expires = stored.get("previous_expires_at")
+            if stored.get("previous") and expires and datetime.fromisoformat(expires) > self._clock.now():
+                candidates.append(stored["previous"])
+            for secret in candidates:
+                try:
+                    Webhook(secret).verify(body, wanted, json_parse=False)
+                    return
+                except Exception:  # noqa: S112 - any failure of one secret: try the next
+                    continue
+        raise SignatureRejected("the signature does not verify, or the timestamp is not within 5 minutes")
+
+
+def _event_type(body: str) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind[:64] if isinstance(kind, str) else None
+
+
+class Processor:
+    """Applies a queued delivery: merge it into its PO's state, then bring the register to that state."""
+
+    def __init__(
+        self,
+        repository_for: Callable[[TenantContext], ProcurementRepository],
+        assets: AssetService,
+        licenses: LicenseService,
+        clock: Clock | None = None,
+        max_attempts: int = 5,
+    ) -> None:
+        self._repo_for = repository_for
+        self._assets = assets
+        self._licenses = licenses
+        self._clock = clock or SystemClock()
+        self._max_attempts = max_attempts
+
+    def process(self, tenant_id: str, endpoint_id: str, delivery_id: str) -> Delivery | None:
+        ctx = system_context(tenant_id, "procurement")
+        repo = self._repo_for(ctx)
+        stored = repo.delivery(ctx, endpoint_id, delivery_id)
+        if stored is None:
+            return None
+        delivery, body = stored
+        if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.FAILED):
+            return delivery  # processed before: a repeated message has no second effect
+        try:
+            event = EVENT.validate_json(body)
+        except ValidationError as error:
+            return self._finish(ctx, delivery, DeliveryStatus.FAILED, error=_reasons(error))
+        po = self._merge(ctx, repo, event, delivery_id)
+        ref = f"PO {po.po_number} (delivery {delivery_id})"
+        effects: list[str] = []
+        try:
+            work = plan(po, tenant_id)
+            for unit in work.units:
+                effects += self._apply_unit(ctx, po, unit, ref)
+            for entitlement in work.entitlements:
+                effects += self._apply_entitlement(ctx, po, entitlement, ref)
+        except (DomainError, ValueError) as error:
+            # A PO the register cannot follow (e.g. a serial number taken by another asset).
+            return self._finish(ctx, delivery, DeliveryStatus.FAILED, error=str(error), effects=effects)
+        return self._finish(ctx, delivery, DeliveryStatus.PROCESSED, effects=effects)
+
+    def _merge(
+        self, ctx: TenantContext, repo: ProcurementRepository, event: Any, delivery_id: str
+    ) -> PurchaseOrder:
+        for _ in range(self._max_attempts):
+            current, version = repo.purchase_order(ctx, po_number_of(event))
+            merged = merge(current, event, delivery_id)
+            if current is not None and merged == current:
+                return merged
+            try:
+                repo.save_purchase_order(ctx, merged, version)
+                return merged
+            except StaleVersion:
+                continue
+        raise RuntimeError("the purchase order kept changing; the delivery will be retried")
+
+    def _apply_unit(self, ctx: TenantContext, po: PurchaseOrder, unit: UnitPlan, ref: str) -> list[str]:
+        line = unit.line
+        reason = f"{ref}, line {line.line_number}, unit {unit.index + 1}"
+        asset = self._assets.repository.get(ctx, unit.asset_id)
+        effects: list[str] = []
+        if asset is None:
+            if unit.state == "cancelled":
+                return []
+            data = AssetCreate(
+                name=line.description,
+                kind=Kind.HARDWARE,
+                status="in_stock" if unit.state == "in_stock" else "ordered",
+                serial_number=unit.serial_number,
+                manufacturer=line.manufacturer,
+                model=line.manufacturer_part,
+                vendor=po.supplier,
+                po_number=po.po_number,
+                cost=unit.cost,
+                custom_fields={"po_line": line.line_number, **({"sku": line.sku} if line.sku else {})},
+            )
+            self._assets.register_asset(ctx, data, asset_id=unit.asset_id, reason=reason)
+            return [f"created asset {unit.asset_id} ({data.status})"]
+        patch: dict[str, Any] = {}
+        if unit.serial_number and asset.serial_number != unit.serial_number:
+            patch["serial_number"] = unit.serial_number
+        if unit.cost is not None and asset.cost != unit.cost:
+            patch["cost"] = unit.cost
+        if patch:
+            self._assets.update_asset(ctx, asset.id, AssetPatch(**patch), "*", reason=reason)
+            effects.append(f"updated asset {asset.id} ({', '.join(sorted(patch))})")
+        target = {"in_stock": Status.IN_STOCK, "cancelled": Status.CANCELLED}.get(unit.state)
+        if target is not None and asset.status in (Status.PLANNED, Status.ORDERED):
+            try:
+                self._assets.transition_asset(ctx, asset.id, TransitionRequest(to=target, reason=reason))
+                effects.append(f"asset {asset.id} -> {target}")
+            except (IllegalTransition, InvalidState):
+                pass  # moved on by someone since; the register keeps what people did
+        return effects
+
+    def _apply_entitlement(
+        self, ctx: TenantContext, po: PurchaseOrder, plan_: EntitlementPlan, ref: str
+    ) -> list[str]:
+        line = plan_.line
+        existing = self._licenses.repository_for(ctx).get_license(ctx, plan_.license_id)
+        metric = Metric.SUBSCRIPTION if line.category is Category.SAAS else Metric.PER_USER
+        if existing is None:
+            if plan_.quantity == 0:
+                return []
+            data = LicenseCreate(
+                product=line.description,
+                vendor=line.manufacturer or po.supplier,
+                metric=metric,
+                quantity=plan_.quantity,
+                unit_cost=plan_.unit_cost,
+                start_date=line.service_start,
+                end_date=line.service_end,
+                po_number=po.po_number,
+                notes=f"{ref}, line {line.line_number}",
+                allow_overallocation=True,
+            )
+            self._licenses.create_license(ctx, data, license_id=plan_.license_id)
+            return [f"created license {plan_.license_id} ({plan_.quantity})"]
+        changes: dict[str, Any] = {}
+        if existing.quantity != plan_.quantity:
+            changes["quantity"] = plan_.quantity
+        if plan_.unit_cost is not None and existing.unit_cost != plan_.unit_cost:
+            changes["unit_cost"] = plan_.unit_cost
+        if line.service_end is not None and existing.end_date != line.service_end:
+            changes["end_date"] = line.service_end
+        if not changes:
+            return []
+        self._licenses.update_license(ctx, existing.id, LicensePatch(**changes), "*")
+        return [f"updated license {existing.id} ({', '.join(sorted(changes))})"]
+
+    def _finish(
+        self,
+        ctx: TenantContext,
+        delivery: Delivery,
+        status: DeliveryStatus,
+        error: str | None = None,
+        effects: list[str] | None = None,
+    ) -> Delivery:
+        done = delivery.model_copy(
+            update={
+                "status": status,
+                "error": error,
+                "processed_at": self._clock.now(),
+                "effects": effects or [],
+            }
+        )
+        self._repo_for(ctx).update_delivery(ctx, done)
+        return done
+
+
+def _reasons(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors()[:10]:
+        where = ".".join(str(p) for p in item["loc"])
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(parts)[:1000]
