@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SAM_PYENV ?= 3.11.7:3.12.1:3.13.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev token schedule test test-unit test-integration test-e2e test-infra lint typecheck \
+.PHONY: help install dev token schedule test test-unit test-integration test-e2e test-infra test-local lint typecheck \
         template-check build deploy bench pr clean
 
 help: ## List the targets
@@ -45,6 +45,9 @@ test-e2e: $(STAMP)
 
 test-infra: $(STAMP)
 	$(PY) -m pytest tests/infra
+
+test-local: $(STAMP)
+	$(PY) -m pytest tests/local
 
 lint: $(STAMP) ## ruff (lint and format check)
 	$(VENV)/bin/ruff check .

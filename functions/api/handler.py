@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -32,7 +32,7 @@ from itam.assets.models import (
     Status,
     TransitionRequest,
 )
-from itam.bootstrap import asset_service, endpoint_service, license_service
+from itam.bootstrap import asset_service, endpoint_service, license_service, request_service
 from itam.errors import DomainError
 from itam.licenses.audit import AuditAccepted, AuditDetail, AuditPage
 from itam.licenses.models import (
@@ -64,6 +64,19 @@ from itam.procurement.models import (
     EndpointWithSecret,
     RotateRequest,
     WebhookEndpoint,
+)
+from itam.requests.models import (
+    ApprovalPolicy,
+    DecisionBody,
+    PolicyHistoryPage,
+    PolicyUpdate,
+    RejectionBody,
+    Request,
+    RequestCreate,
+    RequestFilter,
+    RequestHistoryPage,
+    RequestPage,
+    RequestStatus,
 )
 from itam.tenancy import TenantContext
 from itam.web import problems
@@ -442,6 +455,104 @@ def handle_list_deliveries(
     endpoint_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[DeliveryPage]:
     return page_response(endpoint_service().deliveries(caller(), endpoint_id, PageRequest(limit, cursor)))
+
+
+# ---------------------------------------------------------------------- requests and approvals
+OptionalComment = Annotated[DecisionBody | None, Body(description="An optional comment")]
+
+
+def request_response(req: Request, status: int = 200) -> Response[Request]:
+    """A request with its ETag; a 201 also carries its Location."""
+    headers = {"ETag": req.etag}
+    if status == 201:
+        headers["Location"] = f"/v1/requests/{req.id}"
+    return json_response(req, status, headers)
+
+
+@app.post("/v1/requests", tags=["requests"], responses=responses(Request, 422, status=201))
+def handle_submit_request(submitted: RequestCreate) -> Response[Request]:
+    return request_response(request_service().submit_request(caller(), submitted), status=201)
+
+
+@app.get("/v1/requests", tags=["requests"], responses=responses(RequestPage, 400, 422))
+def handle_list_requests(
+    status: Annotated[RequestStatus | None, Query()] = None,
+    requested_by: Annotated[str | None, Query(max_length=128)] = None,
+    requested_for: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Limit = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Response[RequestPage]:
+    filters = RequestFilter(status=status, requested_by=requested_by, requested_for=requested_for)
+    return page_response(request_service().list_requests(caller(), filters, PageRequest(limit, cursor)))
+
+
+@app.get("/v1/requests/<request_id>", tags=["requests"], responses=responses(Request, 404))
+def handle_get_request(request_id: str) -> Response[Request]:
+    return request_response(request_service().get_request(caller(), request_id))
+
+
+@app.get(
+    "/v1/requests/<request_id>/history",
+    tags=["requests"],
+    responses=responses(RequestHistoryPage, 400, 404, 422),
+)
+def handle_request_history(
+    request_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[RequestHistoryPage]:
+    return page_response(request_service().request_history(caller(), request_id, PageRequest(limit, cursor)))
+
+
+@app.post(
+    "/v1/requests/<request_id>/approve", tags=["requests"], responses=responses(Request, *WRITE_ERRORS, 428)
+)
+def handle_approve_request(
+    request_id: str, decision: OptionalComment = None, if_match: IfMatch = None
+) -> Response[Request]:
+    body = decision or DecisionBody()
+    return request_response(request_service().approve_request(caller(), request_id, body, if_match))
+
+
+@app.post(
+    "/v1/requests/<request_id>/reject", tags=["requests"], responses=responses(Request, *WRITE_ERRORS, 428)
+)
+def handle_reject_request(
+    request_id: str, decision: RejectionBody, if_match: IfMatch = None
+) -> Response[Request]:
+    return request_response(request_service().reject_request(caller(), request_id, decision, if_match))
+
+
+@app.post(
+    "/v1/requests/<request_id>/cancel", tags=["requests"], responses=responses(Request, *WRITE_ERRORS, 428)
+)
+def handle_cancel_request(
+    request_id: str, decision: OptionalComment = None, if_match: IfMatch = None
+) -> Response[Request]:
+    body = decision or DecisionBody()
+    return request_response(request_service().cancel_request(caller(), request_id, body, if_match))
+
+
+@app.post("/v1/requests/<request_id>/fulfil", tags=["requests"], responses=responses(Request, 404, 409, 412))
+def handle_fulfil_request(request_id: str, if_match: IfMatch = None) -> Response[Request]:
+    return request_response(request_service().fulfil_request(caller(), request_id, if_match))
+
+
+@app.get("/v1/approval-policy", tags=["requests"], responses=responses(ApprovalPolicy))
+def handle_get_policy() -> Response[ApprovalPolicy]:
+    policy = request_service().get_policy(caller())
+    return json_response(policy, headers={"ETag": policy.etag})
+
+
+@app.put("/v1/approval-policy", tags=["requests"], responses=responses(ApprovalPolicy, 412, 422, 428))
+def handle_put_policy(policy: PolicyUpdate, if_match: IfMatch = None) -> Response[ApprovalPolicy]:
+    stored = request_service().put_policy(caller(), policy, if_match)
+    return json_response(stored, headers={"ETag": stored.etag})
+
+
+@app.get("/v1/approval-policy/history", tags=["requests"], responses=responses(PolicyHistoryPage, 400, 422))
+def handle_policy_history(
+    limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[PolicyHistoryPage]:
+    return page_response(request_service().policy_history(caller(), PageRequest(limit, cursor)))
 
 
 @app.exception_handler(DomainError)

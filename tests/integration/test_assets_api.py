@@ -381,7 +381,7 @@ def test_illegal_transition_is_409_naming_allowed_states(api: Api) -> None:
 
     assert reply.status == 409
     assert reply.body["type"] == "/problems/illegal-transition"
-    assert reply.body["allowed"] == ["ordered"]
+    assert reply.body["allowed"] == ["ordered", "cancelled"]
     assert "ordered" in reply.body["detail"]
     assert api.get(f"/v1/assets/{asset['id']}").body["status"] == "planned"
 

@@ -47,6 +47,19 @@ def test_document_is_valid_openapi_3_1_with_every_route(spec: dict[str, Any]) ->
         "/v1/compliance/{product}",
         "/v1/audits",
         "/v1/audits/{audit_id}",
+        "/v1/requests",
+        "/v1/requests/{request_id}",
+        "/v1/requests/{request_id}/history",
+        "/v1/requests/{request_id}/approve",
+        "/v1/requests/{request_id}/reject",
+        "/v1/requests/{request_id}/cancel",
+        "/v1/requests/{request_id}/fulfil",
+        "/v1/approval-policy",
+        "/v1/approval-policy/history",
+        "/v1/webhook-endpoints",
+        "/v1/webhook-endpoints/{endpoint_id}",
+        "/v1/webhook-endpoints/{endpoint_id}/rotate",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries",
     }
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 

@@ -332,3 +332,147 @@ def test_another_tenant_cannot_reach_an_endpoint(api: Api, endpoint: dict[str, A
     assert deliver(endpoint["id"], body, Sender(theirs).headers("m", body)).status == 401
     assert api.call("DELETE", base).status == 204
     assert api.get(base).status == 404
+
+
+# ---------------------------------------------------------------------- Precoro (thin notifications)
+class FakePrecoro:
+    """Precoro's API as far as the intake uses it: GET /purchaseorders/{idn} with X-AUTH-TOKEN."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str | None]] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.calls.append((self.path, self.headers.get("X-AUTH-TOKEN")))
+                idn = self.path.rsplit("/", 1)[-1]
+                if (
+                    self.headers.get("X-AUTH-TOKEN") != "precoro-token"
+                    or self.headers.get("email") != "it@acme.test"
+                ):
+                    self._send(401, {"message": "Invalid token"})
+                elif idn not in fake.orders:
+                    self._send(404, {"message": "Not found"})
+                else:
+                    self._send(200, {"data": fake.orders[idn]})
+
+            def _send(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def precoro(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
+    fake = FakePrecoro()
+    monkeypatch.setenv("PRECORO_API_URL", fake.url)
+    reset_caches()
+    yield fake
+    fake.server.shutdown()
+
+
+def test_a_precoro_notification_fetches_the_purchase_order(api: Api, precoro: FakePrecoro) -> None:
+    made = api.post(
+        "/v1/webhook-endpoints",
+        {"name": "Precoro", "provider": "precoro", "api_token": "precoro-token", "api_email": "it@acme.test"},
+    )
+    assert made.status == 201, made.body
+    assert "api_token" not in api.get(f"/v1/webhook-endpoints/{made.body['id']}").body
+    assert api.post("/v1/webhook-endpoints", {"name": "x", "provider": "precoro"}).status == 422
+    order = {
+        "id": 991,
+        "idn": 5,
+        "status": 2,
+        "currency": "EUR",
+        "modified": "2026-11-27T10:00:00+00:00",
+        "supplier": {"name": "Dell"},
+        "items": [
+            {
+                "id": 1,
+                "name": "Latitude 7450",
+                "sku": "LAT-7450",
+                "quantity": 2,
+                "price": 1500,
+                "receivedQuantity": 1,
+            },
+            {
+                "id": 2,
+                "name": "Adobe Acrobat Pro",
+                "quantity": 10,
+                "price": 20,
+                "customFields": {"category": "saas"},
+            },
+        ],
+    }
+    precoro.orders["5"] = order
+    sender = Sender(made.body)
+    assert sender.send({"id": 991, "type": 2, "action": 0, "idn": 5}, msg_id="p1").status == 202
+    assert sender.send({"id": 77, "type": 7, "action": 1}, msg_id="p2").status == 202  # a supplier: ignored
+    assert work() == {"batchItemFailures": []}
+    assert precoro.calls == [("/purchaseorders/5", "precoro-token")]
+    assets = [a for a in api.get("/v1/assets").body["items"] if a.get("po_number") == "5"]
+    assert sorted(a["status"] for a in assets) == ["in_stock", "ordered"]
+    [lic] = api.get("/v1/licenses", query={"product": "Adobe Acrobat Pro"}).body["items"]
+    assert (lic["quantity"], lic["metric"]) == (10, "subscription")
+
+    # Later the second unit is received (Precoro reports the quantity received so far)
+    order["items"][0]["receivedQuantity"] = 2
+    sender.send({"id": 991, "type": 2, "action": 1, "idn": 5}, msg_id="p3")
+    work()
+    assets = [a for a in api.get("/v1/assets").body["items"] if a.get("po_number") == "5"]
+    assert sorted(a["status"] for a in assets) == ["in_stock", "in_stock"]
+
+
+def test_a_precoro_outage_is_retried_and_a_missing_order_fails(api: Api, precoro: FakePrecoro) -> None:
+    made = api.post(
+        "/v1/webhook-endpoints",
+        {"name": "Precoro", "provider": "precoro", "api_token": "precoro-token", "api_email": "it@acme.test"},
+    ).body
+    sender = Sender(made)
+    sender.send({"id": 1, "type": 2, "action": 0, "idn": 404}, msg_id="gone")
+    result = work()
+    assert len(result["batchItemFailures"]) == 1  # Precoro's 404: retried, then the dead-letter queue
+    [delivery] = api.get(f"/v1/webhook-endpoints/{made['id']}/deliveries").body["items"]
+    assert delivery["status"] == "queued"
+
+
+def test_a_received_line_that_names_a_request_fulfils_it(api: Api, endpoint: dict[str, Any]) -> None:
+    # Given an approved request for a laptop nobody has in stock
+    requester = api.as_("acme", "viewer", "alice")
+    made = requester.post(
+        "/v1/requests", {"kind": "hardware", "category": "laptop", "justification": "new hire"}
+    ).body
+    waiting = api.post(
+        f"/v1/requests/{made['id']}/approve", {"comment": "ok"}, headers={"if-match": f'"{made["version"]}"'}
+    )
+    assert waiting.body["status"] == "awaiting_procurement", waiting.body
+    # When the PO line bought for it is approved and received
+    sender = Sender(endpoint)
+    line = {**LAPTOPS, "quantity": 1, "request_id": made["id"]}
+    sender.send(approved(line))
+    sender.send(received(1, "GR-1", ["SN-Z"]))
+    assert work() == {"batchItemFailures": []}
+    # Then the request is fulfilled with the received unit, checked out to the requester
+    done = api.get(f"/v1/requests/{made['id']}").body
+    assert done["status"] == "fulfilled"
+    [asset_id] = done["assets"]
+    asset = api.get(f"/v1/assets/{asset_id}").body
+    assert (asset["serial_number"], asset["assigned_to"], asset["status"]) == (
+        "SN-Z",
+        made["requested_for"],
+        "deployed",
+    )

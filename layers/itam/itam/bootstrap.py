@@ -12,6 +12,7 @@ from itam.settings import load_settings
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.procurement.service import EndpointService, Intake, Processor
+    from itam.requests.service import RequestService
 
 
 @lru_cache(maxsize=1)
@@ -87,4 +88,30 @@ def procurement_processor() -> Processor:
     """Applies deliveries to the register through the asset and license services."""
     from itam.procurement.service import Processor
 
-    return Processor(_procurement_repositories(), asset_service(), license_service())
+    settings = load_settings()
+    return Processor(
+        _procurement_repositories(),
+        asset_service(),
+        license_service(),
+        _secret_store(),
+        settings.webhook_secret_prefix,
+        settings.precoro_api_url,
+        request_service(),
+    )
+
+
+@lru_cache(maxsize=1)
+def request_service() -> RequestService:
+    """Requests and approvals: their items on the table, the asset register and licensing to fulfil
+    them (licensing loaded by the first license request), domain events on the bus."""
+    from itam.adapters import models_for_tenant
+    from itam.adapters.messaging import EventBridgePublisher
+    from itam.adapters.requests import DynamoRequestRepository
+    from itam.requests.service import RequestService
+
+    settings = load_settings()
+    publisher = EventBridgePublisher(
+        settings.event_bus_name or "default", settings.region, settings.events_endpoint
+    )
+    repository = DynamoRequestRepository(models_for_tenant(settings))
+    return RequestService(repository, asset_service(), license_service, publisher)

@@ -143,3 +143,27 @@ class QuantityBelowAssigned(Conflict):
             f"{assigned} seats are assigned: the quantity cannot go below that unless over-allocation "
             "is allowed"
         )
+
+
+# Requests and approvals
+
+
+class SelfApproval(Forbidden):
+    """The person who made a request, or the person it is for, tried to approve it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a request cannot be approved by the person who made it or the person it is for; "
+            "another approver of this step must decide"
+        )
+
+
+class NotApprover(Forbidden):
+    """The caller is not the approver the request waits for."""
+
+
+class FulfilmentInProgress(Conflict):
+    """Another fulfilment of the same request is running; nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("this request is being fulfilled right now; read it again in a few seconds")

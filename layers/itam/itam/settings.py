@@ -26,6 +26,8 @@ class Settings(BaseModel):
     procurement_queue_url: str | None = None
     webhook_secret_prefix: str = "itam/webhooks"  # noqa: S105 - a name prefix, not a secret
     secrets_endpoint: str | None = None
+    # Precoro's API; set only in tests, which serve a fake provider.
+    precoro_api_url: str = "https://api.precoro.com"
 
 
 @lru_cache(maxsize=1)
@@ -46,4 +48,5 @@ def load_settings() -> Settings:
         procurement_queue_url=env.get("PROCUREMENT_QUEUE_URL") or None,
         webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX") or "itam/webhooks",
         secrets_endpoint=env.get("AWS_ENDPOINT_URL_SECRETSMANAGER") or env.get("AWS_ENDPOINT_URL") or None,
+        precoro_api_url=env.get("PRECORO_API_URL") or "https://api.precoro.com",
     )

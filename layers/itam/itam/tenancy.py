@@ -24,9 +24,7 @@ class Permission(StrEnum):
     WRITE = "write"
     READ_HISTORY = "read_history"
     RUN_AUDIT = "run_audit"
-    # Set the tenant's approval policy for requests (admins only).
-    MANAGE_POLICY = "manage_policy"
-    ADMIN = "admin"  # configuration: webhook endpoints, connectors, policies
+    ADMIN = "admin"  # configuration: webhook endpoints, approval policy, connectors
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {

@@ -120,8 +120,14 @@ class DynamoProcurementRepository:
 
     def update_delivery(self, ctx: TenantContext, delivery: Delivery) -> None:
         m = self._m
-        item = m.record(PK=_endpoint_pk(ctx, delivery.endpoint_id), SK=_delivery_sk(delivery.id))
-        item.update(actions=[m.record.doc.set(delivery.model_dump_json())], condition=m.item.PK.exists())
+        # Through the table connection, so that the stored body is not sent back (ReturnValues NONE).
+        m.record._get_connection().update_item(
+            _endpoint_pk(ctx, delivery.endpoint_id),
+            _delivery_sk(delivery.id),
+            actions=[m.record.doc.set(delivery.model_dump_json())],
+            condition=m.item.PK.exists(),
+            return_values="NONE",
+        )
 
     def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]:
         m = self._m

@@ -7,13 +7,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from itam.assets.models import Day, Model, Money, Note, ShortText, Stamp, Strict, Text
 
 
 class Provider(StrEnum):
-    GENERIC = "generic"
+    GENERIC = "generic"  # deliveries carry the purchasing events themselves
+    PRECORO = "precoro"  # thin notifications; the purchase order is fetched from Precoro's API
 
 
 class EndpointCreate(Strict):
@@ -22,6 +23,21 @@ class EndpointCreate(Strict):
     name: ShortText
     provider: Provider = Provider.GENERIC
     description: Note | None = None
+    api_token: Annotated[str, Field(min_length=8, max_length=512)] | None = Field(
+        default=None, description="precoro: the X-AUTH-TOKEN to fetch purchase orders (write-only)"
+    )
+    api_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)] | None = Field(
+        default=None, description="precoro: the email the token belongs to"
+    )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> EndpointCreate:
+        needed = self.provider is Provider.PRECORO
+        if needed and (self.api_token is None or self.api_email is None):
+            raise ValueError("a precoro endpoint needs api_token and api_email")
+        if not needed and (self.api_token is not None or self.api_email is not None):
+            raise ValueError("api_token and api_email are for precoro endpoints")
+        return self
 
 
 class EndpointPatch(Strict):
@@ -29,7 +45,7 @@ class EndpointPatch(Strict):
 
     name: ShortText | None = None
     description: Note | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class RotateRequest(Strict):

@@ -7,7 +7,7 @@ import base64
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, IdGenerator
+from itam.procurement import precoro
 from itam.procurement.models import (
     Accepted,
     Category,
@@ -37,6 +38,7 @@ from itam.procurement.models import (
     EndpointCreate,
     EndpointPatch,
     EndpointWithSecret,
+    Provider,
     PurchaseEvent,
     PurchaseOrder,
     RotateRequest,
@@ -81,6 +83,18 @@ class ProcurementRepository(Protocol):
     def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]: ...
     def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
         """Store the PO state if its version is still `expected_version` (0: new), else StaleVersion."""
+
+
+class RequestFulfilment(Protocol):
+    """The asset requests a received PO line may fulfil."""
+
+    def on_procurement_received(
+        self,
+        ctx: TenantContext,
+        request_id: str,
+        asset_ids: Sequence[str] = (),
+        license_id: str | None = None,
+    ) -> Any: ...
 
 
 class SecretStore(Protocol):
@@ -129,7 +143,7 @@ class EndpointService:
         now = self._clock.now()
         endpoint_id = f"{ctx.tenant_id}.{self._ids.new_id()}"
         endpoint = WebhookEndpoint(
-            **data.model_dump(),
+            **data.model_dump(exclude={"api_token", "api_email"}),
             id=endpoint_id,
             url_path=f"/v1/webhooks/{endpoint_id}",
             version=1,
@@ -138,7 +152,10 @@ class EndpointService:
             updated_at=now,
         )
         secret = new_secret()
-        self._store.create(self.secret_name(ctx, endpoint_id), {"current": secret})
+        stored: dict[str, str] = {"current": secret}
+        if data.api_token is not None and data.api_email is not None:
+            stored |= {"api_token": data.api_token, "api_email": data.api_email}
+        self._store.create(self.secret_name(ctx, endpoint_id), stored)
         self._repo_for(ctx).save_endpoint(ctx, endpoint, None)
         return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
 
@@ -173,7 +190,10 @@ class EndpointService:
         old = self._store.read(name, fresh=True)["current"]
         until = self._clock.now() + timedelta(hours=request.overlap_hours)
         secret = new_secret()
-        self._store.put(name, {"current": secret, "previous": old, "previous_expires_at": until.isoformat()})
+        kept = {k: v for k, v in self._store.read(name, fresh=True).items() if k.startswith("api_")}
+        self._store.put(
+            name, {**kept, "current": secret, "previous": old, "previous_expires_at": until.isoformat()}
+        )
         updated = endpoint.model_copy(
             update={
                 "version": endpoint.version + 1,
@@ -288,12 +308,20 @@ class Processor:
         repository_for: Callable[[TenantContext], ProcurementRepository],
         assets: AssetService,
         licenses: LicenseService,
+        store: SecretStore | None = None,
+        secret_prefix: str = "",
+        precoro_url: str = precoro.API_URL,
+        requests: RequestFulfilment | None = None,
         clock: Clock | None = None,
         max_attempts: int = 5,
     ) -> None:
+        self._requests = requests
         self._repo_for = repository_for
         self._assets = assets
         self._licenses = licenses
+        self._store = store
+        self._prefix = secret_prefix
+        self._precoro_url = precoro_url
         self._clock = clock or SystemClock()
         self._max_attempts = max_attempts
 
@@ -307,22 +335,43 @@ class Processor:
         if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.FAILED):
             return delivery  # processed before: a repeated message has no second effect
         try:
-            event = EVENT.validate_json(body)
+            events = self._events(ctx, endpoint_id, body)
         except ValidationError as error:
             return self._finish(ctx, delivery, DeliveryStatus.FAILED, error=_reasons(error))
-        po = self._merge(ctx, repo, event, delivery_id)
-        ref = f"PO {po.po_number} (delivery {delivery_id})"
+        except ValueError as error:
+            return self._finish(ctx, delivery, DeliveryStatus.FAILED, error=str(error))
         effects: list[str] = []
+        for n, event in enumerate(events):
+            key = delivery_id if len(events) == 1 else f"{delivery_id}#{n}"
+            po = self._merge(ctx, repo, event, key)
+        if not events:
+            return self._finish(ctx, delivery, DeliveryStatus.PROCESSED, effects=["nothing to apply"])
+        ref = f"PO {po.po_number} (delivery {delivery_id})"
         try:
             work = plan(po, tenant_id)
             for unit in work.units:
                 effects += self._apply_unit(ctx, po, unit, ref)
             for entitlement in work.entitlements:
                 effects += self._apply_entitlement(ctx, po, entitlement, ref)
+            effects += self._fulfil_requests(ctx, work)
         except (DomainError, ValueError) as error:
             # A PO the register cannot follow (e.g. a serial number taken by another asset).
             return self._finish(ctx, delivery, DeliveryStatus.FAILED, error=str(error), effects=effects)
         return self._finish(ctx, delivery, DeliveryStatus.PROCESSED, effects=effects)
+
+    def _events(self, ctx: TenantContext, endpoint_id: str, body: str) -> list[Any]:
+        """The purchasing events of a delivery: its own, or (Precoro) those of the purchase order it
+        names, fetched from the provider. ProviderError propagates: the message is retried."""
+        endpoint = self._repo_for(ctx).get_endpoint(ctx, endpoint_id)
+        if endpoint is None or endpoint.provider is not Provider.PRECORO:
+            return [EVENT.validate_json(body)]
+        notice = precoro.Notification.model_validate_json(body)
+        if notice.type != precoro.PURCHASE_ORDER:
+            return []
+        assert self._store is not None
+        stored = self._store.read(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}")
+        client = precoro.PrecoroClient(stored["api_token"], stored["api_email"], self._precoro_url)
+        return list(precoro.events_for(client.purchase_order(notice.idn or notice.id)))
 
     def _merge(
         self, ctx: TenantContext, repo: ProcurementRepository, event: Any, delivery_id: str
@@ -377,6 +426,32 @@ class Processor:
             except (IllegalTransition, InvalidState):
                 pass  # moved on by someone since; the register keeps what people did
         return effects
+
+    def _fulfil_requests(self, ctx: TenantContext, work: Any) -> list[str]:
+        """Hand what arrived for a line that names an asset request to that request."""
+        if self._requests is None:
+            return []
+        effects: list[str] = []
+        received: dict[str, list[str]] = {}
+        for unit in work.units:
+            if unit.line.request_id and unit.state == "in_stock":
+                received.setdefault(unit.line.request_id, []).append(unit.asset_id)
+        for request_id, asset_ids in received.items():
+            effects += self._hand_over(ctx, request_id, asset_ids=asset_ids)
+        for entitlement in work.entitlements:
+            if entitlement.line.request_id and entitlement.quantity > 0:
+                effects += self._hand_over(
+                    ctx, entitlement.line.request_id, license_id=entitlement.license_id
+                )
+        return effects
+
+    def _hand_over(self, ctx: TenantContext, request_id: str, **units: Any) -> list[str]:
+        assert self._requests is not None
+        try:
+            self._requests.on_procurement_received(ctx, request_id, **units)
+        except (NotFound, InvalidState) as error:
+            return [f"request {request_id} not fulfilled: {error.detail}"]
+        return [f"request {request_id} given what arrived"]
 
     def _apply_entitlement(
         self, ctx: TenantContext, po: PurchaseOrder, plan_: EntitlementPlan, ref: str

@@ -41,6 +41,10 @@ ERROR_KINDS: Sequence[tuple[type[errors.DomainError], ProblemKind]] = (
     (errors.IdempotencyKeyReused, ProblemKind(422, "idempotency-key-reused")),
     (errors.InvalidCursor, ProblemKind(400, "invalid-cursor")),
     (errors.Unauthenticated, ProblemKind(401, "unauthorized")),
+    (errors.FulfilmentInProgress, ProblemKind(409, "fulfilment-in-progress")),
+    # Before Forbidden, their base: a refused approval says why.
+    (errors.SelfApproval, ProblemKind(403, "self-approval")),
+    (errors.NotApprover, ProblemKind(403, "not-approver")),
     (errors.Forbidden, ProblemKind(403, "forbidden")),
 )
 

@@ -33,9 +33,20 @@ def reject_unacceptable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
             415, "unsupported-media-type", f"send the body as application/json (got {shown})", path
         )
     try:
-        json.loads(raw, parse_constant=_reject_constant)
+        document = json.loads(raw, parse_constant=_reject_constant)
     except ValueError:
         return problem(400, "malformed-body", "the request body is not valid JSON", path)
+    if not isinstance(document, dict):
+        # Every body of this API is an object; an array or a scalar is never a valid one.
+        error = {
+            "location": "body",
+            "field": "",
+            "message": "the body must be a JSON object",
+            "type": "model_type",
+        }
+        return problem(
+            422, "validation-error", "the request body must be a JSON object", path, errors=[error]
+        )
     return None
 
 

@@ -1,0 +1,272 @@
+"""Requests, their history and the approval policy on the single table.
+
+Key layout (every key starts with the tenant prefix `T#<tenant>#`):
+
+    request          PK T#<t>#REQUEST#<id>       SK META   GSI1 T#<t>#REQUESTS / <id>
+                                                           GSI2 T#<t>#REQUESTS#status#<status> / <id>
+                                                           GSI3 T#<t>#REQUESTS#requested_by#<user> / <id>
+                                                           GSI4 T#<t>#REQUESTS#requested_for#<user> / <id>
+    its history      PK T#<t>#REQUEST#<id>       SK HIST#<version, 10 digits>
+    approval policy  PK T#<t>#APPROVAL_POLICY    SK META
+    its history      PK T#<t>#APPROVAL_POLICY    SK HIST#<version, 10 digits>
+
+The request item keeps `status`, `requested_by` and `requested_for` (people in their folded form) as
+native attributes for filter expressions, and a fulfilment's lease (`lease`, `lease_until`) beside
+the document: the lease is not part of the request's state and does not change its version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.condition import Condition
+
+from itam.adapters.dynamodb import TableModels, _query_page_on, _Transaction, register_tenant
+from itam.errors import StaleVersion
+from itam.pagination import Page, PageRequest
+from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
+from itam.requests.ports import Lease, StoredRequest
+from itam.requests.workflow import fold
+from itam.tenancy import TenantContext
+
+# Listing filters in the order an index is chosen for them (most selective first); GSI1 lists all.
+INDEXED_FILTERS = (("requested_for", "GSI4"), ("requested_by", "GSI3"), ("status", "GSI2"))
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Models:
+    request: Any
+    policy: Any
+
+
+def _models(m: TableModels) -> _Models:
+    """The request and policy item classes of one set of table models, made once per set (a
+    discriminator value can be registered only once on a model class)."""
+    with _LOCK:
+        found: _Models | None = getattr(m.item, "_itam_request_models", None)
+        if found is None:
+            request = type(
+                "RequestItem",
+                (m.item,),
+                {
+                    "version": NumberAttribute(),
+                    "status": UnicodeAttribute(),
+                    "requested_by": UnicodeAttribute(),
+                    "requested_for": UnicodeAttribute(),
+                    "lease": UnicodeAttribute(null=True),
+                    "lease_until": NumberAttribute(null=True),
+                },
+                discriminator="asset_request",
+            )
+            policy = type(
+                "ApprovalPolicyItem",
+                (m.item,),
+                {"version": NumberAttribute()},
+                discriminator="approval_policy",
+            )
+            found = _Models(request, policy)
+            # On the item class itself: the models live as long as the table models they extend.
+            m.item._itam_request_models = found
+        return found
+
+
+class DynamoRequestRepository:
+    """RequestRepository on one DynamoDB table, with the table models of each caller's tenant."""
+
+    def __init__(self, models_for: Callable[[TenantContext], TableModels]) -> None:
+        self._models_for = models_for
+
+    # ------------------------------------------------------------------ requests
+    def create(self, ctx: TenantContext, request: Request, event: RequestEvent) -> None:
+        m = self._models_for(ctx)
+        tx = _Transaction(m.connection)
+        tx.save(self._item(ctx, m, request, None), m.item.PK.does_not_exist(), StaleVersion)
+        self._history(ctx, m, tx, event)
+        register_tenant(m, ctx, tx)
+        tx.commit()
+
+    def get(self, ctx: TenantContext, request_id: str) -> StoredRequest | None:
+        r = _models(self._models_for(ctx)).request
+        try:
+            # Strongly consistent: decisions compare against the latest version and lease.
+            item = r.get(_request_pk(ctx, request_id), "META", consistent_read=True)
+        except r.DoesNotExist:
+            return None
+        until = int(item.lease_until) if item.lease_until is not None else None
+        return StoredRequest(Request.model_validate_json(item.doc), until)
+
+    def list(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
+        m = self._models_for(ctx)
+        r = _models(m).request
+        index_name, hash_key = "GSI1", _listing_pk(ctx)
+        condition: Condition | None = None
+        for name, index in INDEXED_FILTERS:
+            value = getattr(filters, name)
+            if value is None:
+                continue
+            value = value.value if name == "status" else fold(value)
+            if index_name == "GSI1":
+                index_name, hash_key = index, _listing_pk(ctx, name, value)
+            else:
+                match = getattr(r, name) == value
+                condition = match if condition is None else condition & match
+        return _query_page_on(
+            m,
+            m.indexes[index_name].query,
+            hash_key,
+            index_name,
+            f"{ctx.tenant_id}|requests|{filters.model_dump_json()}",
+            page,
+            lambda item: Request.model_validate_json(item.doc),
+            pk_prefix=f"{ctx.key_prefix}REQUEST#",
+            filter_condition=condition,
+            scan_index_forward=False,
+        )
+
+    def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
+        return self._children(
+            ctx, _request_pk(ctx, request_id), page, lambda item: RequestEvent.model_validate_json(item.doc)
+        )
+
+    def update(
+        self,
+        ctx: TenantContext,
+        previous: Request,
+        current: Request,
+        event: RequestEvent,
+        now: int,
+        lease: Lease | None = None,
+        keep_lease: bool = False,
+    ) -> None:
+        m = self._models_for(ctx)
+        r = _models(m).request
+        condition = r.version == previous.version
+        if lease is not None:
+            condition &= r.lease == lease.token
+        else:
+            condition &= r.lease_until.does_not_exist() | (r.lease_until < now)
+        tx = _Transaction(m.connection)
+        # A put: the item is replaced whole, so a lease not kept is gone with the write.
+        tx.save(self._item(ctx, m, current, lease if keep_lease else None), condition, StaleVersion)
+        self._history(ctx, m, tx, event)
+        tx.commit()
+
+    def take_lease(self, ctx: TenantContext, request: Request, lease: Lease, now: int) -> bool:
+        r = _models(self._models_for(ctx)).request
+        item = r(PK=_request_pk(ctx, request.id), SK="META")
+        free = r.lease_until.does_not_exist() | (r.lease_until < now)
+        try:
+            item.update(
+                actions=[r.lease.set(lease.token), r.lease_until.set(lease.until)],
+                condition=(r.version == request.version) & free,
+            )
+        except Exception as error:
+            code = getattr(error, "cause_response_code", None)
+            if code in ("ConditionalCheckFailedException", "TransactionConflictException"):
+                return False
+            raise
+        return True
+
+    def release_lease(self, ctx: TenantContext, request_id: str, lease: Lease) -> None:
+        r = _models(self._models_for(ctx)).request
+        item = r(PK=_request_pk(ctx, request_id), SK="META")
+        try:
+            item.update(actions=[r.lease.remove(), r.lease_until.remove()], condition=r.lease == lease.token)
+        except Exception as error:
+            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    # ------------------------------------------------------------------ approval policy
+    def get_policy(self, ctx: TenantContext) -> ApprovalPolicy | None:
+        p = _models(self._models_for(ctx)).policy
+        try:
+            item = p.get(_policy_pk(ctx), "META", consistent_read=True)
+        except p.DoesNotExist:
+            return None
+        return ApprovalPolicy.model_validate_json(item.doc)
+
+    def put_policy(
+        self, ctx: TenantContext, previous_version: int, policy: ApprovalPolicy, event: PolicyEvent
+    ) -> None:
+        m = self._models_for(ctx)
+        p = _models(m).policy
+        item = p(PK=_policy_pk(ctx), SK="META", doc=policy.model_dump_json(), version=policy.version)
+        condition = m.item.PK.does_not_exist() if previous_version == 0 else p.version == previous_version
+        tx = _Transaction(m.connection)
+        tx.save(item, condition, StaleVersion)
+        history = m.history(PK=_policy_pk(ctx), SK=f"HIST#{event.version:010d}", doc=event.model_dump_json())
+        tx.save(history, m.item.PK.does_not_exist(), StaleVersion)
+        tx.commit()
+
+    def policy_history(self, ctx: TenantContext, page: PageRequest) -> Page[PolicyEvent]:
+        return self._children(
+            ctx, _policy_pk(ctx), page, lambda item: PolicyEvent.model_validate_json(item.doc)
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _item(self, ctx: TenantContext, m: TableModels, request: Request, lease: Lease | None) -> Any:
+        by, for_ = fold(request.requested_by), fold(request.requested_for)
+        keys = {
+            "GSI1PK": _listing_pk(ctx),
+            "GSI2PK": _listing_pk(ctx, "status", request.status.value),
+            "GSI3PK": _listing_pk(ctx, "requested_by", by),
+            "GSI4PK": _listing_pk(ctx, "requested_for", for_),
+        }
+        return _models(m).request(
+            PK=_request_pk(ctx, request.id),
+            SK="META",
+            doc=request.model_dump_json(),
+            version=request.version,
+            status=request.status.value,
+            requested_by=by,
+            requested_for=for_,
+            lease=lease.token if lease is not None else None,
+            lease_until=lease.until if lease is not None else None,
+            **keys,
+            **{name.replace("PK", "SK"): request.id for name in keys},
+        )
+
+    @staticmethod
+    def _history(ctx: TenantContext, m: TableModels, tx: _Transaction, event: RequestEvent) -> None:
+        item = m.history(
+            PK=_request_pk(ctx, event.request_id),
+            SK=f"HIST#{event.version:010d}",
+            doc=event.model_dump_json(),
+        )
+        # History keys are versions: a taken key means another writer produced this version first.
+        tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+
+    def _children(
+        self, ctx: TenantContext, pk: str, page: PageRequest, convert: Callable[[Any], Any]
+    ) -> Page[Any]:
+        m = self._models_for(ctx)
+        return _query_page_on(
+            m,
+            m.item.query,
+            pk,
+            None,
+            f"{ctx.tenant_id}|{pk}|HIST#",
+            page,
+            convert,
+            range_key_condition=m.item.SK.startswith("HIST#"),
+            scan_index_forward=True,
+            consistent_read=True,
+        )
+
+
+def _request_pk(ctx: TenantContext, request_id: str) -> str:
+    return f"{ctx.key_prefix}REQUEST#{request_id}"
+
+
+def _policy_pk(ctx: TenantContext) -> str:
+    return f"{ctx.key_prefix}APPROVAL_POLICY"
+
+
+def _listing_pk(ctx: TenantContext, name: str | None = None, value: str | None = None) -> str:
+    base = f"{ctx.key_prefix}REQUESTS"
+    return base if name is None else f"{base}#{name}#{value}"
