@@ -304,6 +304,8 @@ def test_a_cancellation_cancels_what_was_not_received_and_invoices_set_the_cost(
     assert {a["cost"]["amount"] for a in laptops} == {"2299.00"}
     [lic] = api.get("/v1/licenses", query={"product": "Microsoft 365 E3"}).body["items"]
     assert lic["quantity"] == 0
+    reasons = [e["reason"] for e in api.get(f"/v1/licenses/{lic['id']}/history").body["items"]]
+    assert all(PO in r and "line 2" in r for r in reasons) and len(reasons) == 2
 
 
 def test_a_changed_po_applies_the_latest_version_of_a_line(api: Api, endpoint: dict[str, Any]) -> None:

@@ -166,6 +166,7 @@ class LicenseHistoryEvent(Model):
     at: datetime
     actor: Actor
     changes: list[FieldChange]
+    reason: str | None = Field(default=None, description="Why, e.g. the purchase order and delivery")
 
 
 class SeatCreate(Strict):

@@ -121,7 +121,11 @@ class LicenseService:
 
     # ------------------------------------------------------------------ licenses
     def create_license(
-        self, ctx: TenantContext, data: LicenseCreate, license_id: str | None = None
+        self,
+        ctx: TenantContext,
+        data: LicenseCreate,
+        license_id: str | None = None,
+        reason: str | None = None,
     ) -> License:
         """Record an entitlement. With a `license_id` chosen by the caller (a PO line), a license that
         exists already is returned as it is: the create happens once."""
@@ -136,7 +140,7 @@ class LicenseService:
             created_by=ctx.user_id,
             updated_by=ctx.user_id,
         )
-        event = _event(ctx, lic, "created", _diff(None, lic), now)
+        event = _event(ctx, lic, "created", _diff(None, lic), now, reason)
         try:
             self._repo_for(ctx).create_license(ctx, lic, event)
         except StaleVersion:
@@ -164,7 +168,12 @@ class LicenseService:
         return self._repo_for(ctx).list_licenses(ctx, filters, page)
 
     def update_license(
-        self, ctx: TenantContext, license_id: str, patch: LicensePatch, if_match: str | None
+        self,
+        ctx: TenantContext,
+        license_id: str,
+        patch: LicensePatch,
+        if_match: str | None,
+        reason: str | None = None,
     ) -> License:
         """Apply a merge patch under If-Match; a patch that changes nothing writes nothing."""
         ctx.require(Permission.WRITE)
@@ -185,7 +194,8 @@ class LicenseService:
                 update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
             )
             try:
-                repo.update_license(ctx, previous, current, _event(ctx, current, "updated", changes, now))
+                event = _event(ctx, current, "updated", changes, now, reason)
+                repo.update_license(ctx, previous, current, event)
             except (StaleVersion, WriteConflict):
                 if pinned:
                     raise PreconditionFailed("license") from None
@@ -672,7 +682,12 @@ def _diff(before: License | None, after: License) -> list[FieldChange]:
 
 
 def _event(
-    ctx: TenantContext, lic: License, type_: str, changes: list[FieldChange], now: datetime
+    ctx: TenantContext,
+    lic: License,
+    type_: str,
+    changes: list[FieldChange],
+    now: datetime,
+    reason: str | None = None,
 ) -> LicenseHistoryEvent:
     return LicenseHistoryEvent.model_validate(
         {
@@ -682,5 +697,6 @@ def _event(
             "at": now,
             "actor": Actor(user_id=ctx.user_id, username=ctx.username),
             "changes": changes,
+            "reason": reason,
         }
     )

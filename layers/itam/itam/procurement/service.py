@@ -474,7 +474,9 @@ class Processor:
                 notes=f"{ref}, line {line.line_number}",
                 allow_overallocation=True,
             )
-            self._licenses.create_license(ctx, data, license_id=plan_.license_id)
+            self._licenses.create_license(
+                ctx, data, license_id=plan_.license_id, reason=f"{ref}, line {line.line_number}"
+            )
             return [f"created license {plan_.license_id} ({plan_.quantity})"]
         changes: dict[str, Any] = {}
         if existing.quantity != plan_.quantity:
@@ -485,7 +487,9 @@ class Processor:
             changes["end_date"] = line.service_end
         if not changes:
             return []
-        self._licenses.update_license(ctx, existing.id, LicensePatch(**changes), "*")
+        self._licenses.update_license(
+            ctx, existing.id, LicensePatch(**changes), "*", reason=f"{ref}, line {line.line_number}"
+        )
         return [f"updated license {existing.id} ({', '.join(sorted(changes))})"]
 
     def _finish(
