@@ -60,7 +60,12 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
     itam: StackResources, moto_url: str, session: boto3.Session
 ) -> None:
     sqs = session.client("sqs", endpoint_url=moto_url)
-    assert set(itam.queues) == {"AuditQueue", "AuditDeadLetterQueue"}
+    assert set(itam.queues) == {
+        "AuditQueue",
+        "AuditDeadLetterQueue",
+        "ProcurementQueue",
+        "ProcurementDeadLetterQueue",
+    }
     attributes = sqs.get_queue_attributes(QueueUrl=itam.queues["AuditQueue"], AttributeNames=["All"])[
         "Attributes"
     ]
@@ -71,7 +76,10 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
     }
     assert itam.event_buses == {"EventBus": "itam-stacktest"}
     assert itam.event_taps["EventBus"].endswith("/itam-local-EventBus-tap")
-    (audits,) = resolve_queue_sources(load_template(), itam)
+    sources = {source.key: source for source in resolve_queue_sources(load_template(), itam)}
+    assert set(sources) == {"AuditWorkerFunction.Audits", "ProcurementWorkerFunction.Deliveries"}
+    audits = sources["AuditWorkerFunction.Audits"]
+    assert sources["ProcurementWorkerFunction.Deliveries"].queue.url == itam.queues["ProcurementQueue"]
     assert (audits.key, audits.queue.url, audits.batch_size) == (
         "AuditWorkerFunction.Audits",
         itam.queues["AuditQueue"],
@@ -83,7 +91,11 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
         daily.arn == f"arn:aws:scheduler:{REGION}:123456789012:schedule/default/AuditSchedulerFunctionDaily"
     )
     runner = Runner.from_template(load_template(), itam, moto_url=moto_url)
-    assert set(runner.runtimes) == {"AuditWorkerFunction", "AuditSchedulerFunction"}
+    assert set(runner.runtimes) == {
+        "AuditWorkerFunction",
+        "AuditSchedulerFunction",
+        "ProcurementWorkerFunction",
+    }
     assert runner.runtimes["AuditWorkerFunction"].function_name == "itam-stacktest-audit-worker"
 
 

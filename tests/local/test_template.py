@@ -140,8 +140,16 @@ def test_resolver_handles_ref_sub_getatt_and_pseudo_parameters() -> None:
 
 def test_http_routes_list_every_httpapi_event(template: dict) -> None:
     routes = {r.route_key: r for r in http_routes(template)}
-    assert set(routes) == {"GET /v1/health", "GET /openapi.json", "GET /docs", "ANY /v1/{proxy+}"}
+    assert set(routes) == {
+        "GET /v1/health",
+        "GET /openapi.json",
+        "GET /docs",
+        "ANY /v1/{proxy+}",
+        "POST /v1/webhooks/{endpoint_id}",
+    }
     assert routes["GET /v1/health"].auth == "NONE"
+    intake = routes["POST /v1/webhooks/{endpoint_id}"]
+    assert (intake.auth, intake.function_id) == ("NONE", "WebhookIntakeFunction")
     proxy = routes["ANY /v1/{proxy+}"]
     assert proxy.auth == "CognitoJwt"
     assert proxy.function_id == "ApiFunction"
@@ -161,7 +169,12 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
     queue_url = "http://127.0.0.1:5000/123456789012/itam-local-AuditQueue"
     resolver = Resolver(
         params=parameter_values(template, {"Stage": "local"}),
-        refs={"AssetTable": "itam-local", "AuditQueue": queue_url, "EventBus": "itam-local"},
+        refs={
+            "AssetTable": "itam-local",
+            "AuditQueue": queue_url,
+            "EventBus": "itam-local",
+            "ProcurementQueue": queue_url.replace("Audit", "Procurement"),
+        },
         attributes={"TenantDataRole": {"Arn": role_arn}},
     )
     env = function_environment(template, "ApiFunction", resolver)
@@ -169,6 +182,8 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "TABLE_NAME": "itam-local",
         "AUDIT_QUEUE_URL": queue_url,
         "EVENT_BUS_NAME": "itam-local",
+        "PROCUREMENT_QUEUE_URL": queue_url.replace("Audit", "Procurement"),
+        "WEBHOOK_SECRET_PREFIX": "itam-local/webhooks",
         "POWERTOOLS_SERVICE_NAME": "itam",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
@@ -197,7 +212,11 @@ def test_resources_are_created_after_what_they_refer_to(template: dict) -> None:
 
 
 def test_the_templates_queue_and_schedule_events_are_read(template: dict) -> None:
-    (audits,) = sqs_event_sources(template)
+    audits, deliveries = sorted(sqs_event_sources(template), key=lambda source: source.function.logical_id)
+    assert (deliveries.function.logical_id, deliveries.event_name) == (
+        "ProcurementWorkerFunction",
+        "Deliveries",
+    )
     assert (audits.function.logical_id, audits.event_name) == ("AuditWorkerFunction", "Audits")
     assert audits.queue == {"Fn::GetAtt": ["AuditQueue", "Arn"]}
     assert (audits.batch_size, audits.report_batch_item_failures, audits.enabled) == (5, True, True)
