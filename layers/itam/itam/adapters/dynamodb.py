@@ -454,6 +454,37 @@ def _query_page_on(
     return Page(items=items, next_cursor=cursor)
 
 
+def document(model: Any, pk: str, convert: Callable[[str], T], sk: str = "META") -> T | None:
+    """One item's document, read strongly consistent, or None when it does not exist."""
+    try:
+        item = model.get(pk, sk, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    return convert(item.doc)
+
+
+def listing_page(
+    models: TableModels,
+    partition: str,
+    scope: str,
+    page: PageRequest,
+    convert: Callable[[str], T],
+    pk_prefix: str,
+) -> Page[T]:
+    """One page, newest first, of the documents listed in a GSI1 partition of the tenant."""
+    return _query_page_on(
+        models,
+        models.indexes["GSI1"].query,
+        partition,
+        "GSI1",
+        scope,
+        page,
+        lambda item: convert(item.doc),
+        pk_prefix=pk_prefix,
+        scan_index_forward=False,
+    )
+
+
 class _Transaction:
     """One TransactWriteItems call whose failed conditions become domain errors, action by action."""
 

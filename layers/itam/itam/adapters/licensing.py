@@ -30,6 +30,8 @@ from itam.adapters.dynamodb import (
     _listing_pk,
     _query_page_on,
     _Transaction,
+    document,
+    listing_page,
     register_tenant,
     tenant_pk,
 )
@@ -188,11 +190,9 @@ class DynamoLicenseRepository:
                 raise
 
     def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat | None:
-        try:
-            item = self._m.record.get(_license_pk(ctx, license_id), f"SEAT#{seat_id}", consistent_read=True)
-        except self._m.record.DoesNotExist:
-            return None
-        return Seat.model_validate_json(item.doc)
+        return document(
+            self._m.record, _license_pk(ctx, license_id), Seat.model_validate_json, f"SEAT#{seat_id}"
+        )
 
     def release_seat(self, ctx: TenantContext, released: Seat) -> None:
         m = self._m
@@ -228,11 +228,8 @@ class DynamoLicenseRepository:
         item.save(condition=m.item.PK.does_not_exist())
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
-        try:
-            item = self._m.record.get(_asset_pk(ctx, asset_id), f"SW#{install_id}", consistent_read=True)
-        except self._m.record.DoesNotExist:
-            return None
-        return Installation.model_validate_json(item.doc)
+        pk = _asset_pk(ctx, asset_id)
+        return document(self._m.record, pk, Installation.model_validate_json, f"SW#{install_id}")
 
     def delete_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> bool:
         m = self._m
@@ -395,24 +392,12 @@ class DynamoLicenseRepository:
         return True
 
     def get_report(self, ctx: TenantContext, audit_id: str) -> AuditReport | None:
-        try:
-            item = self._m.report.get(_audit_pk(ctx, audit_id), "META", consistent_read=True)
-        except self._m.report.DoesNotExist:
-            return None
-        return AuditReport.model_validate_json(item.doc)
+        return document(self._m.report, _audit_pk(ctx, audit_id), AuditReport.model_validate_json)
 
     def list_reports(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
-        m = self._m
-        return _query_page_on(
-            m,
-            m.indexes["GSI1"].query,
-            f"{ctx.key_prefix}AUDITS",
-            "GSI1",
-            f"{ctx.tenant_id}|audits",
-            page,
-            lambda item: AuditReport.model_validate_json(item.doc),
-            pk_prefix=f"{ctx.key_prefix}AUDIT#",
-            scan_index_forward=False,
+        partition, scope = f"{ctx.key_prefix}AUDITS", f"{ctx.tenant_id}|audits"
+        return listing_page(
+            self._m, partition, scope, page, AuditReport.model_validate_json, f"{ctx.key_prefix}AUDIT#"
         )
 
     def write_findings(

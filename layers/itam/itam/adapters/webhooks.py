@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from itam.adapters.dynamodb import TableModels, _query_page_on, _Transaction, register_tenant
+from itam.adapters.dynamodb import (
+    TableModels,
+    _query_page_on,
+    _Transaction,
+    document,
+    listing_page,
+    register_tenant,
+)
 from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
@@ -63,24 +70,12 @@ class DynamoProcurementRepository:
         tx.commit()
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
-        try:
-            item = self._m.item.get(_endpoint_pk(ctx, endpoint_id), "META", consistent_read=True)
-        except self._m.item.DoesNotExist:
-            return None
-        return WebhookEndpoint.model_validate_json(item.doc)
+        return document(self._m.item, _endpoint_pk(ctx, endpoint_id), WebhookEndpoint.model_validate_json)
 
     def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]:
-        m = self._m
-        return _query_page_on(
-            m,
-            m.indexes["GSI1"].query,
-            f"{ctx.key_prefix}WEBHOOKS",
-            "GSI1",
-            f"{ctx.tenant_id}|webhooks",
-            page,
-            lambda item: WebhookEndpoint.model_validate_json(item.doc),
-            pk_prefix=f"{ctx.key_prefix}WEBHOOK#",
-            scan_index_forward=False,
+        partition, scope = f"{ctx.key_prefix}WEBHOOKS", f"{ctx.tenant_id}|webhooks"
+        return listing_page(
+            self._m, partition, scope, page, WebhookEndpoint.model_validate_json, f"{ctx.key_prefix}WEBHOOK#"
         )
 
     def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None:
