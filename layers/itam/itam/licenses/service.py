@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from itam.assets.models import Actor, FieldChange, Kind, Money, Status
+from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     AssetNotFound,
@@ -183,7 +184,7 @@ class LicenseService:
         repo = self._repo_for(ctx)
         for _ in range(self._max_attempts):
             previous = self._license(ctx, license_id)
-            if not _etag_matches(if_match, previous.version):
+            if not etag_matches(if_match, previous.version):
                 raise PreconditionFailed("license")
             merged = _merge(previous, patch)
             changes = _diff(previous, merged)
@@ -651,11 +652,6 @@ def fan_out(
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _etag_matches(if_match: str, version: int) -> bool:
-    candidates = [part.strip() for part in if_match.split(",")]
-    return "*" in candidates or f'"{version}"' in candidates
 
 
 def _merge(lic: License, patch: LicensePatch) -> License:
