@@ -32,8 +32,22 @@ from itam.assets.models import (
     Status,
     TransitionRequest,
 )
-from itam.bootstrap import asset_service, endpoint_service, license_service, request_service
+from itam.bootstrap import (
+    asset_service,
+    connector_service,
+    endpoint_service,
+    license_service,
+    request_service,
+)
 from itam.errors import DomainError
+from itam.inventory.models import (
+    Connector,
+    ConnectorCreate,
+    ConnectorPage,
+    ConnectorPatch,
+    SyncRun,
+    SyncRunPage,
+)
 from itam.licenses.audit import AuditAccepted, AuditDetail, AuditPage
 from itam.licenses.models import (
     CompliancePage,
@@ -455,6 +469,72 @@ def handle_list_deliveries(
     endpoint_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Response[DeliveryPage]:
     return page_response(endpoint_service().deliveries(caller(), endpoint_id, PageRequest(limit, cursor)))
+
+
+# ---------------------------------------------------------------------- inventory connectors
+def connector_response(connector: Connector, status: int = 200) -> Response[Connector]:
+    headers = {"ETag": connector.etag}
+    if status == 201:
+        headers["Location"] = f"/v1/connectors/{connector.id}"
+    return json_response(connector, status, headers)
+
+
+@app.post("/v1/connectors", tags=["inventory"], responses=responses(Connector, 422, status=201))
+def handle_create_connector(connector: ConnectorCreate) -> Response[Connector]:
+    return connector_response(connector_service().create(caller(), connector), 201)
+
+
+@app.get("/v1/connectors", tags=["inventory"], responses=responses(ConnectorPage, 400, 422))
+def handle_list_connectors(
+    limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[ConnectorPage]:
+    return page_response(connector_service().list(caller(), PageRequest(limit, cursor)))
+
+
+@app.get("/v1/connectors/<connector_id>", tags=["inventory"], responses=responses(Connector, 404))
+def handle_get_connector(connector_id: str) -> Response[Connector]:
+    return connector_response(connector_service().get(caller(), connector_id))
+
+
+@app.patch("/v1/connectors/<connector_id>", tags=["inventory"], responses=responses(Connector, 404, 412, 422))
+def handle_update_connector(
+    connector_id: str, patch: ConnectorPatch, if_match: IfMatch = None
+) -> Response[Connector]:
+    return connector_response(connector_service().update(caller(), connector_id, patch, if_match))
+
+
+@app.delete(
+    "/v1/connectors/<connector_id>",
+    tags=["inventory"],
+    responses={204: {"description": "Removed"}, 404: {"description": "No such object for this tenant"}},
+)
+def handle_delete_connector(connector_id: str) -> Response[Any]:
+    connector_service().delete(caller(), connector_id)
+    return no_content()
+
+
+@app.post(
+    "/v1/connectors/<connector_id>/sync",
+    tags=["inventory"],
+    responses=responses(SyncRun, 404, 409, status=202),
+)
+def handle_sync_connector(connector_id: str) -> Response[SyncRun]:
+    run = connector_service().trigger(caller(), connector_id)
+    return json_response(run, 202, {"Location": f"/v1/sync-runs/{run.id}"})
+
+
+@app.get(
+    "/v1/connectors/<connector_id>/runs", tags=["inventory"], responses=responses(SyncRunPage, 400, 404, 422)
+)
+def handle_list_runs(
+    connector_id: str, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+) -> Response[SyncRunPage]:
+    return page_response(connector_service().runs(caller(), connector_id, PageRequest(limit, cursor)))
+
+
+@app.get("/v1/sync-runs/<run_id>", tags=["inventory"], responses=responses(SyncRun, 404))
+def handle_get_run(run_id: str) -> Response[SyncRun]:
+    return json_response(connector_service().get_run(caller(), run_id))
 
 
 # ---------------------------------------------------------------------- requests and approvals

@@ -131,7 +131,7 @@ class ItemBuilder:
 
     def asset(self, asset: Asset) -> dict[str, Any]:
         """The asset item (DynamoAssetRepository.create)."""
-        return dict(self._assets._asset_item(self._ctx, asset).serialize())
+        return dict(self._assets.asset_item(self._ctx, asset).serialize())
 
     def license(self, lic: License) -> dict[str, Any]:
         """The license item (create_license), with the seat counters its seats' transactions set."""

@@ -71,6 +71,9 @@ def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     procurement = boto3.client("sqs").create_queue(QueueName="itam-test-procurement")["QueueUrl"]
     monkeypatch.setenv("PROCUREMENT_QUEUE_URL", procurement)
     monkeypatch.setenv("WEBHOOK_SECRET_PREFIX", "itam-test/webhooks")
+    sync = boto3.client("sqs").create_queue(QueueName="itam-test-sync")["QueueUrl"]
+    monkeypatch.setenv("SYNC_QUEUE_URL", sync)
+    monkeypatch.setenv("CONNECTOR_SECRET_PREFIX", "itam-test/connectors")
     reset_caches()
     yield kwargs["TableName"]
     reset_caches()

@@ -439,18 +439,14 @@ def test_mapped_fields_fill_owner_location_and_custom_fields() -> None:
     )
 
     assert mapped_fields(resource, TAG_KEYS) == {
-        "assigned_to": "data-team",
         "location": "DUB",
-        "custom_fields": {"cost_center": "42"},
+        "custom_fields": {"cost_center": "42", "owner": "data-team"},
     }
 
 
 def test_mapped_fields_match_tag_keys_case_insensitively_when_not_exact() -> None:
     resource = s3_bucket({"Name": "b-1"}, ACCOUNT, REGION, {"owner": "ops", "costcenter": "CC-9"})
-    assert mapped_fields(resource, TAG_KEYS) == {
-        "assigned_to": "ops",
-        "custom_fields": {"cost_center": "CC-9"},
-    }
+    assert mapped_fields(resource, TAG_KEYS) == {"custom_fields": {"cost_center": "CC-9", "owner": "ops"}}
 
 
 def test_absent_or_blank_tags_map_to_nothing() -> None:
@@ -462,7 +458,7 @@ def test_absent_or_blank_tags_map_to_nothing() -> None:
 def test_mapped_values_fit_the_register() -> None:
     resource = s3_bucket({"Name": "b-1"}, ACCOUNT, REGION, {"Owner": "o" * 256, "Site": "  Dublin 2  "})
     fields = mapped_fields(resource, TAG_KEYS)
-    assert fields == {"assigned_to": "o" * 128, "location": "Dublin 2"}
+    assert fields == {"location": "Dublin 2", "custom_fields": {"owner": "o" * 256}}
 
 
 # --- settings -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from itam.settings import load_settings
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.procurement.service import EndpointService, Intake, Processor
+    from itam.inventory.service import ConnectorService, SyncRunner
     from itam.requests.service import RequestService
 
 
@@ -115,3 +116,49 @@ def request_service() -> RequestService:
     )
     repository = DynamoRequestRepository(models_for_tenant(settings))
     return RequestService(repository, asset_service(), license_service, publisher)
+
+
+def _inventory_repositories() -> Any:
+    from itam.adapters import models_for_tenant
+    from itam.adapters.inventory import DynamoInventoryRepository
+
+    models_for = models_for_tenant(load_settings())
+    return lambda ctx: DynamoInventoryRepository(models_for(ctx))
+
+
+@lru_cache(maxsize=1)
+def connector_service() -> ConnectorService:
+    """Inventory connectors: their items on the table, credentials in Secrets Manager, runs queued."""
+    from itam.adapters.collectors import validate_settings
+    from itam.adapters.messaging import SqsJobQueue
+    from itam.inventory.service import ConnectorService
+
+    settings = load_settings()
+    queue = SqsJobQueue(settings.sync_queue_url or "", settings.region, settings.sqs_endpoint)
+    return ConnectorService(
+        _inventory_repositories(), _secret_store(), validate_settings, queue, settings.connector_secret_prefix
+    )
+
+
+@lru_cache(maxsize=1)
+def sync_runner() -> SyncRunner:
+    """The sync worker's runner: connectors and links on the table, the collectors, the event bus."""
+    from itam.adapters.collectors import CollectorFactory
+    from itam.adapters.messaging import EventBridgePublisher
+    from itam.inventory.service import SyncRunner
+    from itam.inventory.sync import Reconciler
+
+    settings = load_settings()
+    repositories = _inventory_repositories()
+    publisher = EventBridgePublisher(
+        settings.event_bus_name or "default", settings.region, settings.events_endpoint
+    )
+    collectors = CollectorFactory(settings.inventory_aws_endpoint, settings.provider_endpoints)
+    return SyncRunner(
+        repositories,
+        _secret_store(),
+        collectors,
+        lambda ctx: Reconciler(asset_service(), repositories(ctx)),
+        publisher,
+        settings.connector_secret_prefix,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 
@@ -28,6 +29,12 @@ class Settings(BaseModel):
     secrets_endpoint: str | None = None
     # Precoro's API; set only in tests, which serve a fake provider.
     precoro_api_url: str = "https://api.precoro.com"
+    # Inventory sync: its queue, where connector credentials live in Secrets Manager.
+    sync_queue_url: str | None = None
+    connector_secret_prefix: str = "itam/connectors"  # noqa: S105 - a name prefix, not a secret
+    # Test configuration only (an emulated AWS, fake SaaS providers); unset, the providers' own hosts.
+    inventory_aws_endpoint: str | None = None
+    provider_endpoints: dict[str, str] = Field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -49,4 +56,8 @@ def load_settings() -> Settings:
         webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX") or "itam/webhooks",
         secrets_endpoint=env.get("AWS_ENDPOINT_URL_SECRETSMANAGER") or env.get("AWS_ENDPOINT_URL") or None,
         precoro_api_url=env.get("PRECORO_API_URL") or "https://api.precoro.com",
+        sync_queue_url=env.get("SYNC_QUEUE_URL") or None,
+        connector_secret_prefix=env.get("CONNECTOR_SECRET_PREFIX") or "itam/connectors",
+        inventory_aws_endpoint=env.get("ITAM_INVENTORY_AWS_ENDPOINT") or None,
+        provider_endpoints=json.loads(env.get("ITAM_PROVIDER_ENDPOINTS") or "{}"),
     )

@@ -32,7 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from itam.clock import SystemClock
-from itam.errors import DomainError
+from itam.inventory.errors import ConnectorAuthError, ConnectorError, InventoryLimitExceeded
 from itam.ports import Clock
 
 SESSION_NAME = "itam-inventory"
@@ -147,30 +147,6 @@ class CloudResource(BaseModel):
 # --- errors ------------------------------------------------------------------------------------
 
 
-class ConnectorError(DomainError):
-    """A sync cannot go on; the run ends failed and the register must be left as it was."""
-
-    def __init__(self, detail: str, *, code: str | None = None, retryable: bool = False) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.retryable = retryable
-
-
-class ConnectorAuthError(ConnectorError):
-    """The provider refused the connector's identity (a role that cannot be assumed, a wrong
-    ExternalId, missing permissions to list the Organization). `provider_message` is the
-    provider's own words."""
-
-    def __init__(self, detail: str, *, code: str | None, provider_message: str) -> None:
-        super().__init__(detail, code=code)
-        self.provider_message = provider_message
-
-
-class InventoryLimitExceeded(ConnectorError):
-    """More accounts, regions or resources than a run may hold: the run fails rather than leave
-    part of the estate unseen (which reconcile would take for deletions)."""
-
-
 class MalformedRecord(ValueError):
     """A provider record without its identifier, or with values no resource can carry."""
 
@@ -195,14 +171,13 @@ TagTarget = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z
 AwsTagKey = Annotated[str, Field(min_length=1, max_length=MAX_TAG_KEY)]
 
 
-class AwsConnectorSettings(BaseModel):
+class AwsConnectorConfig(BaseModel):
     """What a tenant configures for the AWS connector (validated; an error names the field). There
     is deliberately no endpoint here: the connector only ever talks to AWS's own endpoints."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     role_arn: Annotated[str, Field(pattern=ROLE_ARN_PATTERN, max_length=2048)]
-    external_id: Annotated[str, Field(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9_+=,.@:/-]+$")]
     member_role_name: (
         Annotated[str, Field(pattern=r"^[A-Za-z0-9_+=,.@-]+(/[A-Za-z0-9_+=,.@-]+)*$", max_length=512)] | None
     ) = Field(default=None, description="set to walk the Organization's accounts through this role")
@@ -218,6 +193,12 @@ class AwsConnectorSettings(BaseModel):
     @classmethod
     def _unique(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else list(dict.fromkeys(value))
+
+
+class AwsConnectorSettings(AwsConnectorConfig):
+    """The configuration with the ExternalId the service generated for the tenant."""
+
+    external_id: Annotated[str, Field(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9_+=,.@:/-]+$")]
 
     @property
     def partition(self) -> str:
@@ -533,7 +514,7 @@ def s3_bucket(
 
 
 # Register fields that configured tag keys fill; any other target becomes a custom field.
-FIELD_TARGETS = {"owner": "assigned_to", "location": "location"}
+FIELD_TARGETS = {"location": "location"}
 REGISTER_TEXT_LIMIT = 128
 CUSTOM_VALUE_LIMIT = 1024
 
@@ -549,8 +530,9 @@ def _tag_value(tags: Mapping[str, str], key: str) -> str | None:
 
 
 def mapped_fields(resource: CloudResource, tag_keys: Mapping[str, str]) -> dict[str, Any]:
-    """The register fields that configured tag keys give this resource: "owner" -> assigned_to,
-    "location" -> location, any other target -> custom_fields[target]. Tags that are absent or
+    """The register fields that configured tag keys give this resource: "location" -> location,
+    any other target ("owner", "cost_center", ...) -> custom_fields[target]. An owner is not an
+    assignee: a cloud resource is in no one's custody, so it is not checked out. Tags that are absent or
     blank give nothing (so the register keeps what it has)."""
     fields: dict[str, Any] = {}
     custom: dict[str, str] = {}

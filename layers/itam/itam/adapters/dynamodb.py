@@ -214,7 +214,7 @@ class DynamoAssetRepository:
     ) -> None:
         tx = _Transaction(self._m.connection)
         self._bind(ctx, tx, claim, asset.id, event)
-        tx.save(self._asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
+        tx.save(self.asset_item(ctx, asset), self._m.item.PK.does_not_exist(), StaleVersion)
         register_tenant(self._m, ctx, tx)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
@@ -235,7 +235,7 @@ class DynamoAssetRepository:
         tx = _Transaction(self._m.connection)
         if records:
             self._bind(ctx, tx, claim, records[0].id, event)
-        tx.save(self._asset_item(ctx, current), self._m.asset.version == previous.version, StaleVersion)
+        tx.save(self.asset_item(ctx, current), self._m.asset.version == previous.version, StaleVersion)
         self._add_history_and_records(ctx, tx, event, records)
         for field in UNIQUE_FIELDS:
             old, new = getattr(previous, field), getattr(current, field)
@@ -295,7 +295,7 @@ class DynamoAssetRepository:
                 item = m.record(PK=pk, SK=f"{prefix}#{record.id}", doc=record.model_dump_json())
                 tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
 
-    def _asset_item(self, ctx: TenantContext, asset: Asset) -> Any:
+    def asset_item(self, ctx: TenantContext, asset: Asset) -> Any:
         keys: dict[str, str | None] = {"GSI1PK": _listing_pk(ctx), "GSI1SK": asset.id}
         for name, index in INDEXED_FILTERS:
             value = getattr(asset, name)

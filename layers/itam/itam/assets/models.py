@@ -37,6 +37,7 @@ READ_ONLY_FIELDS = frozenset(
         "assignment_id",
         "expected_return",
         "disposal",
+        "discovery",
     }
 )
 
@@ -235,6 +236,23 @@ class AssetPatch(Strict):
         return self
 
 
+class Discovery(Model):
+    """How an inventory connector knows an asset: written by the sync only."""
+
+    connector_id: str
+    provider: str
+    external_key: str = Field(description="The provider's key: an ARN, a SaaS product key")
+    state: Literal["present", "missing", "retired"] = Field(
+        description="missing: not seen by the last completed run(s); retired: retired after N misses"
+    )
+    first_seen_at: datetime
+    last_seen_at: datetime | None = Field(
+        default=None, description="When a completed run last saw it (set when it goes missing)"
+    )
+    misses: int = Field(default=0, description="Consecutive completed runs that did not see it")
+    run_id: str = Field(description="The run that last changed this record")
+
+
 class Asset(AssetFields):
     """An asset as stored and returned."""
 
@@ -250,6 +268,9 @@ class Asset(AssetFields):
     assignment_id: str | None = None
     expected_return: date | None = None
     disposal: Disposal | None = None
+    discovery: Discovery | None = Field(
+        default=None, description="Set on assets an inventory connector keeps (read-only)"
+    )
 
     @property
     def etag(self) -> str:
@@ -347,7 +368,16 @@ class HistoryEvent(Model):
 
     asset_id: str
     version: int
-    type: Literal["created", "updated", "transitioned", "checked_out", "checked_in", "maintenance_logged"]
+    type: Literal[
+        "created",
+        "updated",
+        "transitioned",
+        "checked_out",
+        "checked_in",
+        "maintenance_logged",
+        "missing",
+        "restored",
+    ]
     at: datetime
     actor: Actor
     changes: list[FieldChange] = Field(default_factory=list)

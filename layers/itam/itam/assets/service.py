@@ -25,6 +25,7 @@ from itam.assets.models import (
     AssignmentReturn,
     CheckinRequest,
     CheckoutRequest,
+    Discovery,
     FieldChange,
     HistoryEvent,
     Maintenance,
@@ -58,6 +59,8 @@ ASSET_ID = re.compile(r"[0-9a-f]{32}")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # Statuses in which an asset can be held by someone.
 HOLDABLE = frozenset({"deployed", "in_maintenance"})
+# Changes that write nothing when they change no field.
+_SILENT_WHEN_UNCHANGED = frozenset({"updated", "missing", "restored"})
 
 
 @dataclass
@@ -331,6 +334,42 @@ class AssetService:
         return logged
 
     # ------------------------------------------------------------------ internals
+    # ------------------------------------------------------------------ inventory sync
+    def discovered_asset(
+        self, ctx: TenantContext, asset_id: str, data: AssetCreate, discovery: Discovery, reason: str
+    ) -> tuple[Asset, HistoryEvent]:
+        """A new asset that a connector found, and its first history event, for the caller to
+        write (in batches: its id is derived from the external key, so a write repeated after an
+        interruption puts the same items again)."""
+        ctx.require(Permission.WRITE)
+        now = self._clock.now()
+        asset = Asset(
+            **data.model_dump(),
+            id=asset_id,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            created_by=ctx.user_id,
+            updated_by=ctx.user_id,
+            discovery=discovery,
+        )
+        return asset, self._event(ctx, asset, "created", diff(None, asset), now, reason)
+
+    def reconcile_asset(
+        self,
+        ctx: TenantContext,
+        asset_id: str,
+        apply: Callable[[Asset, datetime], tuple[Asset, str, str | None]],
+    ) -> Asset:
+        """Apply what a sync run decided (`apply` gives the new state, the history event's type and
+        its reason), on condition of the version read; retried from a fresh read on a race."""
+
+        def change(asset: Asset, now: datetime) -> _Change:
+            current, type_, reason = apply(asset, now)
+            return _Change(current, type_, reason)
+
+        return self._mutate(ctx, asset_id, None, change).asset
+
     def _load(self, ctx: TenantContext, asset_id: str) -> Asset:
         if not ASSET_ID.fullmatch(asset_id):
             raise AssetNotFound(asset_id)
@@ -362,7 +401,7 @@ class AssetService:
             now = self._clock.now()
             change = apply(previous, now)
             changes = diff(previous, change.asset)
-            if change.type == "updated" and not changes:
+            if change.type in _SILENT_WHEN_UNCHANGED and not changes:
                 change.asset = previous  # nothing to write: the version and ETag stay
                 return change
             current = change.asset.model_copy(

@@ -1,0 +1,282 @@
+"""Connectors as the sync engine sees them: settings checked per type, and each provider's records
+turned into register fields (`Discovered`).
+
+AWS resources become cloud assets: name, category (the resource type), vendor, model (the size),
+location and custom fields from the configured tag keys, the account, region, type, size and state
+as custom fields, and the resource's tags as asset tags (those a register tag can hold). SaaS
+products become saas assets with their seat counts, which the compliance position reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from itam.adapters.aws_inventory import (
+    AwsConnectorConfig,
+    AwsConnectorSettings,
+    AwsInventory,
+    BotocoreClientFactory,
+    ClientFactory,
+    CloudResource,
+    ResourceType,
+    mapped_fields,
+)
+from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
+from itam.errors import InvalidInput
+from itam.inventory.models import Connector, ConnectorType, RunError
+from itam.inventory.sync import Collector, Discovered
+
+AWS_VENDOR = "Amazon Web Services"
+MAX_ASSET_TAGS = 50
+MAX_TAG_VALUE = 256
+_REGISTER_TAG_KEY = re.compile(TAG_KEY)
+AWS_CUSTOM_FIELDS = frozenset({"account_id", "region", "resource_type", "size", "state"})
+SAAS_CUSTOM_FIELDS = frozenset(
+    {"provider", "sku", "suspended", "activity_known", "reclaimable_seats", "reclaimable_assignees"}
+)
+MAX_CUSTOM_TEXT = 1024
+
+
+def validate_settings(
+    type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The settings and credentials as the type's models read them, or InvalidInput naming the
+    first field in error (`settings.role_arn`, `credentials.token`)."""
+    if type_ is ConnectorType.AWS:
+        checked = _checked(AwsConnectorConfig, settings, "settings")
+        return checked.model_dump(mode="json", exclude_none=True), None
+    from itam.inventory.saas import CREDENTIALS, SETTINGS
+
+    checked = _checked(SETTINGS[type_.value], settings, "settings")
+    secret = None
+    if credentials is not None:
+        secret = _secret_values(_checked(CREDENTIALS[type_.value], credentials, "credentials"))
+    return checked.model_dump(mode="json"), secret
+
+
+def _checked(model: type[BaseModel], value: Mapping[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(dict(value))
+    except ValidationError as error:
+        first = error.errors()[0]
+        path = ".".join(str(part) for part in (where, *first["loc"]))
+        raise InvalidInput(f"{path}: {first['msg']}", path) from None
+
+
+def _secret_values(model: BaseModel) -> dict[str, Any]:
+    """The credentials as stored: secret strings revealed (they go to the secret store only)."""
+    values: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            value = _secret_values(value)
+        values[name] = value
+    return values
+
+
+class CollectorFactory:
+    """The collector of a connector. `aws_endpoint` and `provider_endpoints` are test
+    configuration (an emulated AWS, fake providers); production uses the providers' own hosts."""
+
+    def __init__(
+        self,
+        aws_endpoint: str | None = None,
+        provider_endpoints: Mapping[str, str] | None = None,
+        sleep: Any = None,
+        aws_clients: ClientFactory | None = None,
+    ) -> None:
+        self._aws_clients = aws_clients or BotocoreClientFactory(endpoint_url=aws_endpoint)
+        self._aws_endpoint = aws_endpoint
+        self._endpoints = dict(provider_endpoints) if provider_endpoints else None
+        self._sleep = sleep
+
+    def __call__(self, connector: Connector, credentials: Mapping[str, Any] | None) -> Collector:
+        if connector.type is ConnectorType.AWS:
+            settings = AwsConnectorSettings.model_validate(
+                {**connector.settings, "external_id": connector.external_id}
+            )
+            inventory = AwsInventory(settings, client_factory=self._aws_clients)
+            return AwsCollector(inventory)
+        from itam.adapters.saas import saas_collector
+        from itam.inventory.saas import CREDENTIALS, SETTINGS
+
+        provider = connector.type.value
+        settings_model = SETTINGS[provider].model_validate(connector.settings)
+        if credentials is None:
+            raise InvalidInput(f"the {provider} connector has no credentials", "credentials")
+        secret = _checked(CREDENTIALS[provider], credentials, "credentials")
+        extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
+        collector = saas_collector(
+            provider,  # type: ignore[arg-type]
+            settings_model,
+            secret,
+            reclaim_after_days=connector.reclaim_after_days,
+            now=datetime.now(UTC),
+            endpoints=self._endpoints,
+            **extra,
+        )
+        return SaasCollectorAdapter(provider, collector)
+
+
+# ---------------------------------------------------------------------- AWS
+
+
+def aws_scope(account_id: str, region: str | None, resource_type: str) -> str:
+    return f"{account_id}/{region or '-'}/{resource_type}"
+
+
+class AwsCollector:
+    provider = "aws"
+
+    def __init__(self, inventory: AwsInventory) -> None:
+        self._inventory = inventory
+        self._tag_keys = dict(inventory.settings.tag_keys)
+        self._mapping = json.dumps(self._tag_keys, sort_keys=True)
+
+    def collect(self) -> Iterator[Discovered]:
+        for resource in self._inventory.collect():
+            yield self.discovered(resource)
+
+    def discovered(self, resource: CloudResource) -> Discovered:
+        fields = cloud_asset(resource, self._tag_keys)
+        owned = AWS_CUSTOM_FIELDS | set(resource.attributes) | set(self._tag_keys)
+        digest = hashlib.sha256(f"{resource.content_hash()}|{self._mapping}".encode()).hexdigest()
+        region = None if resource.resource_type is ResourceType.S3_BUCKET else resource.region
+        return Discovered(
+            external_key=resource.external_key,
+            content_hash=digest,
+            scope=aws_scope(resource.account_id, region, resource.resource_type.value),
+            fields=fields,
+            owned_custom_fields=frozenset(owned),
+        )
+
+    def was_skipped(self, scope: str) -> bool:
+        account, region, type_ = scope.split("/", 2)
+        return self._inventory.was_skipped(account, None if region == "-" else region, ResourceType(type_))
+
+    def problems(self) -> list[RunError]:
+        return [
+            RunError(
+                code=warning.code,
+                message=warning.message,
+                scope=aws_scope(
+                    warning.account_id or "*",
+                    warning.region or "*",
+                    warning.resource_type.value if warning.resource_type else "*",
+                ),
+            )
+            for warning in self._inventory.warnings
+            if warning.skipped
+        ]
+
+
+def asset_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The provider's tags a register tag can hold (keys without ":" or spaces, at most 64
+    characters; values capped), at most 50, in key order. `aws:` tags are left out."""
+    kept: dict[str, str] = {}
+    for key in sorted(tags):
+        if len(kept) == MAX_ASSET_TAGS:
+            break
+        if _REGISTER_TAG_KEY.fullmatch(key):
+            kept[key] = tags[key][:MAX_TAG_VALUE]
+    return kept
+
+
+def cloud_asset(resource: CloudResource, tag_keys: Mapping[str, str]) -> AssetCreate:
+    mapped = mapped_fields(resource, tag_keys)
+    custom: dict[str, Any] = {
+        "account_id": resource.account_id,
+        "resource_type": resource.resource_type.value,
+    }
+    for name, value in (("region", resource.region), ("size", resource.size), ("state", resource.state)):
+        if value is not None:
+            custom[name] = value
+    for name, value in sorted(resource.attributes.items()):
+        if name.isidentifier() and name[0].isalpha() and len(name) <= 64 and name not in custom:
+            custom[name] = value[:MAX_CUSTOM_TEXT]
+    custom.update(mapped.get("custom_fields", {}))
+    return AssetCreate(
+        name=resource.name[:200],
+        kind=Kind.CLOUD,
+        status="deployed",
+        category=resource.resource_type.value,
+        manufacturer=AWS_VENDOR,
+        vendor=AWS_VENDOR,
+        model=resource.size[:128] if resource.size else None,
+        location=mapped.get("location"),
+        tags=asset_tags(resource.tags),
+        custom_fields=dict(list(custom.items())[:MAX_ASSET_TAGS]),
+    )
+
+
+# ---------------------------------------------------------------------- SaaS
+
+
+class SaasCollectorAdapter:
+    def __init__(self, provider: str, collector: Any) -> None:
+        self.provider = provider
+        self._collector = collector
+
+    def collect(self) -> Iterator[Discovered]:
+        for product in self._collector.collect():
+            yield saas_discovered(product)
+
+    def was_skipped(self, scope: str) -> bool:
+        # A record the provider sent malformed was skipped: absences prove nothing in that run.
+        return bool(self._collector.warnings)
+
+    def problems(self) -> list[RunError]:
+        return [
+            RunError(code="ProviderWarning", message=str(text)[:500], scope=self.provider)
+            for text in self._collector.warnings
+        ]
+
+
+def saas_discovered(product: Any) -> Discovered:
+    reclaimable = ", ".join(seat.assignee for seat in product.reclaimable)
+    if len(reclaimable) > MAX_CUSTOM_TEXT:
+        reclaimable = reclaimable[: MAX_CUSTOM_TEXT - 1].rsplit(", ", 1)[0] + "…"
+    custom: dict[str, Any] = {
+        "provider": product.provider,
+        "suspended": product.suspended,
+        "activity_known": product.activity_known,
+        "reclaimable_seats": product.reclaimable_total,
+    }
+    if product.sku:
+        custom["sku"] = product.sku[:MAX_CUSTOM_TEXT]
+    if reclaimable:
+        custom["reclaimable_assignees"] = reclaimable
+    fields = AssetCreate(
+        name=product.product,
+        kind=Kind.SAAS,
+        status="deployed",
+        category="saas_subscription",
+        manufacturer=product.vendor,
+        vendor=product.vendor,
+        model=product.sku[:128] if product.sku else None,
+        custom_fields=custom,
+        saas=SaasSeats(
+            product=product.product,
+            vendor=product.vendor,
+            purchased=product.purchased,
+            assigned=product.assigned,
+            active=product.active,
+            observed_at=product.observed_at,
+        ),
+    )
+    return Discovered(
+        external_key=product.external_key,
+        content_hash=product.content_hash(),
+        scope=product.provider,
+        fields=fields,
+        owned_custom_fields=SAAS_CUSTOM_FIELDS,
+    )

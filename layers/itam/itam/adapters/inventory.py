@@ -1,0 +1,261 @@
+"""Inventory connectors, sync runs, leases and links on the single table.
+
+Key layout (every key starts with the tenant prefix `T#<tenant>#`):
+
+    connector    PK T#<t>#CONN#<connector id>   SK META        GSI1 T#<t>#CONNECTORS / <connector id>
+                 enabled ones also GSI2 CONNECTORS / <tenant>#<connector id> (the schedule's directory)
+    lease        PK T#<t>#CONN#<connector id>   SK LEASE       (expires through the table's TTL)
+    link         PK T#<t>#CONN#<connector id>   SK LINK#<asset id>
+    sync run     PK T#<t>#RUN#<run id>          SK META
+                 GSI1 T#<t>#CONN#<connector id>#RUNS / <queued at>#<run id>
+    external id  PK T#<t>#INVENTORY             SK EXTERNAL_ID
+
+A link holds what reconciliation needs of one external resource: the start of its content hash
+(`h`), its consecutive misses (`m`), whether it was retired (`r`), its scope (`s`) and its key (`k`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+
+from itam.adapters.dynamodb import (
+    DynamoAssetRepository,
+    TableModels,
+    _Transaction,
+    document,
+    listing_page,
+    register_tenant,
+    table_models,
+)
+from itam.assets.models import Asset, HistoryEvent
+from itam.errors import StaleVersion
+from itam.inventory.models import Connector, SyncRun
+from itam.inventory.reconcile import Link
+from itam.pagination import Page, PageRequest
+from itam.settings import Settings
+from itam.tenancy import TenantContext
+
+CONNECTOR_DIRECTORY = "CONNECTORS"
+
+
+def _link_model(m: TableModels) -> Any:
+    """The link item class of these table models (one per table binding, kept on its item class)."""
+    model = m.item.__dict__.get("link_model")
+    if model is None:
+        model = type(
+            "LinkItem",
+            (m.item,),
+            {
+                "h": UnicodeAttribute(),
+                "m": NumberAttribute(default=0),
+                "r": BooleanAttribute(default=False),
+                "s": UnicodeAttribute(default=""),
+                "k": UnicodeAttribute(null=True),
+            },
+            discriminator="link",
+        )
+        m.item.link_model = model
+    return model
+
+
+def _connector_pk(ctx: TenantContext, connector_id: str) -> str:
+    return f"{ctx.key_prefix}CONN#{connector_id}"
+
+
+def _conditional_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class DynamoInventoryRepository:
+    """ConnectorRepository and LinkStore on one DynamoDB table."""
+
+    def __init__(self, models: TableModels) -> None:
+        self._m = models
+        self._link = _link_model(models)
+
+    # ------------------------------------------------------------------ connectors
+    def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
+        m = self._m
+        directory = f"{ctx.tenant_id}#{connector.id}" if connector.enabled else None
+        item = m.versioned(
+            PK=_connector_pk(ctx, connector.id),
+            SK="META",
+            doc=connector.model_dump_json(),
+            version=connector.version,
+            GSI1PK=f"{ctx.key_prefix}CONNECTORS",
+            GSI1SK=connector.id,
+            GSI2PK=CONNECTOR_DIRECTORY if directory else None,
+            GSI2SK=directory,
+        )
+        tx = _Transaction(m.connection)
+        if expected_version is None:
+            tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+            register_tenant(m, ctx, tx)
+        else:
+            tx.save(item, m.versioned.version == expected_version, StaleVersion)
+        tx.commit()
+
+    def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
+        return document(self._m.item, _connector_pk(ctx, connector_id), Connector.model_validate_json)
+
+    def list_connectors(self, ctx: TenantContext, page: PageRequest) -> Page[Connector]:
+        partition, scope = f"{ctx.key_prefix}CONNECTORS", f"{ctx.tenant_id}|connectors"
+        return listing_page(
+            self._m, partition, scope, page, Connector.model_validate_json, f"{ctx.key_prefix}CONN#"
+        )
+
+    def delete_connector(self, ctx: TenantContext, connector_id: str) -> None:
+        """Delete the connector (its links and runs stay: the record of what it found)."""
+        self._m.item(PK=_connector_pk(ctx, connector_id), SK="META").delete()
+
+    def external_id(self, ctx: TenantContext, proposed: str) -> str:
+        m = self._m
+        pk = f"{ctx.key_prefix}INVENTORY"
+        stored = document(m.record, pk, str, sk="EXTERNAL_ID")
+        if stored is not None:
+            return stored
+        try:
+            m.record(PK=pk, SK="EXTERNAL_ID", doc=proposed).save(condition=m.item.PK.does_not_exist())
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            return document(m.record, pk, str, sk="EXTERNAL_ID") or proposed
+        return proposed
+
+    # ------------------------------------------------------------------ runs
+    def save_run(self, ctx: TenantContext, run: SyncRun, create: bool = False) -> None:
+        m = self._m
+        item = m.record(
+            PK=f"{ctx.key_prefix}RUN#{run.id}",
+            SK="META",
+            doc=run.model_dump_json(),
+            GSI1PK=f"{_connector_pk(ctx, run.connector_id)}#RUNS",
+            GSI1SK=f"{run.queued_at.isoformat()}#{run.id}",
+        )
+        if not create:
+            item.save()
+            return
+        try:
+            item.save(condition=m.item.PK.does_not_exist())
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+
+    def get_run(self, ctx: TenantContext, run_id: str) -> SyncRun | None:
+        return document(self._m.record, f"{ctx.key_prefix}RUN#{run_id}", SyncRun.model_validate_json)
+
+    def list_runs(self, ctx: TenantContext, connector_id: str, page: PageRequest) -> Page[SyncRun]:
+        partition = f"{_connector_pk(ctx, connector_id)}#RUNS"
+        scope = f"{ctx.tenant_id}|{connector_id}|runs"
+        return listing_page(
+            self._m, partition, scope, page, SyncRun.model_validate_json, f"{ctx.key_prefix}RUN#"
+        )
+
+    # ------------------------------------------------------------------ lease
+    def acquire_lease(
+        self, ctx: TenantContext, connector_id: str, run_id: str, now: datetime, until: datetime
+    ) -> str | None:
+        m = self._m
+        lease = m.guard(
+            PK=_connector_pk(ctx, connector_id),
+            SK="LEASE",
+            owner_id=run_id,
+            expires_at=int(until.timestamp()),
+        )
+        free = (
+            m.item.PK.does_not_exist()
+            | (m.guard.expires_at < int(now.timestamp()))
+            | (m.guard.owner_id == run_id)
+        )
+        try:
+            lease.save(condition=free)
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            try:
+                holder = m.guard.get(_connector_pk(ctx, connector_id), "LEASE", consistent_read=True)
+            except m.guard.DoesNotExist:
+                return self.acquire_lease(ctx, connector_id, run_id, now, until)  # released just now
+            return str(holder.owner_id)
+        return None
+
+    def release_lease(self, ctx: TenantContext, connector_id: str, run_id: str) -> None:
+        m = self._m
+        try:
+            m.guard(PK=_connector_pk(ctx, connector_id), SK="LEASE").delete(
+                condition=m.guard.owner_id == run_id
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise  # taken over by another run after this one's lease expired: leave it
+
+    # ------------------------------------------------------------------ links
+    def links(self, ctx: TenantContext, connector_id: str) -> Iterator[Link]:
+        model = self._link
+        for item in model.query(
+            _connector_pk(ctx, connector_id), model.SK.startswith("LINK#"), consistent_read=True
+        ):
+            yield Link(
+                asset_id=item.SK[5:],
+                content_hash=item.h,
+                misses=int(item.m),
+                retired=bool(item.r),
+                scope=item.s,
+            )
+
+    def create(
+        self, ctx: TenantContext, connector_id: str, created: Sequence[tuple[Asset, HistoryEvent, Link]]
+    ) -> None:
+        m = self._m
+        assets = DynamoAssetRepository(m)
+        with m.item.batch_write() as batch:
+            for asset, event, _ in created:
+                batch.save(assets.asset_item(ctx, asset))
+                batch.save(
+                    m.history(
+                        PK=f"{ctx.key_prefix}ASSET#{asset.id}",
+                        SK=f"HIST#{event.version:010d}",
+                        doc=event.model_dump_json(),
+                    )
+                )
+        # Only once every asset is stored: a link never points at an asset that is not there.
+        with m.item.batch_write() as batch:
+            for asset, _, link in created:
+                key = asset.discovery.external_key if asset.discovery else None
+                batch.save(self._link_item(ctx, connector_id, link, key))
+
+    def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None:
+        """Update the link's state (its external key stays as the create wrote it)."""
+        model = self._link
+        model(PK=_connector_pk(ctx, connector_id), SK=f"LINK#{link.asset_id}").update(
+            actions=[
+                model.entity.set(model),
+                model.h.set(link.content_hash),
+                model.m.set(link.misses),
+                model.r.set(link.retired),
+                model.s.set(link.scope),
+            ]
+        )
+
+    def _link_item(self, ctx: TenantContext, connector_id: str, link: Link, key: str | None) -> Any:
+        return self._link(
+            PK=_connector_pk(ctx, connector_id),
+            SK=f"LINK#{link.asset_id}",
+            h=link.content_hash,
+            m=link.misses,
+            r=link.retired,
+            s=link.scope,
+            k=key,
+        )
+
+
+def connector_directory(settings: Settings) -> Iterator[tuple[str, str]]:
+    """(tenant id, connector id) of every enabled connector: one GSI2 partition, read in 1 MB pages."""
+    models = table_models(settings.table_name, settings.region, settings.dynamodb_endpoint)
+    for item in models.indexes["GSI2"].query(CONNECTOR_DIRECTORY):
+        tenant_id, _, connector_id = str(item.GSI2SK).partition("#")
+        yield tenant_id, connector_id
