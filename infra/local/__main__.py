@@ -106,6 +106,8 @@ def aws_environment(moto_url: str, region: str) -> dict[str, str]:
         "AWS_REGION": region,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
+        # Inventory connectors collect from the emulator too (they ignore AWS_ENDPOINT_URL).
+        "ITAM_INVENTORY_AWS_ENDPOINT": moto_url,
     }
 
 
