@@ -306,20 +306,34 @@ def _actions(statement: Mapping[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
-TENANT_DIRECTORY = "TENANTS"
+# The directories a scheduler may read with its own role (no tenant data lives in them): the
+# tenant directory (GSI1 partition TENANTS) and the directory of enabled connectors (GSI2 partition
+# CONNECTORS).
+DIRECTORIES = {"GSI1": "TENANTS", "GSI2": "CONNECTORS"}
 
 
-def _reads_tenant_directory_only(statement: Mapping[str, Any]) -> bool:
-    """The one grant a function may hold on its own role: Query on GSI1, limited to the tenant
-    directory's partition (no tenant data lives there)."""
+def _reads_a_directory_only(statement: Mapping[str, Any]) -> bool:
+    """The one grant a function may hold on its own role: Query on one index, limited to one
+    directory partition."""
     resource = statement.get("Resource")
     condition = (statement.get("Condition") or {}).get("ForAllValues:StringEquals") or {}
+    index = str(resource.get("Fn::Sub", "")).rsplit("/index/", 1)[-1] if isinstance(resource, dict) else ""
     return (
         statement.get("Effect") == "Allow"
         and _actions(statement) == ["dynamodb:Query"]
-        and isinstance(resource, dict)
-        and str(resource.get("Fn::Sub", "")).endswith("/index/GSI1")
-        and condition.get("dynamodb:LeadingKeys") == [TENANT_DIRECTORY]
+        and index in DIRECTORIES
+        and condition.get("dynamodb:LeadingKeys") == [DIRECTORIES[index]]
+    )
+
+
+def _assumes_roles_of_other_accounts_only(statement: Mapping[str, Any]) -> bool:
+    """The inventory worker's grant: AssumeRole on roles in other accounts (tenants' own, whose
+    trust policies require the tenant's ExternalId), never in this account."""
+    condition = (statement.get("Condition") or {}).get("StringNotEquals") or {}
+    return (
+        statement.get("Effect") == "Allow"
+        and _actions(statement) == ["sts:AssumeRole"]
+        and condition.get("aws:ResourceAccount") == {"Ref": "AWS::AccountId"}
     )
 
 
@@ -334,8 +348,10 @@ def _check_function_policies(lid: str, props: Mapping[str, Any]) -> tuple[bool, 
             f"{lid}: a DynamoDB policy template gives the function itself access to data"
         )
         for statement in _statements(policy):
-            if _reads_tenant_directory_only(statement):
+            if _reads_a_directory_only(statement):
                 directory_only = True
+                continue
+            if _assumes_roles_of_other_accounts_only(statement):
                 continue
             assert not _dynamodb_actions(statement), f"{lid}: reaches DynamoDB with its own role"
             if "sts:AssumeRole" in _actions(statement):

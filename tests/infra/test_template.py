@@ -37,6 +37,8 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
         "AuditSchedulerFunction",
         "AuditWorkerFunction",
         "ProcurementWorkerFunction",
+        "SyncSchedulerFunction",
+        "SyncWorkerFunction",
         "WebhookIntakeFunction",
     ]
     routes = {(r.method, r.path) for r in http_routes(template)}

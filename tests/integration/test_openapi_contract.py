@@ -60,6 +60,11 @@ def test_document_is_valid_openapi_3_1_with_every_route(spec: dict[str, Any]) ->
         "/v1/webhook-endpoints/{endpoint_id}",
         "/v1/webhook-endpoints/{endpoint_id}/rotate",
         "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+        "/v1/connectors",
+        "/v1/connectors/{connector_id}",
+        "/v1/connectors/{connector_id}/sync",
+        "/v1/connectors/{connector_id}/runs",
+        "/v1/sync-runs/{run_id}",
     }
     assert "HTTPValidationError" not in spec["components"]["schemas"]
 

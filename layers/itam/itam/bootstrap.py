@@ -10,9 +10,9 @@ from itam.assets.service import AssetService
 from itam.settings import load_settings
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
+    from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.procurement.service import EndpointService, Intake, Processor
-    from itam.inventory.service import ConnectorService, SyncRunner
     from itam.requests.service import RequestService
 
 

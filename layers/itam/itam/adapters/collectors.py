@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +34,10 @@ from itam.errors import InvalidInput
 from itam.inventory.models import Connector, ConnectorType, RunError
 from itam.inventory.sync import Collector, Discovered
 
+if TYPE_CHECKING:
+    from itam.inventory.saas import Provider
+
+logger = logging.getLogger(__name__)
 AWS_VENDOR = "Amazon Web Services"
 MAX_ASSET_TAGS = 50
 MAX_TAG_VALUE = 256
@@ -54,10 +59,11 @@ def validate_settings(
         return checked.model_dump(mode="json", exclude_none=True), None
     from itam.inventory.saas import CREDENTIALS, SETTINGS
 
-    checked = _checked(SETTINGS[type_.value], settings, "settings")
+    provider = cast("Provider", type_.value)
+    checked = _checked(SETTINGS[provider], settings, "settings")
     secret = None
     if credentials is not None:
-        secret = _secret_values(_checked(CREDENTIALS[type_.value], credentials, "credentials"))
+        secret = _secret_values(_checked(CREDENTIALS[provider], credentials, "credentials"))
     return checked.model_dump(mode="json"), secret
 
 
@@ -109,14 +115,14 @@ class CollectorFactory:
         from itam.adapters.saas import saas_collector
         from itam.inventory.saas import CREDENTIALS, SETTINGS
 
-        provider = connector.type.value
+        provider = cast("Provider", connector.type.value)
         settings_model = SETTINGS[provider].model_validate(connector.settings)
         if credentials is None:
             raise InvalidInput(f"the {provider} connector has no credentials", "credentials")
         secret = _checked(CREDENTIALS[provider], credentials, "credentials")
         extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
         collector = saas_collector(
-            provider,  # type: ignore[arg-type]
+            provider,
             settings_model,
             secret,
             reclaim_after_days=connector.reclaim_after_days,
@@ -232,13 +238,19 @@ class SaasCollectorAdapter:
 
     def was_skipped(self, scope: str) -> bool:
         # A record the provider sent malformed was skipped: absences prove nothing in that run.
-        return bool(self._collector.warnings)
+        return bool(self._skipped())
 
     def problems(self) -> list[RunError]:
+        for notice in self._collector.warnings:
+            if notice not in self._skipped():
+                logger.info("provider notice", extra={"provider": self.provider, "notice": notice})
         return [
-            RunError(code="ProviderWarning", message=str(text)[:500], scope=self.provider)
-            for text in self._collector.warnings
+            RunError(code="SkippedRecord", message=text[:500], scope=self.provider)
+            for text in self._skipped()
         ]
+
+    def _skipped(self) -> list[str]:
+        return [str(text) for text in self._collector.warnings if "skipped" in str(text)]
 
 
 def saas_discovered(product: Any) -> Discovered:
