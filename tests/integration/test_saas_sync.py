@@ -31,7 +31,7 @@ def fake(table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSaas]:
         monkeypatch.setenv("ITAM_PROVIDER_ENDPOINTS", json.dumps(server.endpoints))
         reset_caches()
         # Retry waits are recorded, not slept.
-        bootstrap.sync_runner()._collectors._sleep = server.sleeps.append  # noqa: SLF001
+        bootstrap.sync_runner()._collectors._sleep = server.sleeps.append
         yield server
 
 
