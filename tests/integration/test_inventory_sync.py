@@ -417,3 +417,16 @@ def test_the_hourly_schedule_queues_one_run_per_enabled_connector(
     assert outcome == {"batchItemFailures": []}  # one tenant's run does not stop the other's
     runs = api.get(f"/v1/connectors/{connector['id']}/runs").body["items"]
     assert [(r["trigger"], r["status"]) for r in runs] == [("schedule", "succeeded")]
+
+
+def test_a_run_queued_for_a_connector_deleted_meanwhile_is_closed(
+    api: Api, connector: dict[str, Any]
+) -> None:
+    queued = api.post(f"/v1/connectors/{connector['id']}/sync").body
+    assert api.delete(f"/v1/connectors/{connector['id']}").status == 204
+    assert run_worker(drain(sync_queue())) == {"batchItemFailures": []}
+    from itam.bootstrap import sync_runner
+
+    run = sync_runner()._repo_for(system_context("acme")).get_run(system_context("acme"), queued["id"])  # noqa: SLF001
+    assert run is not None and (run.status, run.failure) == ("skipped", "deleted")
+    assert cloud_assets(api) == {}

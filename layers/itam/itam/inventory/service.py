@@ -300,7 +300,13 @@ class SyncRunner:
         ctx = system_context(job.tenant_id)
         repo = self._repo_for(ctx)
         connector = repo.get_connector(ctx, job.connector_id)
-        if connector is None or (job.trigger == "schedule" and not connector.enabled):
+        if connector is None:
+            queued = repo.get_run(ctx, job.run_id) if job.run_id else None
+            if queued is not None and queued.status not in FINISHED:
+                closed = {"status": RunStatus.SKIPPED, "finished_at": self._clock.now(), "failure": "deleted"}
+                repo.save_run(ctx, queued.model_copy(update=closed))
+            return None
+        if job.trigger == "schedule" and not connector.enabled:
             return None
         now = self._clock.now()
         run_id = job.run_id or scheduled_run_id(connector.id, job.scheduled_at or now)
@@ -347,7 +353,7 @@ class SyncRunner:
                 )
         run = run.model_copy(update={"status": RunStatus.RUNNING, "started_at": started})
         repo.save_run(ctx, run)
-        connector = self._touch(ctx, connector.id, {"last_run": RunSummary(id=run.id, status=run.status)})
+        connector = self._touch(ctx, connector, {"last_run": RunSummary(id=run.id, status=run.status)})
         plan = RunPlan(
             connector_id=connector.id,
             connector_name=connector.name,
@@ -418,17 +424,19 @@ class SyncRunner:
         if completed_at is not None:
             update["last_completed_at"] = completed_at
         if status is not RunStatus.SKIPPED:
-            self._touch(ctx, connector.id, update)
+            self._touch(ctx, connector, update)
             self._publisher.publish(SYNC_COMPLETED, [_completed_event(ctx, run)])
         return run
 
-    def _touch(self, ctx: TenantContext, connector_id: str, update: Mapping[str, Any]) -> Connector:
-        """Record run facts on the connector, re-reading it when an admin changed it meanwhile."""
+    def _touch(self, ctx: TenantContext, connector: Connector, update: Mapping[str, Any]) -> Connector:
+        """Record run facts on the connector, re-reading it when an admin changed it meanwhile (a
+        connector deleted meanwhile is left deleted)."""
         repo = self._repo_for(ctx)
         for _ in range(5):
-            connector = repo.get_connector(ctx, connector_id)
-            if connector is None:
-                raise ConnectorNotFound(connector_id)
+            stored = repo.get_connector(ctx, connector.id)
+            if stored is None:
+                return connector.model_copy(update=dict(update))
+            connector = stored
             updated = connector.model_copy(update={**update, "version": connector.version + 1})
             try:
                 repo.save_connector(ctx, updated, connector.version)
