@@ -427,6 +427,6 @@ def test_a_run_queued_for_a_connector_deleted_meanwhile_is_closed(
     assert run_worker(drain(sync_queue())) == {"batchItemFailures": []}
     from itam.bootstrap import sync_runner
 
-    run = sync_runner()._repo_for(system_context("acme")).get_run(system_context("acme"), queued["id"])  # noqa: SLF001
+    run = sync_runner()._repo_for(system_context("acme")).get_run(system_context("acme"), queued["id"])
     assert run is not None and (run.status, run.failure) == ("skipped", "deleted")
     assert cloud_assets(api) == {}
