@@ -65,6 +65,8 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
         "AuditDeadLetterQueue",
         "ProcurementQueue",
         "ProcurementDeadLetterQueue",
+        "SyncQueue",
+        "SyncDeadLetterQueue",
     }
     attributes = sqs.get_queue_attributes(QueueUrl=itam.queues["AuditQueue"], AttributeNames=["All"])[
         "Attributes"
@@ -77,7 +79,12 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
     assert itam.event_buses == {"EventBus": "itam-stacktest"}
     assert itam.event_taps["EventBus"].endswith("/itam-local-EventBus-tap")
     sources = {source.key: source for source in resolve_queue_sources(load_template(), itam)}
-    assert set(sources) == {"AuditWorkerFunction.Audits", "ProcurementWorkerFunction.Deliveries"}
+    assert set(sources) == {
+        "AuditWorkerFunction.Audits",
+        "ProcurementWorkerFunction.Deliveries",
+        "SyncWorkerFunction.Runs",
+    }
+    assert sources["SyncWorkerFunction.Runs"].queue.url == itam.queues["SyncQueue"]
     audits = sources["AuditWorkerFunction.Audits"]
     assert sources["ProcurementWorkerFunction.Deliveries"].queue.url == itam.queues["ProcurementQueue"]
     assert (audits.key, audits.queue.url, audits.batch_size) == (
@@ -86,15 +93,18 @@ def test_the_templates_queues_bus_and_event_sources_are_created(
         5,
     )
     assert audits.report_batch_item_failures
-    (daily,) = resolve_schedule_sources(load_template(), itam)
+    daily, hourly = sorted(resolve_schedule_sources(load_template(), itam), key=lambda s: s.arn)
     assert (
         daily.arn == f"arn:aws:scheduler:{REGION}:123456789012:schedule/default/AuditSchedulerFunctionDaily"
     )
+    assert hourly.arn.endswith("schedule/default/SyncSchedulerFunctionHourly")
     runner = Runner.from_template(load_template(), itam, moto_url=moto_url)
     assert set(runner.runtimes) == {
         "AuditWorkerFunction",
         "AuditSchedulerFunction",
         "ProcurementWorkerFunction",
+        "SyncSchedulerFunction",
+        "SyncWorkerFunction",
     }
     assert runner.runtimes["AuditWorkerFunction"].function_name == "itam-stacktest-audit-worker"
 

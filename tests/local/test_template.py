@@ -174,6 +174,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
             "AuditQueue": queue_url,
             "EventBus": "itam-local",
             "ProcurementQueue": queue_url.replace("Audit", "Procurement"),
+            "SyncQueue": queue_url.replace("Audit", "Sync"),
         },
         attributes={"TenantDataRole": {"Arn": role_arn}},
     )
@@ -184,6 +185,8 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "EVENT_BUS_NAME": "itam-local",
         "PROCUREMENT_QUEUE_URL": queue_url.replace("Audit", "Procurement"),
         "WEBHOOK_SECRET_PREFIX": "itam-local/webhooks",
+        "SYNC_QUEUE_URL": queue_url.replace("Audit", "Sync"),
+        "CONNECTOR_SECRET_PREFIX": "itam-local/connectors",
         "POWERTOOLS_SERVICE_NAME": "itam",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
@@ -212,7 +215,10 @@ def test_resources_are_created_after_what_they_refer_to(template: dict) -> None:
 
 
 def test_the_templates_queue_and_schedule_events_are_read(template: dict) -> None:
-    audits, deliveries = sorted(sqs_event_sources(template), key=lambda source: source.function.logical_id)
+    audits, deliveries, runs = sorted(
+        sqs_event_sources(template), key=lambda source: source.function.logical_id
+    )
+    assert (runs.function.logical_id, runs.event_name, runs.batch_size) == ("SyncWorkerFunction", "Runs", 1)
     assert (deliveries.function.logical_id, deliveries.event_name) == (
         "ProcurementWorkerFunction",
         "Deliveries",
@@ -220,7 +226,8 @@ def test_the_templates_queue_and_schedule_events_are_read(template: dict) -> Non
     assert (audits.function.logical_id, audits.event_name) == ("AuditWorkerFunction", "Audits")
     assert audits.queue == {"Fn::GetAtt": ["AuditQueue", "Arn"]}
     assert (audits.batch_size, audits.report_batch_item_failures, audits.enabled) == (5, True, True)
-    (daily,) = schedule_event_sources(template)
+    daily, hourly = sorted(schedule_event_sources(template), key=lambda source: source.name)
+    assert (hourly.name, hourly.expression) == ("SyncSchedulerFunctionHourly", "rate(1 hour)")
     assert (daily.function.logical_id, daily.event_name, daily.kind) == (
         "AuditSchedulerFunction",
         "Daily",
