@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from itam.adapters import tenant_directory
 from itam.adapters.messaging import SqsJobQueue
+from itam.clock import fired_at
 from itam.licenses.service import fan_out
 from itam.settings import load_settings
 
@@ -18,13 +19,10 @@ logger = Logger()
 
 def audit_day(event: dict[str, Any]) -> datetime:
     """The day the schedule fired for (its `time`), or now when the event carries none."""
-    fired = event.get("time") if isinstance(event, dict) else None
-    if isinstance(fired, str):
-        try:
-            return datetime.fromisoformat(fired.replace("Z", "+00:00"))
-        except ValueError:
-            logger.warning("unreadable schedule time; auditing today", extra={"time": fired})
-    return datetime.now(UTC)
+    fired = fired_at(event)
+    if fired is None:
+        logger.warning("no readable schedule time; auditing today", extra={"time": event.get("time")})
+    return fired or datetime.now(UTC)
 
 
 @logger.inject_lambda_context

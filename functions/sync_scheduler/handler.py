@@ -10,28 +10,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from itam.adapters.inventory import connector_directory
 from itam.adapters.messaging import SqsJobQueue
+from itam.clock import fired_at
 from itam.inventory.service import fan_out
 from itam.settings import load_settings
 
 logger = Logger()
 
 
-def fired_at(event: dict[str, Any]) -> datetime:
-    """When the schedule fired (its `time`), or now when the event carries none."""
-    fired = event.get("time") if isinstance(event, dict) else None
-    if isinstance(fired, str):
-        try:
-            return datetime.fromisoformat(fired.replace("Z", "+00:00"))
-        except ValueError:
-            logger.warning("unreadable schedule time; using now", extra={"time": fired})
-    return datetime.now(UTC)
-
-
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = load_settings()
     queue = SqsJobQueue(settings.sync_queue_url or "", settings.region, settings.sqs_endpoint)
-    at = fired_at(event)
+    at = fired_at(event) or datetime.now(UTC)
     queued = fan_out(connector_directory(settings), queue.send_batch, at)
     logger.info("sync runs queued", extra={"connectors": queued, "at": at.isoformat()})
     return {"at": at.isoformat(), "queued": queued}

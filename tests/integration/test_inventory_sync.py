@@ -17,6 +17,7 @@ from itam.inventory.models import SyncJob
 from itam.inventory.service import system_context
 from tests.integration.audit_support import drain, sqs_event
 from tests.integration.conftest import Api, Jobs
+from tests.integration.test_inventory_aws import _assume
 from tests.support.lambda_api import LambdaContext
 
 MGMT = "111111111111"
@@ -33,21 +34,6 @@ TAGS = [
     {"Key": "CostCenter", "Value": "CC-7"},
     {"Key": "Site", "Value": "DUB"},
 ]
-
-
-def _session(credentials: dict[str, Any], region: str = "us-east-1") -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=region,
-    )
-
-
-def _assume(session: boto3.Session, role_arn: str) -> boto3.Session:
-    return _session(
-        session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="setup")["Credentials"]
-    )
 
 
 class Estate:

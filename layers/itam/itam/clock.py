@@ -17,3 +17,15 @@ class TimeOrderedIds:
 
     def new_id(self) -> str:
         return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def fired_at(event: object) -> datetime | None:
+    """When a schedule fired: its event's `time` (RFC 3339), or None when it carries none that
+    can be read (the caller then uses now)."""
+    fired = event.get("time") if isinstance(event, dict) else None
+    if not isinstance(fired, str):
+        return None
+    try:
+        return datetime.fromisoformat(fired.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.pagination import Page, PageRequest
@@ -89,3 +89,12 @@ class Clock(Protocol):
 class IdGenerator(Protocol):
     def new_id(self) -> str:
         """A new unique, opaque id."""
+
+
+class SecretStore(Protocol):
+    """Named secrets (JSON objects): webhook signing secrets, connector credentials."""
+
+    def create(self, name: str, value: Mapping[str, Any]) -> None: ...
+    def put(self, name: str, value: Mapping[str, Any]) -> None: ...
+    def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
+    def delete(self, name: str) -> None: ...

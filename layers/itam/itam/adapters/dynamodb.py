@@ -541,6 +541,19 @@ def register_tenant(m: TableModels, ctx: TenantContext, tx: _Transaction) -> Non
     tx.update(item, actions, None, WriteConflict)
 
 
+def save_versioned(m: TableModels, ctx: TenantContext, item: Any, expected_version: int | None) -> None:
+    """Create a versioned document (expected_version None; the tenant enters the directory in the
+    same transaction) or replace it if its stored version is still `expected_version`; StaleVersion
+    otherwise."""
+    tx = _Transaction(m.connection)
+    if expected_version is None:
+        tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+        register_tenant(m, ctx, tx)
+    else:
+        tx.save(item, m.versioned.version == expected_version, StaleVersion)
+    tx.commit()
+
+
 def tenant_pk(ctx: TenantContext) -> str:
     return f"{ctx.key_prefix}TENANT"
 

@@ -25,14 +25,12 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from itam.adapters.dynamodb import (
     DynamoAssetRepository,
     TableModels,
-    _Transaction,
     document,
     listing_page,
-    register_tenant,
+    save_versioned,
     table_models,
 )
 from itam.assets.models import Asset, HistoryEvent
-from itam.errors import StaleVersion
 from itam.inventory.models import Connector, SyncRun
 from itam.inventory.reconcile import Link
 from itam.pagination import Page, PageRequest
@@ -91,13 +89,7 @@ class DynamoInventoryRepository:
             GSI2PK=CONNECTOR_DIRECTORY if directory else None,
             GSI2SK=directory,
         )
-        tx = _Transaction(m.connection)
-        if expected_version is None:
-            tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
-            register_tenant(m, ctx, tx)
-        else:
-            tx.save(item, m.versioned.version == expected_version, StaleVersion)
-        tx.commit()
+        save_versioned(m, ctx, item, expected_version)
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
         return document(self._m.item, _connector_pk(ctx, connector_id), Connector.model_validate_json)

@@ -19,10 +19,9 @@ from typing import Any
 from itam.adapters.dynamodb import (
     TableModels,
     _query_page_on,
-    _Transaction,
     document,
     listing_page,
-    register_tenant,
+    save_versioned,
 )
 from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
@@ -61,13 +60,7 @@ class DynamoProcurementRepository:
             GSI1PK=f"{ctx.key_prefix}WEBHOOKS",
             GSI1SK=endpoint.id,
         )
-        tx = _Transaction(m.connection)
-        if expected_version is None:
-            tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
-            register_tenant(m, ctx, tx)
-        else:
-            tx.save(item, m.versioned.version == expected_version, StaleVersion)
-        tx.commit()
+        save_versioned(m, ctx, item, expected_version)
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
         return document(self._m.item, _endpoint_pk(ctx, endpoint_id), WebhookEndpoint.model_validate_json)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -277,6 +278,9 @@ def _printable_secret(secret: SecretStr) -> SecretStr:
     return secret
 
 
+PrintableSecret = Annotated[SecretStr, AfterValidator(_printable_secret)]
+
+
 class Microsoft365Settings(BaseModel):
     """Microsoft 365 through Microsoft Graph: the Entra ID directory (tenant id or a verified domain)
     and the client id of the app registration that holds the application permissions."""
@@ -297,12 +301,7 @@ class Microsoft365Credentials(BaseModel):
 
     model_config = _SECRETS
 
-    client_secret: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
-
-    @field_validator("client_secret")
-    @classmethod
-    def _check_secret(cls, value: SecretStr) -> SecretStr:
-        return _printable_secret(value)
+    client_secret: Annotated[PrintableSecret, Field(min_length=1, max_length=1024)]
 
 
 class GoogleProduct(BaseModel):
@@ -410,12 +409,7 @@ class OktaCredentials(BaseModel):
 
     model_config = _SECRETS
 
-    api_token: Annotated[SecretStr, Field(min_length=20, max_length=200)]
-
-    @field_validator("api_token")
-    @classmethod
-    def _check_secret(cls, value: SecretStr) -> SecretStr:
-        return _printable_secret(value)
+    api_token: Annotated[PrintableSecret, Field(min_length=20, max_length=200)]
 
 
 class GitHubSettings(BaseModel):
@@ -432,12 +426,7 @@ class GitHubCredentials(BaseModel):
 
     model_config = _SECRETS
 
-    token: Annotated[SecretStr, Field(min_length=20, max_length=255)]
-
-    @field_validator("token")
-    @classmethod
-    def _check_secret(cls, value: SecretStr) -> SecretStr:
-        return _printable_secret(value)
+    token: Annotated[PrintableSecret, Field(min_length=20, max_length=255)]
 
 
 class SlackSettings(BaseModel):

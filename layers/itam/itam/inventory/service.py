@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -38,11 +39,11 @@ from itam.inventory.models import (
     SyncJob,
     SyncRun,
 )
-from itam.inventory.ports import CollectorFactory, ConnectorRepository, EventPublisher, Queue, SecretStore
+from itam.inventory.ports import CollectorFactory, ConnectorRepository, EventPublisher, Queue
 from itam.inventory.reconcile import RunCounts
 from itam.inventory.sync import Reconciler, RunPlan
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdGenerator
+from itam.ports import Clock, IdGenerator, SecretStore
 from itam.tenancy import Permission, Role, TenantContext
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class ConnectorService:
         self, ctx: TenantContext, connector_id: str, patch: ConnectorPatch, if_match: str | None = None
     ) -> Connector:
         connector = self.get(ctx, connector_id)
-        if if_match is not None and not _etag_matches(if_match, connector.version):
+        if if_match is not None and not etag_matches(if_match, connector.version):
             raise PreconditionFailed()
         changes = patch.model_dump(exclude_unset=True, exclude_none=True)
         credentials = changes.pop("credentials", None)
@@ -264,11 +265,6 @@ class ConnectorService:
         if type_ is not ConnectorType.AWS and secret is None and not partial:
             raise InvalidInput(f"a {type_.value} connector needs credentials", "credentials")
         return checked, secret
-
-
-def _etag_matches(if_match: str, version: int) -> bool:
-    candidates = [part.strip() for part in if_match.split(",")]
-    return "*" in candidates or f'"{version}"' in candidates
 
 
 class SyncRunner:

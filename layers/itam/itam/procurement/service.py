@@ -28,7 +28,7 @@ from itam.errors import (
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdGenerator
+from itam.ports import Clock, IdGenerator, SecretStore
 from itam.procurement import precoro
 from itam.procurement.models import (
     Accepted,
@@ -95,13 +95,6 @@ class RequestFulfilment(Protocol):
         asset_ids: Sequence[str] = (),
         license_id: str | None = None,
     ) -> Any: ...
-
-
-class SecretStore(Protocol):
-    def create(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def put(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
-    def delete(self, name: str) -> None: ...
 
 
 class Queue(Protocol):

@@ -11,6 +11,7 @@ Base URLs are fixed per provider (Okta: the org's own domain from its validated 
 
 from __future__ import annotations
 
+import importlib
 import random
 import time
 from abc import ABC, abstractmethod
@@ -22,18 +23,10 @@ from pydantic import BaseModel
 
 from itam.adapters.saas.http import ProviderSession, SaasLimits, resolve_bases
 from itam.inventory.saas import (
-    GitHubCredentials,
-    GitHubSettings,
-    GoogleWorkspaceCredentials,
-    GoogleWorkspaceSettings,
-    Microsoft365Credentials,
-    Microsoft365Settings,
-    OktaCredentials,
-    OktaSettings,
+    CREDENTIALS,
+    SETTINGS,
     Provider,
     SaasProduct,
-    SlackCredentials,
-    SlackSettings,
     UsageWindow,
 )
 
@@ -112,6 +105,16 @@ class SaasConnector(ABC):
         """The get and transform steps of one run."""
 
 
+# Each provider's collector, imported when first used: (module in this package, class).
+COLLECTORS: dict[Provider, tuple[str, str]] = {
+    "microsoft365": ("microsoft365", "Microsoft365Collector"),
+    "google_workspace": ("google_workspace", "GoogleWorkspaceCollector"),
+    "okta": ("okta", "OktaCollector"),
+    "github": ("github", "GitHubCopilotCollector"),
+    "slack": ("slack", "SlackCollector"),
+}
+
+
 def _expect(value: BaseModel, model: type[ModelT], provider: Provider) -> ModelT:
     if not isinstance(value, model):
         raise TypeError(f"{provider} needs {model.__name__}, not {type(value).__name__}")
@@ -137,44 +140,13 @@ def saas_collector(
         "sleep": sleep,
         "rng": rng,
     }
-    if provider == "microsoft365":
-        from itam.adapters.saas.microsoft365 import Microsoft365Collector
-
-        return Microsoft365Collector(
-            _expect(settings, Microsoft365Settings, provider),
-            _expect(credentials, Microsoft365Credentials, provider),
-            **options,
-        )
-    if provider == "google_workspace":
-        from itam.adapters.saas.google_workspace import GoogleWorkspaceCollector
-
-        return GoogleWorkspaceCollector(
-            _expect(settings, GoogleWorkspaceSettings, provider),
-            _expect(credentials, GoogleWorkspaceCredentials, provider),
-            **options,
-        )
-    if provider == "okta":
-        from itam.adapters.saas.okta import OktaCollector
-
-        return OktaCollector(
-            _expect(settings, OktaSettings, provider),
-            _expect(credentials, OktaCredentials, provider),
-            **options,
-        )
-    if provider == "github":
-        from itam.adapters.saas.github import GitHubCopilotCollector
-
-        return GitHubCopilotCollector(
-            _expect(settings, GitHubSettings, provider),
-            _expect(credentials, GitHubCredentials, provider),
-            **options,
-        )
-    if provider == "slack":
-        from itam.adapters.saas.slack import SlackCollector
-
-        return SlackCollector(
-            _expect(settings, SlackSettings, provider),
-            _expect(credentials, SlackCredentials, provider),
-            **options,
-        )
-    raise ValueError(f"unknown provider {provider!r}")
+    if provider not in COLLECTORS:
+        raise ValueError(f"unknown provider {provider!r}")
+    module, name = COLLECTORS[provider]
+    collector_class = getattr(importlib.import_module(f"itam.adapters.saas.{module}"), name)
+    collector: SaasCollector = collector_class(
+        _expect(settings, SETTINGS[provider], provider),
+        _expect(credentials, CREDENTIALS[provider], provider),
+        **options,
+    )
+    return collector
