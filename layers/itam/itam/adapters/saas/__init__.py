@@ -17,7 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol, TypedDict, TypeVar, Unpack
+from typing import ClassVar, Generic, Protocol, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel
 
@@ -33,6 +33,8 @@ from itam.inventory.saas import (
 MAX_RECLAIM_DAYS = 3650
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+CredentialsT = TypeVar("CredentialsT", bound=BaseModel)
 
 
 class SaasCollector(Protocol):
@@ -54,13 +56,17 @@ class CollectorOptions(TypedDict, total=False):
     limits: SaasLimits | None
 
 
-class SaasConnector(ABC):
+class SaasConnector(ABC, Generic[SettingsT, CredentialsT]):
     """Base of the provider collectors: one `ProviderSession` per `collect()` run, the usage window,
     and the run's warnings (notices only, never secrets)."""
 
     provider: ClassVar[Provider]
 
-    def __init__(self, **options: Unpack[CollectorOptions]) -> None:
+    def __init__(
+        self, settings: SettingsT, credentials: CredentialsT, **options: Unpack[CollectorOptions]
+    ) -> None:
+        self.settings = settings
+        self._credentials = credentials
         reclaim_after_days = options.get("reclaim_after_days", 30)
         if not 1 <= reclaim_after_days <= MAX_RECLAIM_DAYS:
             raise ValueError(f"reclaim_after_days must be between 1 and {MAX_RECLAIM_DAYS}")

@@ -16,12 +16,12 @@ Access: a token of an organization owner: a fine-grained token with the organiza
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Unpack
+from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field, ValidationError
 
-from itam.adapters.saas import CollectorOptions, SaasConnector
+from itam.adapters.saas import SaasConnector
 from itam.adapters.saas.http import ProviderSession, link_pages, malformed
 from itam.inventory.saas import (
     GitHubCredentials,
@@ -145,17 +145,10 @@ def transform(
 # --- get -----------------------------------------------------------------------------------------
 
 
-class GitHubCopilotCollector(SaasConnector):
+class GitHubCopilotCollector(SaasConnector[GitHubSettings, GitHubCredentials]):
     """Collects an organization's Copilot subscription and seats."""
 
     provider: ClassVar[Provider] = "github"
-
-    def __init__(
-        self, settings: GitHubSettings, credentials: GitHubCredentials, **options: Unpack[CollectorOptions]
-    ) -> None:
-        super().__init__(**options)
-        self.settings = settings
-        self._credentials = credentials
 
     def _hosts(self) -> Mapping[str, str]:
         return {"github": API_URL}

@@ -24,12 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Unpack
+from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
-from itam.adapters.saas import CollectorOptions, SaasConnector
+from itam.adapters.saas import SaasConnector
 from itam.adapters.saas.http import (
     BearerToken,
     HttpClient,
@@ -200,20 +200,10 @@ def signed_assertion(key: GoogleServiceAccountKey, subject: str, issued_at: int)
         raise ConnectorAuthError(message, code="invalid_private_key", provider_message=message) from None
 
 
-class GoogleWorkspaceCollector(SaasConnector):
+class GoogleWorkspaceCollector(SaasConnector[GoogleWorkspaceSettings, GoogleWorkspaceCredentials]):
     """Collects the license assignments of the configured Google products."""
 
     provider: ClassVar[Provider] = "google_workspace"
-
-    def __init__(
-        self,
-        settings: GoogleWorkspaceSettings,
-        credentials: GoogleWorkspaceCredentials,
-        **options: Unpack[CollectorOptions],
-    ) -> None:
-        super().__init__(**options)
-        self.settings = settings
-        self._key = credentials.service_account
 
     @property
     def customer(self) -> str:
@@ -225,7 +215,7 @@ class GoogleWorkspaceCollector(SaasConnector):
         return {"google_oauth": OAUTH_URL, "google_licensing": LICENSING_URL}
 
     def _secrets(self) -> Sequence[str]:
-        return [self._key.private_key.get_secret_value()]
+        return [self._credentials.service_account.private_key.get_secret_value()]
 
     def _collect(self, session: ProviderSession, window: UsageWindow) -> Iterator[SaasProduct]:
         token = BearerToken(session, lambda: self._token(session))
@@ -237,7 +227,9 @@ class GoogleWorkspaceCollector(SaasConnector):
             yield from sku_products(seats, customer=self.customer, observed_at=window.now, warn=session.warn)
 
     def _token(self, session: ProviderSession) -> tuple[str, int]:
-        assertion = signed_assertion(self._key, self.settings.admin_email, int(time.time()))
+        assertion = signed_assertion(
+            self._credentials.service_account, self.settings.admin_email, int(time.time())
+        )
         session.keep_secret(assertion)
         oauth = session.client("google_oauth")
         response = oauth.post_form(

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Unpack
+from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
-from itam.adapters.saas import CollectorOptions, SaasConnector
+from itam.adapters.saas import SaasConnector
 from itam.adapters.saas.http import (
     BearerToken,
     HttpClient,
@@ -259,20 +259,10 @@ def odata_pages(client: HttpClient, first: Response) -> Iterator[list[Any]]:
         response = client.get(link)
 
 
-class Microsoft365Collector(SaasConnector):
+class Microsoft365Collector(SaasConnector[Microsoft365Settings, Microsoft365Credentials]):
     """Collects a directory's subscribed SKUs and their holders' sign-in activity."""
 
     provider: ClassVar[Provider] = "microsoft365"
-
-    def __init__(
-        self,
-        settings: Microsoft365Settings,
-        credentials: Microsoft365Credentials,
-        **options: Unpack[CollectorOptions],
-    ) -> None:
-        super().__init__(**options)
-        self.settings = settings
-        self._credentials = credentials
 
     def _hosts(self) -> Mapping[str, str]:
         return {"login_microsoft": LOGIN_URL, "graph": GRAPH_URL}

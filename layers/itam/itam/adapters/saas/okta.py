@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Unpack
+from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
 from pydantic import Field
 
-from itam.adapters.saas import CollectorOptions, SaasConnector
+from itam.adapters.saas import SaasConnector
 from itam.adapters.saas.http import HttpClient, ProviderSession, link_pages
 from itam.inventory.saas import (
     DisplayText,
@@ -178,17 +178,10 @@ def transform(
 # --- get -----------------------------------------------------------------------------------------
 
 
-class OktaCollector(SaasConnector):
+class OktaCollector(SaasConnector[OktaSettings, OktaCredentials]):
     """Collects the org's active apps and their assignments."""
 
     provider: ClassVar[Provider] = "okta"
-
-    def __init__(
-        self, settings: OktaSettings, credentials: OktaCredentials, **options: Unpack[CollectorOptions]
-    ) -> None:
-        super().__init__(**options)
-        self.settings = settings
-        self._credentials = credentials
 
     def _hosts(self) -> Mapping[str, str]:
         return {"okta": f"https://{self.settings.org_domain}"}

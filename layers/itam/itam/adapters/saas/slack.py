@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Unpack
+from typing import Any, ClassVar
 
-from itam.adapters.saas import CollectorOptions, SaasConnector
+from itam.adapters.saas import SaasConnector
 from itam.adapters.saas.http import HttpClient, PageGuard, ProviderSession, Response, malformed
 from itam.inventory.errors import ConnectorAuthError, ConnectorError
 from itam.inventory.saas import (
@@ -126,17 +126,10 @@ def transform(
 # --- get -----------------------------------------------------------------------------------------
 
 
-class SlackCollector(SaasConnector):
+class SlackCollector(SaasConnector[SlackSettings, SlackCredentials]):
     """Collects a workspace's billable members."""
 
     provider: ClassVar[Provider] = "slack"
-
-    def __init__(
-        self, settings: SlackSettings, credentials: SlackCredentials, **options: Unpack[CollectorOptions]
-    ) -> None:
-        super().__init__(**options)
-        self.settings = settings
-        self._credentials = credentials
 
     def _hosts(self) -> Mapping[str, str]:
         return {"slack": API_URL}
