@@ -416,3 +416,32 @@ def test_a_run_queued_for_a_connector_deleted_meanwhile_is_closed(
     run = sync_runner()._repo_for(system_context("acme")).get_run(system_context("acme"), queued["id"])
     assert run is not None and (run.status, run.failure) == ("skipped", "deleted")
     assert cloud_assets(api) == {}
+
+
+def test_items_dynamodb_leaves_unprocessed_are_sent_again(
+    api: Api, connector: dict[str, Any], estate: Estate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.connection.base import Connection
+
+    from itam.adapters import inventory
+
+    real = Connection.batch_write_item
+    calls: list[int] = []
+
+    def throttled(self: Any, table_name: str, put_items: Any = None, **kwargs: Any) -> Any:
+        items = list(put_items or [])
+        calls.append(len(items))
+        if len(calls) == 1 and len(items) > 1:  # DynamoDB takes half, leaves the rest
+            taken, left = items[: len(items) // 2], items[len(items) // 2 :]
+            real(self, table_name, put_items=taken, **kwargs)
+            return {"UnprocessedItems": {table_name: [{"PutRequest": {"Item": item}} for item in left]}}
+        return real(self, table_name, put_items=items, **kwargs)
+
+    monkeypatch.setattr(Connection, "batch_write_item", throttled)
+    monkeypatch.setattr(inventory.time, "sleep", lambda _: None)
+
+    run = sync_now(api, connector["id"])
+
+    assert run["status"] == "succeeded", run
+    assert set(cloud_assets(api)) == estate.arns()
+    assert calls[1] == calls[0] - calls[0] // 2  # the unprocessed half, sent again

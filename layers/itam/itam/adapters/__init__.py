@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from itam.adapters.credentials import TenantCredentials
@@ -72,11 +73,24 @@ class TenantScopedAssets:
 
 def models_for_tenant(settings: Settings) -> Callable[[TenantContext], TableModels]:
     """Table models for the caller's tenant: with a tenant role configured, bound to credentials of
-    that role assumed for the tenant, else to the function's own credentials."""
-    table, region, host = settings.table_name, settings.region, settings.dynamodb_endpoint
-    if settings.tenant_role_arn is None:
+    that role assumed for the tenant, else to the function's own credentials. One per process and
+    configuration, so that every repository of a function shares its tenants' credentials."""
+    return _models_for(
+        settings.table_name,
+        settings.region,
+        settings.dynamodb_endpoint,
+        settings.tenant_role_arn,
+        settings.sts_endpoint,
+    )
+
+
+@lru_cache(maxsize=4)
+def _models_for(
+    table: str, region: str, host: str | None, role_arn: str | None, sts_endpoint: str | None
+) -> Callable[[TenantContext], TableModels]:
+    if role_arn is None:
         return lambda ctx: table_models(table, region, host)
-    credentials = TenantCredentials(settings.tenant_role_arn, region, settings.sts_endpoint)
+    credentials = TenantCredentials(role_arn, region, sts_endpoint)
     return lambda ctx: table_models(table, region, host, credentials.for_tenant(ctx.tenant_id))
 
 

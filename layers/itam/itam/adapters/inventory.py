@@ -16,7 +16,9 @@ A link holds what reconciliation needs of one external resource: the start of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +33,7 @@ from itam.adapters.dynamodb import (
     table_models,
 )
 from itam.assets.models import Asset, HistoryEvent
+from itam.errors import WriteConflict
 from itam.inventory.models import Connector, SyncRun
 from itam.inventory.reconcile import Link
 from itam.pagination import Page, PageRequest
@@ -38,6 +41,8 @@ from itam.settings import Settings
 from itam.tenancy import TenantContext
 
 CONNECTOR_DIRECTORY = "CONNECTORS"
+BATCH_SIZE = 25  # BatchWriteItem's limit
+BATCH_ATTEMPTS = 8
 
 
 def _link_model(m: TableModels) -> Any:
@@ -204,21 +209,44 @@ class DynamoInventoryRepository:
     ) -> None:
         m = self._m
         assets = DynamoAssetRepository(m)
-        with m.item.batch_write() as batch:
-            for asset, event, _ in created:
-                batch.save(assets.asset_item(ctx, asset))
-                batch.save(
-                    m.history(
-                        PK=f"{ctx.key_prefix}ASSET#{asset.id}",
-                        SK=f"HIST#{event.version:010d}",
-                        doc=event.model_dump_json(),
-                    )
-                )
+        stored: list[Any] = []
+        for asset, event, _ in created:
+            stored.append(assets.asset_item(ctx, asset))
+            history = m.history(PK=f"{ctx.key_prefix}ASSET#{asset.id}", SK=f"HIST#{event.version:010d}")
+            history.doc = event.model_dump_json()
+            stored.append(history)
+        self._put_all(stored)
         # Only once every asset is stored: a link never points at an asset that is not there.
-        with m.item.batch_write() as batch:
-            for asset, _, link in created:
-                key = asset.discovery.external_key if asset.discovery else None
-                batch.save(self._link_item(ctx, connector_id, link, key))
+        self._put_all(
+            self._link_item(
+                ctx, connector_id, link, asset.discovery.external_key if asset.discovery else None
+            )
+            for asset, _, link in created
+        )
+
+    def _put_all(self, items: Iterable[Any]) -> None:
+        """Put `items` with BatchWriteItem, 25 a call; what DynamoDB leaves unprocessed (throttling)
+        is sent again after a jittered, growing pause, up to BATCH_ATTEMPTS calls per chunk."""
+        chunk: list[dict[str, Any]] = []
+        for item in items:
+            chunk.append(item.serialize())
+            if len(chunk) == BATCH_SIZE:
+                self._put_chunk(chunk)
+                chunk = []
+        if chunk:
+            self._put_chunk(chunk)
+
+    def _put_chunk(self, chunk: list[dict[str, Any]]) -> None:
+        table = self._m.item.Meta.table_name
+        pending = chunk
+        for attempt in range(BATCH_ATTEMPTS):
+            answer = self._m.connection.batch_write_item(table, put_items=pending)
+            left = (answer.get("UnprocessedItems") or {}).get(table) or []
+            if not left:
+                return
+            pending = [request["PutRequest"]["Item"] for request in left]
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter
+        raise WriteConflict()
 
     def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None:
         """Update the link's state (its external key stays as the create wrote it)."""
