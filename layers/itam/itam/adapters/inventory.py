@@ -43,6 +43,7 @@ from itam.tenancy import TenantContext
 CONNECTOR_DIRECTORY = "CONNECTORS"
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_ATTEMPTS = 8
+LINK_ATTRIBUTES = ("PK", "SK", "entity", "h", "m", "r", "s")
 
 
 def _link_model(m: TableModels) -> Any:
@@ -193,8 +194,12 @@ class DynamoInventoryRepository:
     # ------------------------------------------------------------------ links
     def links(self, ctx: TenantContext, connector_id: str) -> Iterator[Link]:
         model = self._link
+        # The external key (up to 2 KB) is left on the server: a run needs the rest only.
         for item in model.query(
-            _connector_pk(ctx, connector_id), model.SK.startswith("LINK#"), consistent_read=True
+            _connector_pk(ctx, connector_id),
+            model.SK.startswith("LINK#"),
+            consistent_read=True,
+            attributes_to_get=list(LINK_ATTRIBUTES),
         ):
             yield Link(
                 asset_id=item.SK[5:],
