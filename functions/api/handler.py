@@ -31,6 +31,7 @@ from itam.assets.models import (
     AssignmentPage,
     CheckinRequest,
     CheckoutRequest,
+    DiscoveryState,
     HistoryPage,
     Kind,
     Maintenance,
@@ -171,11 +172,24 @@ def handle_list_assets(
     location: Annotated[str | None, Query(max_length=128)] = None,
     assigned_to: Annotated[str | None, Query(max_length=128)] = None,
     tag: Annotated[str | None, Query(pattern=rf"^{TAG_KEY}:.{{0,256}}$", description="key:value")] = None,
+    connector_id: Annotated[
+        str | None, Query(pattern=r"^[0-9a-f]{32}$", description="Assets this inventory connector keeps")
+    ] = None,
+    discovery_state: Annotated[
+        DiscoveryState | None, Query(description="Discovered assets present, missing or retired by the sync")
+    ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Response[AssetPage]:
     filters = AssetFilter(
-        kind=kind, status=status, category=category, location=location, assigned_to=assigned_to, tag=tag
+        kind=kind,
+        status=status,
+        category=category,
+        location=location,
+        assigned_to=assigned_to,
+        tag=tag,
+        connector_id=connector_id,
+        discovery_state=discovery_state,
     )
     return page_response(asset_service().list_assets(caller(), filters, PageRequest(limit, cursor)))
 

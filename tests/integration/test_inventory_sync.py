@@ -205,6 +205,12 @@ def test_changes_missing_retired_and_restored_resources_reach_the_register(
     assert missing["discovery"]["misses"] == 1
     assert missing["discovery"]["last_seen_at"] is not None
     assert missing["status"] == "deployed"
+    listed = api.get("/v1/assets", query={"discovery_state": "missing"}).body["items"]
+    assert [a["id"] for a in listed] == [missing["id"]]
+    kept = api.get("/v1/assets", query={"connector_id": connector["id"], "limit": "100"}).body["items"]
+    assert {a["id"] for a in kept} == {a["id"] for a in assets.values()}
+    assert api.get("/v1/assets", query={"connector_id": "not-an-id"}).status == 422
+    assert api.get("/v1/assets", query={"discovery_state": "gone"}).status == 422
 
     for expected_state in ("missing", "retired"):
         sync_now(api, connector["id"])

@@ -141,3 +141,35 @@ def test_an_update_binds_an_idempotency_key_to_its_first_record(repo: AssetRepos
     assert bound is not None and bound.resource_id == record.id
     assert repo.maintenance_record(ACME, v1.id, record.id) == record
     assert repo.maintenance_record(GLOBEX, v1.id, record.id) is None
+
+
+def test_discovered_assets_are_listed_by_connector_and_state(repo: AssetRepository) -> None:
+    def discovered(number: int, connector: str, state: str) -> Asset:
+        record = {
+            "connector_id": connector,
+            "provider": "aws",
+            "external_key": f"arn:aws:s3:::b{number}",
+            "state": state,
+            "first_seen_at": NOW,
+            "run_id": "r" * 32,
+        }
+        return asset(number, kind="cloud", status="deployed", discovery=record)
+
+    c1, c2 = "1" * 32, "2" * 32
+    items = [
+        discovered(1, c1, "present"),
+        discovered(2, c1, "missing"),
+        discovered(3, c2, "missing"),
+        asset(4),
+    ]
+    for item in items:
+        repo.create(ACME, item, event(item), [])
+
+    def listed(**filters: str) -> set[str]:
+        return {a.id for a in repo.list(ACME, AssetFilter.model_validate(filters), PageRequest()).items}
+
+    assert listed(connector_id=c1) == {items[0].id, items[1].id}
+    assert listed(discovery_state="missing") == {items[1].id, items[2].id}
+    assert listed(connector_id=c1, discovery_state="missing", kind="cloud") == {items[1].id}
+    assert listed(connector_id=c1) & listed(kind="hardware") == set()
+    assert repo.list(GLOBEX, AssetFilter(discovery_state="missing"), PageRequest()).items == []

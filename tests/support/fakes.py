@@ -147,6 +147,12 @@ def _matches(asset: Asset, filters: AssetFilter) -> bool:
         wanted = getattr(filters, name)
         if wanted is not None and getattr(asset, name) != wanted:
             return False
+    if filters.connector_id is not None or filters.discovery_state is not None:
+        found = asset.discovery
+        if found is None or filters.connector_id not in (None, found.connector_id):
+            return False
+        if filters.discovery_state not in (None, found.state):
+            return False
     return filters.tag is None or asset.tags.get(filters.tag[0]) == filters.tag[1]
 
 

@@ -133,6 +133,9 @@ def table_models(
             "location": UnicodeAttribute(null=True),
             "assigned_to": UnicodeAttribute(null=True),
             "tags": MapAttribute[str, Any](default=dict),  # type: ignore[no-untyped-call]
+            # Discovered assets: list filters (FilterExpression) on what the inventory sync keeps.
+            "connector_id": UnicodeAttribute(null=True),
+            "discovery_state": UnicodeAttribute(null=True),
         },
         discriminator="asset",
     )
@@ -312,6 +315,8 @@ class DynamoAssetRepository:
             location=asset.location,
             assigned_to=asset.assigned_to,
             tags=dict(asset.tags),
+            connector_id=asset.discovery.connector_id if asset.discovery else None,
+            discovery_state=asset.discovery.state if asset.discovery else None,
             **keys,
         )
 
@@ -354,6 +359,10 @@ class DynamoAssetRepository:
         if filters.tag is not None:
             key, value = filters.tag
             remaining.append(self._m.asset.tags[key] == value)
+        for name in ("connector_id", "discovery_state"):
+            value = getattr(filters, name)
+            if value is not None:
+                remaining.append(getattr(self._m.asset, name) == value)
         filter_condition = None
         for condition in remaining:
             filter_condition = condition if filter_condition is None else filter_condition & condition

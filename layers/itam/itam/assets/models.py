@@ -236,13 +236,16 @@ class AssetPatch(Strict):
         return self
 
 
+DiscoveryState = Literal["present", "missing", "retired"]
+
+
 class Discovery(Model):
     """How an inventory connector knows an asset: written by the sync only."""
 
     connector_id: str
     provider: str
     external_key: str = Field(description="The provider's key: an ARN, a SaaS product key")
-    state: Literal["present", "missing", "retired"] = Field(
+    state: DiscoveryState = Field(
         description="missing: not seen by the last completed run(s); retired: retired after N misses"
     )
     first_seen_at: datetime
@@ -396,6 +399,8 @@ class AssetFilter(Model):
     location: str | None = None
     assigned_to: str | None = None
     tag: tuple[str, str] | None = None
+    connector_id: str | None = None
+    discovery_state: DiscoveryState | None = None
 
     @field_validator("tag", mode="before")
     @classmethod
