@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from itam.assets.models import AssetFilter
 from itam.pagination import encode_cursor
 from tests.integration.conftest import Api
 
@@ -144,11 +145,7 @@ def test_filter_values_are_trimmed_like_stored_values(api: Api) -> None:
 
 def _forged_cursor(key: dict[str, str], tenant: str = "acme") -> str:
     """A cursor with a valid fingerprint for acme's unfiltered listing but a chosen key."""
-    scope = (
-        f"{tenant}|assets|"
-        + '{"kind":null,"status":null,"category":null,"location":null,"assigned_to":null,"tag":null}'
-    )
-    return encode_cursor(key, scope)
+    return encode_cursor(key, f"{tenant}|assets|{AssetFilter().model_dump_json()}")
 
 
 @pytest.mark.parametrize(
