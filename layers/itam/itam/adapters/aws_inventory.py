@@ -850,23 +850,29 @@ class AwsInventory:
                 )
 
     def _ebs_volumes(self, scope: _Scope, credentials: AwsCredentials) -> Iterator[CloudResource]:
-        ec2 = self._client("ec2", scope.region, credentials)
-        partition = self.settings.partition
-        for page in ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 500}):
-            yield from self._records(
-                scope,
-                _map(page).get("Volumes"),
-                lambda raw: ebs_volume(raw, scope.account, scope.region, partition=partition),
-            )
+        yield from self._listed(scope, credentials, ("ec2", "describe_volumes", "Volumes", 500), ebs_volume)
 
     def _rds_instances(self, scope: _Scope, credentials: AwsCredentials) -> Iterator[CloudResource]:
-        rds = self._client("rds", scope.region, credentials)
+        listing = ("rds", "describe_db_instances", "DBInstances", 100)
+        yield from self._listed(scope, credentials, listing, rds_instance)
+
+    def _listed(
+        self,
+        scope: _Scope,
+        credentials: AwsCredentials,
+        listing: tuple[str, str, str, int],
+        transform: Callable[..., CloudResource],
+    ) -> Iterator[CloudResource]:
+        """Every record of a paginated listing (service, operation, result key, page size), each
+        through `transform(raw, account, region, partition=...)`."""
+        service, operation, key, page_size = listing
+        client = self._client(service, scope.region, credentials)
         partition = self.settings.partition
-        for page in rds.get_paginator("describe_db_instances").paginate(PaginationConfig={"PageSize": 100}):
+        for page in client.get_paginator(operation).paginate(PaginationConfig={"PageSize": page_size}):
             yield from self._records(
                 scope,
-                _map(page).get("DBInstances"),
-                lambda raw: rds_instance(raw, scope.account, scope.region, partition=partition),
+                _map(page).get(key),
+                lambda raw: transform(raw, scope.account, scope.region, partition=partition),
             )
 
     def _lambda_functions(self, scope: _Scope, credentials: AwsCredentials) -> Iterator[CloudResource]:
