@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
+from botocore.loaders import Loader
 
 from tests.integration.conftest import Api
 from tests.support.lambda_api import reset_caches
@@ -82,3 +83,26 @@ def test_without_a_tenant_role_the_function_credentials_are_used(api: Api, table
     finally:
         BUILTIN_HANDLERS.remove(hook)
     assert set(recorded.signed_by) == {os.environ["AWS_ACCESS_KEY_ID"]}
+
+
+def test_the_tenants_clients_share_one_loader_of_botocore_data(
+    api: Api, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: every service model botocore loads, with the loader that loads it
+    loaded: list[tuple[int, str]] = []
+    load = Loader.load_service_model
+
+    def recording(self: Loader, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+        loaded.append((id(self), service_name))
+        return load(self, service_name, type_name, api_version)
+
+    monkeypatch.setattr(Loader, "load_service_model", recording)
+
+    # When: two tenants are served, each on credentials of its own (an STS client, a DynamoDB client each)
+    assert api.post("/v1/assets", {"name": "acme laptop", "kind": "hardware"}).status == 201
+    assert api.as_("globex").get("/v1/assets").status == 200
+
+    # Then: the STS and both DynamoDB clients read botocore's data through one loader, so each model
+    # and the data directory's listing are read once per process, not once per client
+    assert {service for _, service in loaded} == {"sts", "dynamodb"}
+    assert len({loader for loader, _ in loaded}) == 1

@@ -51,7 +51,7 @@ def invoke(event: dict[str, Any]) -> Reply:
 def reset_caches() -> None:
     """Forget cached settings, services and model classes so the next request builds them afresh."""
     from itam import bootstrap
-    from itam.adapters import _models_for
+    from itam.adapters import _models_for, sessions
     from itam.adapters.dynamodb import table_models
     from itam.settings import load_settings
 
@@ -60,5 +60,5 @@ def reset_caches() -> None:
         for name in dir(bootstrap)
         if hasattr(getattr(bootstrap, name), "cache_clear")
     ]
-    for cached in (load_settings, table_models, _models_for, *services):
+    for cached in (load_settings, table_models, _models_for, sessions.base_session, *services):
         cached.cache_clear()

@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from itam.adapters import sessions
 from itam.clock import SystemClock
 from itam.inventory.errors import ConnectorAuthError, ConnectorError, InventoryLimitExceeded
 from itam.ports import Clock
@@ -572,16 +572,15 @@ class BotocoreClientFactory:
     for the local stack and tests only (wired in code, never from a tenant's configuration)."""
 
     def __init__(self, *, endpoint_url: str | None = None, config: Config = CLIENT_CONFIG) -> None:
-        self._session = botocore.session.get_session()
         self._endpoint_url = endpoint_url
         self._config = config
 
     def __call__(self, service: str, region: str, credentials: AwsCredentials | None) -> Any:
-        return self._session.create_client(
+        return sessions.client(
             service,
-            region_name=region,
-            endpoint_url=self._endpoint_url,
-            config=self._config,
+            region,
+            self._endpoint_url,
+            self._config,
             aws_access_key_id=credentials.access_key_id if credentials else None,
             aws_secret_access_key=credentials.secret_access_key if credentials else None,
             aws_session_token=credentials.session_token if credentials else None,

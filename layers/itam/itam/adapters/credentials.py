@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.session
+from itam.adapters import sessions
 
 # Sessions last an hour; a cached one is renewed five minutes before it ends.
 SESSION_SECONDS = 3600
@@ -64,7 +64,5 @@ class TenantCredentials:
 
     def _sts(self) -> Any:
         if self._client is None:
-            self._client = botocore.session.get_session().create_client(
-                "sts", region_name=self._region, endpoint_url=self._endpoint
-            )
+            self._client = sessions.client("sts", self._region, self._endpoint)
         return self._client

@@ -36,6 +36,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from itam.adapters import sessions
 from itam.adapters.credentials import Credentials
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.errors import DuplicateValue, InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
@@ -193,6 +194,13 @@ def table_models(
     # Transactions use the models' own connection: one botocore client per process, not two (each costs
     # tens of milliseconds of a cold start to build).
     connection = item._get_connection().connection
+    if credentials is not None:
+        # PynamoDB makes its session on first use; handing it one on the shared loader instead saves
+        # reading the botocore data a second time (see itam.adapters.sessions). It signs with the
+        # same credentials as Meta above, which PynamoDB would use anyway in another thread.
+        connection._local.session = sessions.new_session(
+            credentials.access_key, credentials.secret_key, credentials.session_token
+        )
     # A document with a version (webhook endpoints, purchase-order state).
     versioned = type("VersionedItem", (item,), {"version": NumberAttribute()}, discriminator="versioned")
     return TableModels(

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
+
+from itam.adapters import sessions
 
 EVENT_SOURCE = "itam"
 # PutEvents takes 10 entries a call, of 256 KB together at most.
@@ -71,6 +72,4 @@ class EventBridgePublisher:
 
 
 def _client(service: str, region: str, endpoint: str | None) -> Any:
-    return botocore.session.get_session().create_client(
-        service, region_name=region, endpoint_url=endpoint, config=_CONFIG
-    )
+    return sessions.client(service, region, endpoint, _CONFIG)

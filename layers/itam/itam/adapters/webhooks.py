@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+from itam.adapters import sessions
 from itam.adapters.dynamodb import (
     TableModels,
     _query_page_on,
@@ -168,11 +169,7 @@ class SecretsManagerStore:
 
     @cached_property
     def _client(self) -> Any:
-        import botocore.session
-
-        return botocore.session.get_session().create_client(
-            "secretsmanager", region_name=self._region, endpoint_url=self._endpoint
-        )
+        return sessions.client("secretsmanager", self._region, self._endpoint)
 
     def create(self, name: str, value: Mapping[str, Any]) -> None:
         self._client.create_secret(Name=name, SecretString=json.dumps(dict(value)))
