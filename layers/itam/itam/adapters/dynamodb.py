@@ -191,7 +191,7 @@ def table_models(
         {"run": UnicodeAttribute(null=True), "expires_at": NumberAttribute(null=True)},
         discriminator="finding",
     )
-    # Transactions use the models' own connection: one botocore client per process, not two (each costs
+    # Transactions use the models' own connection: one botocore client per tenant, not two (each costs
     # tens of milliseconds of a cold start to build).
     connection = item._get_connection().connection
     if credentials is not None:
