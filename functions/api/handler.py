@@ -178,6 +178,15 @@ def handle_list_assets(
     discovery_state: Annotated[
         DiscoveryState | None, Query(description="Discovered assets present, missing or retired by the sync")
     ] = None,
+    external_key: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=2048,
+            description="The asset(s) an inventory connector keeps for this provider key (an ARN, a SaaS "
+            "product key): a lookup, answered in one page, that other filters narrow",
+        ),
+    ] = None,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Response[AssetPage]:
@@ -191,7 +200,8 @@ def handle_list_assets(
         connector_id=connector_id,
         discovery_state=discovery_state,
     )
-    return page_response(asset_service().list_assets(caller(), filters, PageRequest(limit, cursor)))
+    page = asset_service().list_assets(caller(), filters, PageRequest(limit, cursor), external_key)
+    return page_response(page)
 
 
 @app.get("/v1/assets/<asset_id>", tags=["assets"], responses=responses(Asset, 404))

@@ -21,6 +21,14 @@ MINIMUM: dict[str, dict[str, int]] = {
     "transition": {"GetItem": 1, "TransactWriteItems": 1},
     "checkout": {"GetItem": 1, "TransactWriteItems": 1},
     "history": {"GetItem": 1, "Query": 1},
+    # By provider key: the tenant's connector ids, then each connector's candidate asset in one batch.
+    "lookup": {"Query": 1, "BatchGetItem": 1},
+}
+ARN = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0"
+CONNECTOR = {
+    "type": "aws",
+    "name": "Organization",
+    "settings": {"role_arn": "arn:aws:iam::123456789012:role/ItamInventory", "regions": ["eu-west-1"]},
 }
 
 
@@ -58,6 +66,8 @@ def _scenario(asset: dict[str, str]) -> list[tuple[str, Callable[[], Reply]]]:
         ("checkout", lambda: write("POST", "/checkout", {"assignee": "u-42", "note": "new starter"})),
         ("transition", lambda: write("POST", "/transitions", {"to": "in_maintenance", "reason": "screen"})),
         ("history", lambda: call("GET", path("/history"))),
+        ("connector", lambda: call("POST", "/v1/connectors", CONNECTOR, expect=201)),
+        ("lookup", lambda: call("GET", "/v1/assets", query={"external_key": ARN})),
     ]
 
 

@@ -94,12 +94,14 @@ def call(
     etag: str | None = None,
     expect: int = 200,
     idempotency_key: str | None = None,
+    query: dict[str, str] | None = None,
 ) -> Reply:
     """One request through lambda_handler as the tenant's admin; a status other than `expect` is an error."""
     headers = {"if-match": etag} if etag is not None else {}
     if idempotency_key is not None:
         headers["idempotency-key"] = idempotency_key
-    reply = invoke(http_event(method, path, body=body, headers=headers, claims=claims_for(TENANT, "admin")))
+    claims = claims_for(TENANT, "admin")
+    reply = invoke(http_event(method, path, body=body, headers=headers, query=query, claims=claims))
     if reply.status != expect:
         raise RuntimeError(f"{method} {path}: expected {expect}, got {reply.status}: {reply.body}")
     return reply

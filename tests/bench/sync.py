@@ -68,9 +68,10 @@ from itam.adapters.aws_inventory import (
     lambda_function,
 )
 from itam.adapters.collectors import AwsCollector
+from itam.assets.models import discovered_asset_id
 from itam.inventory.models import RunError
 from itam.inventory.reconcile import Link
-from itam.inventory.sync import Discovered, Outcome, Reconciler, RunPlan, asset_id_for
+from itam.inventory.sync import Discovered, Outcome, Reconciler, RunPlan
 from itam.tenancy import TenantContext
 from tests.bench import Figure, figure
 from tests.bench.support import (
@@ -411,7 +412,9 @@ class Tenant:
         repository = DynamoInventoryRepository(table_models(self.table, REGION, self.endpoint))
         for found in _collector(connector_id, size).collect():
             link = Link(
-                asset_id_for(connector_id, found.external_key), found.content_hash[:16], scope=found.scope
+                discovered_asset_id(connector_id, found.external_key),
+                found.content_hash[:16],
+                scope=found.scope,
             )
             yield dict(repository._link_item(self.ctx, connector_id, link, found.external_key).serialize())
 

@@ -74,7 +74,11 @@ def test_an_aws_connector_syncs_the_tenants_resources_into_the_register(local_st
     table = by_key[f"arn:aws:dynamodb:eu-west-1:{account}:table/orders-{tenant}"]
     assert table["custom_fields"]["owner"] == "payments"
     assert f"arn:aws:s3:::ledger-{tenant}" in by_key
+    # The ARN finds its asset (an ARN's ":" and "/" travel in the query string)
+    lookup = {"external_key": f"arn:aws:dynamodb:eu-west-1:{account}:table/orders-{tenant}"}
+    assert [a["id"] for a in admin.get("/v1/assets", params=lookup).body["items"]] == [table["id"]]
 
     other = Client(local_stack.gateway_url, local_stack.token(f"{tenant}-x", "admin"))
     assert other.get(f"/v1/sync-runs/{started.body['id']}").status == 404
     assert other.get("/v1/assets", params={"kind": "cloud"}).body["items"] == []
+    assert other.get("/v1/assets", params=lookup).body["items"] == []

@@ -237,6 +237,37 @@ def test_changes_missing_retired_and_restored_resources_reach_the_register(
     assert [e["type"] for e in events] == ["created", "missing", "missing", "transitioned", "restored"]
 
 
+def test_a_discovered_asset_is_found_by_its_arn_and_by_no_other_tenant(
+    api: Api, connector: dict[str, Any], estate: Estate
+) -> None:
+    # Given: a synced Organization, and a second connector of the tenant that has found nothing yet
+    sync_now(api, connector["id"])
+    second = api.post("/v1/connectors", {"type": "aws", "name": "Second", "settings": SETTINGS}).body
+    arn = f"arn:aws:ec2:eu-west-1:{MGMT}:instance/{estate.instances[MGMT]}"
+    kept = cloud_assets(api)[arn]
+
+    def lookup(tenant: Api, **query: str) -> Any:
+        return tenant.get("/v1/assets", query={"external_key": arn, **query})
+
+    # Then: the ARN finds its asset through the tenant's connectors, or the one named, in one page
+    for query in ({}, {"connector_id": connector["id"]}, {"category": "ec2_instance", "status": "deployed"}):
+        found = lookup(api, **query)
+        assert found.status == 200, found.body
+        assert [a["id"] for a in found.body["items"]] == [kept["id"]]
+        assert found.body["items"][0] == api.get(f"/v1/assets/{kept['id']}").body
+        assert found.body.get("next_cursor") is None
+    # Narrowed away, through another connector, or an unknown key: nothing
+    for query in ({"category": "s3_bucket"}, {"connector_id": second["id"]}, {"discovery_state": "missing"}):
+        assert lookup(api, **query).body["items"] == []
+    assert api.get("/v1/assets", query={"external_key": arn + "0"}).body["items"] == []
+    # Another tenant finds nothing, even naming this tenant's connector
+    assert lookup(api.as_("globex")).body["items"] == []
+    assert lookup(api.as_("globex"), connector_id=connector["id"]).body["items"] == []
+    # A lookup takes no cursor; an empty key is no key
+    assert lookup(api, cursor="eyJrIjp7fX0").status == 400
+    assert api.get("/v1/assets", query={"external_key": ""}).status == 422
+
+
 def test_a_role_that_cannot_be_assumed_fails_the_run_and_leaves_the_register_as_it_was(
     api: Api, connector: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -69,8 +69,12 @@ class FakeAssetRepository:
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         return self.assets.get((ctx.tenant_id, asset_id))
 
+    def get_many(self, ctx: TenantContext, asset_ids: Sequence[str]) -> list[Asset]:
+        found = (self.assets.get((ctx.tenant_id, asset_id)) for asset_id in dict.fromkeys(asset_ids))
+        return [asset for asset in found if asset is not None]
+
     def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
-        items = [a for (t, _), a in self.assets.items() if t == ctx.tenant_id and _matches(a, filters)]
+        items = [a for (t, _), a in self.assets.items() if t == ctx.tenant_id and filters.matches(a)]
         return Page(items=sorted(items, key=lambda a: a.id, reverse=True)[: page.limit])
 
     def update(
@@ -140,20 +144,6 @@ class SequentialIds:
     def new_id(self) -> str:
         self.counter += 1
         return f"{self.counter:032x}"
-
-
-def _matches(asset: Asset, filters: AssetFilter) -> bool:
-    for name in ("kind", "status", "category", "location", "assigned_to"):
-        wanted = getattr(filters, name)
-        if wanted is not None and getattr(asset, name) != wanted:
-            return False
-    if filters.connector_id is not None or filters.discovery_state is not None:
-        found = asset.discovery
-        if found is None or filters.connector_id not in (None, found.connector_id):
-            return False
-        if filters.discovery_state not in (None, found.state):
-            return False
-    return filters.tag is None or asset.tags.get(filters.tag[0]) == filters.tag[1]
 
 
 # The fakes must satisfy the ports: mypy checks these assignments.

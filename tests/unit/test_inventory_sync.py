@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from itam.assets.models import Asset, AssetCreate, HistoryEvent, Kind
+from itam.assets.models import Asset, AssetCreate, AssetFilter, HistoryEvent, Kind, discovered_asset_id
 from itam.assets.service import AssetService
+from itam.errors import InvalidCursor
 from itam.inventory.errors import ConnectorError
 from itam.inventory.models import RunError
 from itam.inventory.reconcile import Link
-from itam.inventory.sync import CREATE_BATCH, Discovered, Reconciler, RunPlan, asset_id_for
+from itam.inventory.sync import CREATE_BATCH, Discovered, Reconciler, RunPlan
+from itam.pagination import PageRequest
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock
 
@@ -98,7 +100,7 @@ def plan(run: str, retire_after: int = 3) -> RunPlan:
 
 
 def asset(repo: FakeAssetRepository, key: str) -> Asset:
-    return repo.assets[("acme", asset_id_for("c" * 32, key))]
+    return repo.assets[("acme", discovered_asset_id("c" * 32, key))]
 
 
 def test_new_resources_are_created_in_full_batches(
@@ -129,7 +131,7 @@ def test_unchanged_gets_no_write_changed_is_updated(
     assert asset(repo, "a").version == 1
     changed = asset(repo, "b")
     assert (changed.version, changed.name, changed.custom_fields["size"]) == (2, "b-v2", "2")
-    assert links.stored[asset_id_for("c" * 32, "a")] == before[asset_id_for("c" * 32, "a")]
+    assert links.stored[discovered_asset_id("c" * 32, "a")] == before[discovered_asset_id("c" * 32, "a")]
 
 
 def test_missing_then_retired_then_restored(
@@ -186,9 +188,41 @@ def test_a_record_the_register_refuses_is_an_error_not_a_stop(
 ) -> None:
     reconciler, repo, _ = world
     reconciler.run(CTX, plan("r1"), ListCollector([found("a"), found("b")]), STARTED)
-    del repo.assets[("acme", asset_id_for("c" * 32, "a"))]  # removed behind the sync's back
+    del repo.assets[("acme", discovered_asset_id("c" * 32, "a"))]  # removed behind the sync's back
 
     outcome = reconciler.run(CTX, plan("r2"), ListCollector([found("a", "2"), found("b", "2")]), STARTED)
 
     assert (outcome.counts.updated, outcome.counts.errors) == (1, 1)
     assert outcome.errors[0].code == "AssetNotFound"
+
+
+def test_a_discovered_asset_is_found_by_its_provider_key_through_each_connector() -> None:
+    # Given: two connectors of the tenant that both found resource "shared", one that found "own" too
+    repo = FakeAssetRepository()
+    service = AssetService(repo, clock=FixedClock(), connector_ids=lambda ctx: ["c" * 32, "d" * 32])
+    for connector_id, keys in (("c" * 32, ["shared", "own"]), ("d" * 32, ["shared"])):
+        links = MemoryLinks()
+        links.repo = repo
+        run = RunPlan(connector_id, "Org", "aws", "r1", 3, STARTED)
+        Reconciler(service, links).run(CTX, run, ListCollector([found(k) for k in keys]), STARTED)
+
+    def lookup(key: str, **filters: object) -> list[tuple[str, str]]:
+        page = service.list_assets(CTX, AssetFilter.model_validate(filters), PageRequest(), external_key=key)
+        assert page.next_cursor is None
+        return sorted((a.discovery.connector_id, a.discovery.external_key) for a in page.items if a.discovery)
+
+    # Then: each connector's asset for the key, narrowed by the other filters like a listing
+    assert lookup("shared") == [("c" * 32, "shared"), ("d" * 32, "shared")]
+    assert lookup("shared", connector_id="d" * 32) == [("d" * 32, "shared")]
+    assert lookup("own") == [("c" * 32, "own")]
+    assert lookup("own", kind="cloud", status="deployed") == [("c" * 32, "own")]
+    assert lookup("own", kind="hardware") == lookup("own", discovery_state="missing") == []
+    assert lookup("nobody has this") == []
+    # A hand-registered asset is never a lookup's answer, and a lookup takes no cursor
+    service.register_asset(CTX, AssetCreate(name="own", kind=Kind.CLOUD))
+    assert lookup("own") == [("c" * 32, "own")]
+    with pytest.raises(InvalidCursor):
+        service.list_assets(CTX, AssetFilter(), PageRequest(cursor="x"), external_key="own")
+    # Another tenant reads its own (empty) register, even with the same connector ids
+    other = TenantContext(tenant_id="globex", user_id="u", username="u", roles=frozenset({Role.ADMIN}))
+    assert service.list_assets(other, AssetFilter(), PageRequest(), external_key="shared").items == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from itam.adapters import asset_repository
 from itam.assets.service import AssetService
 from itam.settings import load_settings
+from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.inventory.service import ConnectorService, SyncRunner
@@ -19,7 +21,13 @@ if TYPE_CHECKING:  # imported when first used: an asset request does not load th
 @lru_cache(maxsize=1)
 def asset_service() -> AssetService:
     """The asset service on the table this function is configured for."""
-    return AssetService(asset_repository(load_settings()))
+    return AssetService(asset_repository(load_settings()), connector_ids=_connector_ids)
+
+
+def _connector_ids(ctx: TenantContext) -> Iterator[str]:
+    """The tenant's inventory connectors, for finding discovered assets by provider key."""
+    ids: Iterator[str] = _inventory_repositories()(ctx).connector_ids(ctx)
+    return ids
 
 
 @lru_cache(maxsize=1)

@@ -53,6 +53,10 @@ class AssetRepository(Protocol):
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         """The asset, or None when it does not exist for this tenant."""
 
+    def get_many(self, ctx: TenantContext, asset_ids: Sequence[str]) -> list[Asset]:
+        """Those of the assets that exist for this tenant, in the order asked (one BatchGetItem per
+        100 ids)."""
+
     def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
         """One page of the tenant's assets matching `filters` (one Query)."""
 

@@ -55,6 +55,9 @@ class TenantScopedAssets:
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         return self._repo(ctx).get(ctx, asset_id)
 
+    def get_many(self, ctx: TenantContext, asset_ids: Sequence[str]) -> list[Asset]:
+        return self._repo(ctx).get_many(ctx, asset_ids)
+
     def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
         return self._repo(ctx).list(ctx, filters, page)
 

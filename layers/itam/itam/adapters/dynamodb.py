@@ -353,6 +353,15 @@ class DynamoAssetRepository:
             return None
         return Asset.model_validate_json(item.doc)
 
+    def get_many(self, ctx: TenantContext, asset_ids: Sequence[str]) -> list[Asset]:
+        wanted = list(dict.fromkeys(asset_ids))
+        keys = [(_asset_pk(ctx, asset_id), "META") for asset_id in wanted]
+        found = {
+            item.PK: Asset.model_validate_json(item.doc)
+            for item in self._m.asset.batch_get(keys, consistent_read=True)
+        }
+        return [found[pk] for pk, _ in keys if pk in found]
+
     def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
         index_name, hash_key = "GSI1", _listing_pk(ctx)
         remaining: list[Condition] = []

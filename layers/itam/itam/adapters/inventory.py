@@ -106,6 +106,12 @@ class DynamoInventoryRepository:
             self._m, partition, scope, page, Connector.model_validate_json, f"{ctx.key_prefix}CONN#"
         )
 
+    def connector_ids(self, ctx: TenantContext) -> Iterator[str]:
+        """Ids of the tenant's connectors, every page of them (only the keys are read)."""
+        index = self._m.indexes["GSI1"]
+        for item in index.query(f"{ctx.key_prefix}CONNECTORS", attributes_to_get=["entity", "GSI1SK"]):
+            yield str(item.GSI1SK)
+
     def delete_connector(self, ctx: TenantContext, connector_id: str) -> None:
         """Delete the connector (its links and runs stay: the record of what it found)."""
         self._m.item(PK=_connector_pk(ctx, connector_id), SK="META").delete()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -256,6 +257,12 @@ class Discovery(Model):
     run_id: str = Field(description="The run that last changed this record")
 
 
+def discovered_asset_id(connector_id: str, external_key: str) -> str:
+    """The id of the asset an inventory connector keeps for a provider's resource: stable across
+    runs (so a sync finds its assets again), and computable from the key (so a lookup needs no index)."""
+    return hashlib.sha256(f"{connector_id}\n{external_key}".encode()).hexdigest()[:32]
+
+
 class Asset(AssetFields):
     """An asset as stored and returned."""
 
@@ -406,6 +413,20 @@ class AssetFilter(Model):
     @classmethod
     def _split_tag(cls, value: Any) -> Any:
         return tuple(value.split(":", 1)) if isinstance(value, str) else value
+
+    def matches(self, asset: Asset) -> bool:
+        """Whether `asset` passes every filter (as the listing's key conditions and filter expressions
+        would decide it): for assets found by key rather than by listing."""
+        for name in ("kind", "status", "category", "location", "assigned_to"):
+            wanted = getattr(self, name)
+            if wanted is not None and getattr(asset, name) != wanted:
+                return False
+        if self.tag is not None and asset.tags.get(self.tag[0]) != self.tag[1]:
+            return False
+        found = asset.discovery
+        if self.connector_id is not None and (found is None or found.connector_id != self.connector_id):
+            return False
+        return self.discovery_state is None or (found is not None and found.state == self.discovery_state)
 
 
 class AssetPage(Model):

@@ -7,7 +7,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +32,14 @@ from itam.assets.models import (
     MaintenanceCreate,
     Status,
     TransitionRequest,
+    discovered_asset_id,
 )
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     AssetNotFound,
     ConcurrentModification,
     IdempotencyKeyReused,
+    InvalidCursor,
     InvalidInput,
     InvalidState,
     KeyAlreadyUsed,
@@ -84,8 +86,10 @@ class AssetService:
         ids: IdGenerator | None = None,
         max_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        connector_ids: Callable[[TenantContext], Iterable[str]] | None = None,
     ) -> None:
         self._repo = repository
+        self._connector_ids = connector_ids or (lambda ctx: ())
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
@@ -101,10 +105,33 @@ class AssetService:
         ctx.require(Permission.READ)
         return self._load(ctx, asset_id)
 
-    def list_assets(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
-        """One page of the tenant's assets matching every filter."""
+    def list_assets(
+        self, ctx: TenantContext, filters: AssetFilter, page: PageRequest, external_key: str | None = None
+    ) -> Page[Asset]:
+        """One page of the tenant's assets matching every filter.
+
+        With `external_key` (a provider's key for a resource: an ARN, a SaaS product key), the assets
+        the inventory connectors keep for that resource instead — at most one per connector, so all
+        of them in one page. Their ids follow from connector and key, so this reads the tenant's
+        connector ids (or takes `filters.connector_id`) and then the candidates in one batch; no
+        listing is walked.
+        """
         ctx.require(Permission.READ)
-        return self._repo.list(ctx, filters, page)
+        if external_key is None:
+            return self._repo.list(ctx, filters, page)
+        if page.cursor is not None:
+            raise InvalidCursor()  # a lookup answers in one page and issues none
+        connectors = [filters.connector_id] if filters.connector_id else list(self._connector_ids(ctx))
+        candidates = self._repo.get_many(ctx, [discovered_asset_id(c, external_key) for c in connectors])
+        return Page(
+            items=[
+                asset
+                for asset in candidates
+                if asset.discovery is not None
+                and asset.discovery.external_key == external_key
+                and filters.matches(asset)
+            ]
+        )
 
     def asset_history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
         """The asset's immutable change events, oldest first."""

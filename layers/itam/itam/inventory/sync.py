@@ -14,7 +14,6 @@ what it did not get to see for a deletion, and neither does a scope the connecto
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from itam.assets.models import Asset, AssetCreate, Discovery, HistoryEvent, Status
+from itam.assets.models import Asset, AssetCreate, Discovery, HistoryEvent, Status, discovered_asset_id
 from itam.assets.service import AssetService
 from itam.errors import DomainError
 from itam.inventory.models import MAX_RUN_ERRORS, RunError
@@ -73,11 +72,6 @@ class LinkStore(Protocol):
     def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None: ...
 
 
-def asset_id_for(connector_id: str, external_key: str) -> str:
-    """The asset id of an external resource: stable across runs, 32 hex characters."""
-    return hashlib.sha256(f"{connector_id}\n{external_key}".encode()).hexdigest()[:32]
-
-
 @dataclass
 class Outcome:
     counts: RunCounts = field(default_factory=RunCounts)
@@ -118,7 +112,7 @@ class Reconciler:
         pending: list[tuple[Asset, HistoryEvent, Link]] = []
         for found in collector.collect():
             outcome.counts.seen += 1
-            asset_id = asset_id_for(plan.connector_id, found.external_key)
+            asset_id = discovered_asset_id(plan.connector_id, found.external_key)
             link = index.find(asset_id)
             action = decide(Observed(found.external_key, found.content_hash), link)
             if link is not None:
