@@ -590,11 +590,19 @@ def handle_list_requests(
     status: Annotated[RequestStatus | None, Query()] = None,
     requested_by: Annotated[str | None, Query(max_length=128)] = None,
     requested_for: Annotated[str | None, Query(max_length=128)] = None,
+    awaiting_me: Annotated[
+        bool,
+        Query(
+            description="Only submitted requests whose current approval step the caller may decide now "
+            "(a page may hold fewer than limit: follow next_cursor)"
+        ),
+    ] = False,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Response[RequestPage]:
     filters = RequestFilter(status=status, requested_by=requested_by, requested_for=requested_for)
-    return page_response(request_service().list_requests(caller(), filters, PageRequest(limit, cursor)))
+    page = request_service().list_requests(caller(), filters, PageRequest(limit, cursor), awaiting_me)
+    return page_response(page)
 
 
 @app.get("/v1/requests/<request_id>", tags=["requests"], responses=responses(Request, 404))

@@ -346,6 +346,43 @@ def test_a_multi_step_chain_with_cost_thresholds(api: Api, jobs: Jobs) -> None:
     ]
 
 
+def test_an_approver_lists_what_awaits_their_decision(api: Api) -> None:
+    # Given: a chain of an editor, then the controller (a viewer the policy names), and four requests
+    assert put_policy(api, [{"role": "editor"}, {"user": "acme-controller"}]).status == 200
+    editor = api.as_("acme", "editor", "ed")
+    controller = api.as_("acme", "viewer", "controller")
+    first, second = submit(alice(api)), submit(alice(api))
+    act(editor, submit(alice(api)), "reject", {"comment": "no budget"})
+    own = submit(editor)  # nobody decides their own request
+
+    def inbox(caller: Api, **query: str) -> list[str]:
+        ids: list[str] = []
+        cursor = None
+        while True:  # every page: a page may hold fewer than `limit`
+            page = {"awaiting_me": "true", **query, **({"cursor": cursor} if cursor else {})}
+            reply = caller.get("/v1/requests", query=page)
+            assert reply.status == 200, reply.body
+            ids += [r["id"] for r in reply.body["items"]]
+            if (cursor := reply.body.get("next_cursor")) is None:
+                return ids
+
+    # Then: each sees exactly the submitted requests whose current step they may decide now
+    assert inbox(editor) == [second["id"], first["id"]]
+    assert inbox(editor, limit="1") == [second["id"], first["id"]]
+    assert inbox(api.as_("acme", "editor", "eve")) == [own["id"], second["id"], first["id"]]
+    assert inbox(controller) == inbox(alice(api)) == inbox(api) == []
+    # When: the editor approves one, it moves on to the controller's inbox
+    assert act(editor, first, "approve").status == 200
+    assert inbox(editor) == [second["id"]]
+    assert inbox(controller) == [first["id"]]
+    assert inbox(api.as_("acme", "editor", "eve")) == [own["id"], second["id"]]
+    # Filters narrow it; a status other than submitted cannot be waiting; other tenants see none of it
+    assert inbox(editor, requested_for="acme-alice", status="submitted") == [second["id"]]
+    reply = editor.get("/v1/requests", query={"awaiting_me": "true", "status": "approved"})
+    assert (reply.status, reply.body["type"]) == (422, "/problems/validation-error")
+    assert inbox(api.as_("globex", "editor", "ed")) == []
+
+
 def test_a_policy_change_leaves_submitted_requests_on_their_chain(api: Api) -> None:
     before = submit(alice(api))
     assert put_policy(api, [{"role": "editor"}]).status == 200

@@ -57,6 +57,7 @@ from itam.requests.workflow import (
     FULFILLABLE,
     OVERSEERS,
     applicable_steps,
+    awaits,
     check_approver,
     check_decider,
     check_transition,
@@ -148,10 +149,22 @@ class RequestService:
         ctx.require(Permission.READ)
         return self._load(ctx, request_id).request
 
-    def list_requests(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
+    def list_requests(
+        self, ctx: TenantContext, filters: RequestFilter, page: PageRequest, awaiting_me: bool = False
+    ) -> Page[Request]:
         """One page of requests, newest first. Admins, editors and auditors list all of the tenant's;
-        anyone else lists the ones they made (the default) or receive."""
+        anyone else lists the ones they made (the default) or receive.
+
+        `awaiting_me` lists, to anyone, the submitted requests whose current step the caller may
+        decide now — the approver's inbox. It reads the tenant's submitted requests page by page and
+        keeps those (so a page may hold fewer than `limit`; follow `next_cursor` to the end).
+        """
         ctx.require(Permission.READ)
+        if awaiting_me:
+            if filters.status not in (None, S.SUBMITTED):
+                raise InvalidInput("awaiting_me lists submitted requests: leave status out")
+            found = self._repo.list(ctx, filters.model_copy(update={"status": S.SUBMITTED}), page)
+            return Page([r for r in found.items if awaits(ctx, r)], found.next_cursor)
         if not ctx.roles & OVERSEERS:
             filters = _own_filters(ctx, filters)
         return self._repo.list(ctx, filters, page)

@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Mapping
 
 from itam.assets.models import Money
-from itam.errors import IllegalTransition, InvalidState, NotApprover, SelfApproval
+from itam.errors import DomainError, IllegalTransition, InvalidState, NotApprover, SelfApproval
 from itam.requests.models import ApprovalPolicy, ApprovalStep, Request, RequestStatus
 from itam.tenancy import Role, TenantContext
 
@@ -74,6 +74,15 @@ def may_see(ctx: TenantContext, request: Request) -> bool:
     if ctx.roles & OVERSEERS or is_party(ctx, request):
         return True
     return any(matches_step(ctx, step) for step in request.approval.steps)
+
+
+def awaits(ctx: TenantContext, request: Request) -> bool:
+    """Whether the request waits for a decision the caller may make now (what check_approver allows)."""
+    try:
+        check_approver(ctx, request)
+    except DomainError:
+        return False
+    return True
 
 
 def check_approver(ctx: TenantContext, request: Request) -> int:
