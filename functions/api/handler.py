@@ -581,8 +581,12 @@ def request_response(req: Request, status: int = 200) -> Response[Request]:
 
 
 @app.post("/v1/requests", tags=["requests"], responses=responses(Request, 422, status=201))
-def handle_submit_request(submitted: RequestCreate) -> Response[Request]:
-    return request_response(request_service().submit_request(caller(), submitted), status=201)
+def handle_submit_request(
+    submitted: RequestCreate, idempotency_key: IdempotencyKey = None
+) -> Response[Request]:
+    return request_response(
+        request_service().submit_request(caller(), submitted, idempotency_key), status=201
+    )
 
 
 @app.get("/v1/requests", tags=["requests"], responses=responses(RequestPage, 400, 422))

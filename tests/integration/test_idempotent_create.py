@@ -100,3 +100,49 @@ def test_a_keyed_retry_with_the_if_match_of_before_gets_the_record_not_412(api: 
 
     assert (first.status, again.status, unkeyed.status) == (201, 201, 412)
     assert again.body == first.body
+
+
+# ---------------------------------------------------------------------- POST /v1/requests
+REQUEST = {"kind": "hardware", "category": "laptop", "model": "X1", "justification": "new hire"}
+
+
+def submit(api: Api, body: dict[str, object], key: str) -> tuple[int, dict[str, object]]:
+    reply = api.call("POST", "/v1/requests", body=body, headers={"idempotency-key": key})
+    return reply.status, reply.body
+
+
+def test_a_request_submitted_again_with_its_key_is_submitted_once(api: Api) -> None:
+    alice = api.as_("acme", "viewer", "alice")
+    first_status, first = submit(alice, REQUEST, "req-1")
+    again_status, again = submit(alice, REQUEST, "req-1")
+
+    assert (first_status, again_status) == (201, 201)
+    assert again == first
+    assert [r["id"] for r in api.get("/v1/requests").body["items"]] == [first["id"]]
+    assert [e["type"] for e in api.get(f"/v1/requests/{first['id']}/history").body["items"]] == ["submitted"]
+
+
+def test_a_request_key_with_another_body_or_from_someone_else_is_422_and_submits_nothing(api: Api) -> None:
+    alice, bob = api.as_("acme", "viewer", "alice"), api.as_("acme", "viewer", "bob")
+    _, first = submit(alice, REQUEST, "req-2")
+
+    for caller, body in ((alice, {**REQUEST, "model": "T14"}), (bob, REQUEST)):
+        status, refused = submit(caller, body, "req-2")
+        assert (status, refused["type"]) == (422, "/problems/idempotency-key-reused")
+    # Bob learns nothing of Alice's request, and there is still one
+    assert "justification" not in str(refused)
+    assert [r["id"] for r in api.get("/v1/requests").body["items"]] == [first["id"]]
+    # Another tenant's same key is its own
+    status, theirs = submit(api.as_("globex", "viewer", "alice"), REQUEST, "req-2")
+    assert status == 201 and theirs["id"] != first["id"]
+
+
+def test_a_replayed_request_comes_back_as_it_is_now(api: Api) -> None:
+    alice = api.as_("acme", "viewer", "alice")
+    _, first = submit(alice, REQUEST, "req-3")
+    rejected = api.call(
+        "POST", f"/v1/requests/{first['id']}/reject", body={"comment": "no"}, headers={"if-match": '"1"'}
+    )
+    assert rejected.status == 200, rejected.body
+    status, again = submit(alice, REQUEST, "req-3")
+    assert (status, again["id"], again["status"], again["version"]) == (201, first["id"], "rejected", 2)

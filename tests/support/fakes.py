@@ -12,16 +12,37 @@ from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, Id
 from itam.tenancy import TenantContext
 
 
-class FakeAssetRepository:
+class IdempotencyKeys:
+    """Idempotency-Key bindings per tenant: key digest -> (what it created, request digest, expiry)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str], tuple[str, str, int]] = {}
+
+    def _bind(self, ctx: TenantContext, claim: IdempotencyClaim | None, owner: str, at: datetime) -> None:
+        if claim is None:
+            return
+        bound = self.keys.get((ctx.tenant_id, claim.key_digest))
+        if bound is not None and bound[2] >= int(at.timestamp()):
+            raise KeyAlreadyUsed()
+        self.keys[(ctx.tenant_id, claim.key_digest)] = (owner, claim.request_digest, claim.expires_at)
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        bound = self.keys.get((ctx.tenant_id, key_digest))
+        if bound is None or bound[2] < now:
+            return None
+        return IdempotencyRecord(resource_id=bound[0], request_digest=bound[1])
+
+
+class FakeAssetRepository(IdempotencyKeys):
     """Keeps assets per tenant in dicts. `fail_updates` makes the next N updates lose a race (stale
     version); `conflicts` makes the next N writes meet another transaction in flight."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.assets: dict[tuple[str, str], Asset] = {}
         self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
         self.records: dict[tuple[str, str], list[AssetRecord]] = {}
         self.fail_updates = 0
-        self.keys: dict[tuple[str, str], tuple[str, str, int]] = {}
         self.conflicts = 0
         self.update_calls = 0
 
@@ -39,32 +60,16 @@ class FakeAssetRepository:
         claim: IdempotencyClaim | None = None,
     ) -> None:
         self._maybe_conflict()
-        self._bind(ctx, claim, asset.id, event)
+        self._bind(ctx, claim, asset.id, event.at)
         self._check_unique(ctx, asset)
         key = (ctx.tenant_id, asset.id)
         self.assets[key] = asset
         self.events[key] = [event]
         self.records[key] = list(records)
 
-    def _bind(
-        self, ctx: TenantContext, claim: IdempotencyClaim | None, owner: str, event: HistoryEvent
-    ) -> None:
-        if claim is None:
-            return
-        bound = self.keys.get((ctx.tenant_id, claim.key_digest))
-        if bound is not None and bound[2] >= int(event.at.timestamp()):
-            raise KeyAlreadyUsed()
-        self.keys[(ctx.tenant_id, claim.key_digest)] = (owner, claim.request_digest, claim.expires_at)
-
     def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
         records = self.records.get((ctx.tenant_id, asset_id), [])
         return next((r for r in records if isinstance(r, Maintenance) and r.id == record_id), None)
-
-    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
-        bound = self.keys.get((ctx.tenant_id, key_digest))
-        if bound is None or bound[2] < now:
-            return None
-        return IdempotencyRecord(resource_id=bound[0], request_digest=bound[1])
 
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         return self.assets.get((ctx.tenant_id, asset_id))
@@ -89,7 +94,7 @@ class FakeAssetRepository:
         self.update_calls += 1
         self._maybe_conflict()
         if records:
-            self._bind(ctx, claim, records[0].id, event)
+            self._bind(ctx, claim, records[0].id, event.at)
         key = (ctx.tenant_id, previous.id)
         if self.fail_updates > 0:
             self.fail_updates -= 1

@@ -10,17 +10,20 @@ from typing import Any
 from itam.errors import NoSeatLeft, NotFound, SeatTaken, StaleVersion, WriteConflict
 from itam.licenses.models import License, LicenseFilter, Seat, SeatCreate, product_key
 from itam.pagination import Page, PageRequest
+from itam.ports import IdempotencyClaim
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import EventPublisher, Lease, RequestRepository, Seats, StoredRequest
 from itam.requests.workflow import fold
 from itam.tenancy import TenantContext
+from tests.support.fakes import IdempotencyKeys
 
 
-class FakeRequestRepository:
+class FakeRequestRepository(IdempotencyKeys):
     """Requests, their leases and history per tenant, in dicts. `conflicts` makes the next N updates
     meet another transaction in flight."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: dict[tuple[str, str], Request] = {}
         self.leases: dict[tuple[str, str], Lease] = {}
         self.events: dict[tuple[str, str], list[RequestEvent]] = {}
@@ -28,10 +31,13 @@ class FakeRequestRepository:
         self.policy_events: dict[str, list[PolicyEvent]] = {}
         self.conflicts = 0
 
-    def create(self, ctx: TenantContext, request: Request, event: RequestEvent) -> None:
+    def create(
+        self, ctx: TenantContext, request: Request, event: RequestEvent, claim: IdempotencyClaim | None = None
+    ) -> None:
         key = (ctx.tenant_id, request.id)
         if key in self.requests:
             raise StaleVersion()
+        self._bind(ctx, claim, request.id, event.at)
         self.requests[key] = request
         self.events[key] = [event]
 

@@ -17,6 +17,7 @@ from itam.errors import (
     ConcurrentModification,
     Forbidden,
     FulfilmentInProgress,
+    IdempotencyKeyReused,
     IllegalTransition,
     InvalidInput,
     InvalidState,
@@ -24,6 +25,7 @@ from itam.errors import (
     PreconditionFailed,
     PreconditionRequired,
     SelfApproval,
+    WriteConflict,
 )
 from itam.pagination import Page, PageRequest
 from itam.requests.models import (
@@ -194,6 +196,35 @@ def test_a_request_no_step_applies_to_is_approved_by_the_policy(world: World) ->
     approved = world.repo.events[("acme", made.id)][1]
     assert (approved.type, approved.actor.user_id) == ("approved", "system")
     assert world.publisher.types == ["request.submitted", "request.approved", "request.fulfilled"]
+
+
+def test_a_keyed_retry_finishes_what_a_failed_submission_left_undone(world: World) -> None:
+    # Given: a request no step applies to, whose submission stopped after storing it (the policy's
+    # approval met a failure)
+    world.service.put_policy(
+        BOSS,
+        PolicyUpdate(steps=[ApprovalStep(role=Role.ADMIN, min_cost=Money(amount="100", currency="EUR"))]),
+        '"0"',
+    )
+    world.laptops(1)
+    cheap = LAPTOP.model_copy(update={"estimated_cost": Money(amount=Decimal("99"), currency="EUR")})
+    world.repo.conflicts = 1
+    with pytest.raises(WriteConflict):
+        world.service.submit_request(ALICE, cheap, idempotency_key="k-1")
+    [(_, stored)] = world.repo.requests.items()
+    assert stored.status == "submitted"
+
+    # When: the client retries with its key
+    again = world.service.submit_request(ALICE, cheap, idempotency_key="k-1")
+
+    # Then: the same request, approved by the policy and fulfilled now; nothing submitted twice
+    assert (again.id, again.status) == (stored.id, "fulfilled")
+    assert len(world.repo.requests) == 1
+    assert world.service.submit_request(ALICE, cheap, idempotency_key="k-1") == again
+    with pytest.raises(IdempotencyKeyReused):  # the key with another body, or from someone else
+        world.service.submit_request(ALICE, LAPTOP, idempotency_key="k-1")
+    with pytest.raises(IdempotencyKeyReused):
+        world.service.submit_request(EDITOR, cheap, idempotency_key="k-1")
 
 
 def test_the_license_price_raises_a_low_estimate(world: World) -> None:

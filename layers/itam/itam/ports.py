@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.errors import IdempotencyKeyReused
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
 # Records written beside an asset change, in the same transaction.
 AssetRecord = Assignment | AssignmentReturn | Maintenance
+
+
+# How long an Idempotency-Key stays bound to what it created.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What an Idempotency-Key is bound to."""
+
+    resource_id: str
+    request_digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +38,22 @@ class IdempotencyClaim:
     request_digest: str
     expires_at: int
 
+    @classmethod
+    def of(cls, key: str, fingerprint: str, now: datetime) -> IdempotencyClaim:
+        """The claim of `key` for the request `fingerprint` describes, bound for IDEMPOTENCY_TTL."""
+        return cls(_digest(key), _digest(fingerprint), int((now + IDEMPOTENCY_TTL).timestamp()))
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    """What an Idempotency-Key is bound to."""
+    def replayed(self, record: IdempotencyRecord | None) -> str:
+        """The id of what the key's first request created, when `record` (what the key is bound to)
+        shows this request is that one again; IdempotencyKeyReused when the key is bound to another
+        request (or its binding expired just now, which a retry with a new key resolves)."""
+        if record is None or record.request_digest != self.request_digest:
+            raise IdempotencyKeyReused()
+        return record.resource_id
 
-    resource_id: str
-    request_digest: str
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class AssetRepository(Protocol):

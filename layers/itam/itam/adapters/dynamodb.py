@@ -268,18 +268,8 @@ class DynamoAssetRepository:
         event: HistoryEvent,
     ) -> None:
         """Put the Idempotency-Key's guard, first, so that a replay is recognised before anything it
-        wrote (a tag, a serial) looks taken. An expired guard counts as free."""
-        if claim is None:
-            return
-        guard = self._m.guard(
-            PK=_idempotency_pk(ctx, claim.key_digest),
-            SK="UNIQUE",
-            owner_id=owner_id,
-            request_digest=claim.request_digest,
-            expires_at=claim.expires_at,
-        )
-        free = self._m.item.PK.does_not_exist() | (self._m.guard.expires_at < int(event.at.timestamp()))
-        tx.save(guard, free, KeyAlreadyUsed)
+        wrote (a tag, a serial) looks taken."""
+        bind_idempotency_key(self._m, ctx, tx, claim, owner_id, int(event.at.timestamp()))
 
     def _claim(self, ctx: TenantContext, tx: _Transaction, field: str, value: str, owner_id: str) -> None:
         tx.save(
@@ -336,13 +326,7 @@ class DynamoAssetRepository:
 
     # ------------------------------------------------------------------ reads
     def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
-        try:
-            guard = self._m.guard.get(_idempotency_pk(ctx, key_digest), "UNIQUE", consistent_read=True)
-        except self._m.guard.DoesNotExist:
-            return None
-        if guard.expires_at is None or guard.expires_at < now:
-            return None
-        return IdempotencyRecord(resource_id=guard.owner_id, request_digest=guard.request_digest or "")
+        return idempotency_record(self._m, ctx, key_digest, now)
 
     def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
         try:
@@ -597,6 +581,43 @@ def _unique_form(value: str | None) -> str | None:
 
 def _idempotency_pk(ctx: TenantContext, key_digest: str) -> str:
     return f"{ctx.key_prefix}IDEMPOTENCY#{key_digest}"
+
+
+def bind_idempotency_key(
+    m: TableModels,
+    ctx: TenantContext,
+    tx: _Transaction,
+    claim: IdempotencyClaim | None,
+    owner_id: str,
+    now: int,
+) -> None:
+    """Add the Idempotency-Key's guard to `tx`: KeyAlreadyUsed if the key is bound already. The guard
+    names what the create makes (`owner_id`) and the request's digest; one bound until before `now`
+    has expired and counts as free (DynamoDB's TTL deletes it in time)."""
+    if claim is None:
+        return
+    guard = m.guard(
+        PK=_idempotency_pk(ctx, claim.key_digest),
+        SK="UNIQUE",
+        owner_id=owner_id,
+        request_digest=claim.request_digest,
+        expires_at=claim.expires_at,
+    )
+    tx.save(guard, m.item.PK.does_not_exist() | (m.guard.expires_at < now), KeyAlreadyUsed)
+
+
+def idempotency_record(
+    m: TableModels, ctx: TenantContext, key_digest: str, now: int
+) -> IdempotencyRecord | None:
+    """What the key is bound to (read strongly consistent), unless nothing is or the binding expired
+    before `now`."""
+    try:
+        guard = m.guard.get(_idempotency_pk(ctx, key_digest), "UNIQUE", consistent_read=True)
+    except m.guard.DoesNotExist:
+        return None
+    if guard.expires_at is None or guard.expires_at < now:
+        return None
+    return IdempotencyRecord(resource_id=guard.owner_id, request_digest=guard.request_digest or "")
 
 
 def _asset_pk(ctx: TenantContext, asset_id: str) -> str:

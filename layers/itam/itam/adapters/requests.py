@@ -25,9 +25,17 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.expressions.condition import Condition
 
-from itam.adapters.dynamodb import TableModels, _query_page_on, _Transaction, register_tenant
+from itam.adapters.dynamodb import (
+    TableModels,
+    _query_page_on,
+    _Transaction,
+    bind_idempotency_key,
+    idempotency_record,
+    register_tenant,
+)
 from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
+from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import Lease, StoredRequest
 from itam.requests.workflow import fold
@@ -82,13 +90,20 @@ class DynamoRequestRepository:
         self._models_for = models_for
 
     # ------------------------------------------------------------------ requests
-    def create(self, ctx: TenantContext, request: Request, event: RequestEvent) -> None:
+    def create(
+        self, ctx: TenantContext, request: Request, event: RequestEvent, claim: IdempotencyClaim | None = None
+    ) -> None:
         m = self._models_for(ctx)
         tx = _Transaction(m.connection)
+        # The Idempotency-Key's guard first: a replay is recognised as such, not as a taken id.
+        bind_idempotency_key(m, ctx, tx, claim, request.id, int(event.at.timestamp()))
         tx.save(self._item(ctx, m, request, None), m.item.PK.does_not_exist(), StaleVersion)
         self._history(ctx, m, tx, event)
         register_tenant(m, ctx, tx)
         tx.commit()
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        return idempotency_record(self._models_for(ctx), ctx, key_digest, now)
 
     def get(self, ctx: TenantContext, request_id: str) -> StoredRequest | None:
         r = _models(self._models_for(ctx)).request

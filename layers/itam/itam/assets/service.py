@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,8 +56,6 @@ _NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_a
 # Map-valued fields diffed key by key, so history says `tags.owner` rather than the whole map.
 _DIFFED_BY_KEY = ("tags", "custom_fields")
 ASSET_ID = re.compile(r"[0-9a-f]{32}")
-# How long an Idempotency-Key stays bound to what it created.
-IDEMPOTENCY_TTL = timedelta(hours=24)
 # Statuses in which an asset can be held by someone.
 HOLDABLE = frozenset({"deployed", "in_maintenance"})
 # Changes that write nothing when they change no field.
@@ -190,10 +187,7 @@ class AssetService:
         event = self._event(ctx, asset, "created", diff(None, asset), now, reason)
         claim = None
         if idempotency_key is not None:
-            expires = int((now + IDEMPOTENCY_TTL).timestamp())
-            claim = IdempotencyClaim(
-                _digest(idempotency_key), _digest(f"asset|{data.model_dump_json()}"), expires
-            )
+            claim = IdempotencyClaim.of(idempotency_key, f"asset|{data.model_dump_json()}", now)
         for attempt in range(self._max_attempts):
             try:
                 self._repo.create(ctx, asset, event, records, claim)
@@ -325,9 +319,8 @@ class AssetService:
         record_id = self._ids.new_id()
         claim = None
         if idempotency_key is not None:
-            expires = int((self._clock.now() + IDEMPOTENCY_TTL).timestamp())
             fingerprint = f"maintenance|{asset_id}|{request.model_dump_json()}"
-            claim = IdempotencyClaim(_digest(idempotency_key), _digest(fingerprint), expires)
+            claim = IdempotencyClaim.of(idempotency_key, fingerprint, self._clock.now())
 
         def apply(asset: Asset, now: datetime) -> _Change:
             if asset.status is Status.DISPOSED:
@@ -450,11 +443,9 @@ class AssetService:
 
     def _replayed(self, ctx: TenantContext, claim: IdempotencyClaim) -> str:
         """The id of what a claimed Idempotency-Key created, if this request is the same as the first."""
-        record = self._repo.idempotency_record(ctx, claim.key_digest, int(self._clock.now().timestamp()))
-        if record is None or record.request_digest != claim.request_digest:
-            # Bound to another request; or expired just now, which a retry with a new key resolves.
-            raise IdempotencyKeyReused()
-        return record.resource_id
+        return claim.replayed(
+            self._repo.idempotency_record(ctx, claim.key_digest, int(self._clock.now().timestamp()))
+        )
 
     def _back_off(self, attempt: int) -> None:
         """Sleep a random time up to 25, 50, 100 ms... so that colliding writers spread out."""
@@ -556,10 +547,6 @@ def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
         elif not _same(old.get(name), new.get(name)):
             changes.append(FieldChange(field=name, old=old.get(name), new=new.get(name)))
     return changes
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _same(a: Any, b: Any) -> bool:

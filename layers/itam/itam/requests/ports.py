@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from itam.assets.models import Asset, AssetFilter, CheckoutRequest
 from itam.pagination import Page, PageRequest
+from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.tenancy import TenantContext
 
@@ -36,8 +37,14 @@ class StoredRequest:
 class RequestRepository(Protocol):
     """Persistence of one tenant's requests, their history and the approval policy."""
 
-    def create(self, ctx: TenantContext, request: Request, event: RequestEvent) -> None:
-        """Store a new request with its first history event (raise StaleVersion if the id is taken)."""
+    def create(
+        self, ctx: TenantContext, request: Request, event: RequestEvent, claim: IdempotencyClaim | None = None
+    ) -> None:
+        """Store a new request with its first history event (and bind `claim` to it); raise
+        KeyAlreadyUsed if the claim's key is bound already, StaleVersion if the id is taken."""
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        """What the key is bound to, unless nothing is or the binding expired before `now`."""
 
     def get(self, ctx: TenantContext, request_id: str) -> StoredRequest | None:
         """The request and its lease (strongly consistent), or None."""

@@ -24,6 +24,7 @@ from itam.errors import (
     FulfilmentInProgress,
     InvalidInput,
     InvalidState,
+    KeyAlreadyUsed,
     NoSeatLeft,
     NotFound,
     PreconditionFailed,
@@ -33,7 +34,7 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
-from itam.ports import Clock, IdGenerator
+from itam.ports import Clock, IdempotencyClaim, IdGenerator
 from itam.requests.models import (
     Approval,
     ApprovalPolicy,
@@ -176,9 +177,16 @@ class RequestService:
         return self._repo.history(ctx, request_id, page)
 
     # ------------------------------------------------------------------ submission and decisions
-    def submit_request(self, ctx: TenantContext, data: RequestCreate) -> Request:
+    def submit_request(
+        self, ctx: TenantContext, data: RequestCreate, idempotency_key: str | None = None
+    ) -> Request:
         """Record a request with the approval chain the policy gives it now. A request that no step
-        applies to is approved at once, and fulfilment is tried."""
+        applies to is approved at once, and fulfilment is tried.
+
+        With an Idempotency-Key, the same request sent again by the same person gets the request the
+        first one made, as it is now (and, if the first stopped before the policy approved it, that
+        approval is done now); the key with another body, or from someone else, is refused, for
+        IDEMPOTENCY_TTL after the first."""
         ctx.require(Permission.READ)
         cost = data.estimated_cost
         if data.license_id is not None:
@@ -209,9 +217,27 @@ class RequestService:
             actor=_actor(ctx),
             new_status=S.SUBMITTED,
         )
-        self._repo.create(ctx, request, event)
+        claim = None
+        if idempotency_key is not None:
+            fingerprint = f"request|{ctx.user_id}|{data.model_dump_json()}"  # someone else's key is no replay
+            claim = IdempotencyClaim.of(idempotency_key, fingerprint, now)
+        try:
+            self._repo.create(ctx, request, event, claim)
+        except KeyAlreadyUsed:
+            assert claim is not None
+            record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
+            first = self._load(ctx, claim.replayed(record)).request
+            try:
+                return self._approved_by_policy(ctx, first)
+            except StaleVersion:  # the first submission is approving it at this moment
+                return self._load(ctx, first.id).request
         self._publish(ctx, [request])
-        if steps:
+        return self._approved_by_policy(ctx, request)
+
+    def _approved_by_policy(self, ctx: TenantContext, request: Request) -> Request:
+        """A just-submitted request that no step applies to, approved (and fulfilment tried); any
+        other request as it is."""
+        if request.status is not S.SUBMITTED or request.approval.steps:
             return request
         change = _Change(
             {"status": S.APPROVED},
