@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from itam import telemetry
 from itam.bootstrap import audit_runner
 from itam.licenses.audit import AuditJob, scheduled_audit_id
 from itam.tenancy import Role, TenantContext
@@ -42,6 +43,13 @@ def record_handler(record: SQSRecord) -> None:
     last = int(record.attributes.approximate_receive_count or 1) >= MAX_RECEIVES
     report = audit_runner().audit(ctx, audit_id, job.trigger, day, last_attempt=last)
     logger.info("audit complete", extra={"audit_id": report.id, "findings": report.findings_total})
+    by_type = {"Findings" + kind.title().replace("_", ""): count for kind, count in report.counts.items()}
+    telemetry.emit(
+        {"Audits": 1, "AuditFindings": report.findings_total, **by_type},
+        {"status": report.status.value},
+        tenant_id=job.tenant_id,
+        audit_id=report.id,
+    )
 
 
 @logger.inject_lambda_context

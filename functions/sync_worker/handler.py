@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from itam import telemetry
 from itam.bootstrap import sync_runner
 from itam.inventory.models import SyncJob
 
@@ -33,6 +34,13 @@ def record_handler(record: SQSRecord) -> None:
     logger.info(
         "sync run finished",
         extra={"run_id": run.id, "status": run.status.value, "counts": run.counts, "failure": run.failure},
+    )
+    telemetry.emit(
+        {"SyncRuns": 1, **{f"Sync{name.title()}": count for name, count in run.counts.items()}},
+        {"connector_type": run.connector_type.value, "status": run.status.value},
+        tenant_id=job.tenant_id,
+        connector_id=run.connector_id,
+        run_id=run.id,
     )
 
 

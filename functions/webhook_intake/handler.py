@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from itam import telemetry
 from itam.bootstrap import webhook_intake
 from itam.errors import DomainError
 from itam.procurement.service import MAX_BODY_BYTES
@@ -30,8 +31,17 @@ def _problem(body: dict[str, Any]) -> dict[str, Any]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    path = str(event.get("rawPath") or "")
     endpoint_id = str((event.get("pathParameters") or {}).get("endpoint_id") or "")
+    result = _deliver(event, endpoint_id)
+    # One delivery, by outcome and HTTP status: a rise in 401s is a sender with a wrong secret.
+    status = int(result["statusCode"])
+    outcome = {"outcome": "accepted" if status == 202 else "refused", "status": str(status)}
+    telemetry.emit({"WebhookDeliveries": 1}, outcome, endpoint_id=endpoint_id)
+    return result
+
+
+def _deliver(event: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
+    path = str(event.get("rawPath") or "")
     raw = event.get("body") or ""
     data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()
     if len(data) > MAX_BODY_BYTES:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.audit_support import drain, fire_schedule, run_worker
 from tests.integration.conftest import Api, Jobs
+from tests.support import metrics
 
 DAY = "2026-11-27"
 
@@ -109,6 +110,22 @@ def test_schedule_fans_out_and_the_worker_reports_and_publishes(
     # globex sees its own report only
     [theirs] = globex.get("/v1/audits").body["items"]
     assert theirs["id"] != report["id"]
+
+
+def test_an_audit_is_counted_as_metrics_with_its_findings_by_type(
+    api: Api, jobs: Jobs, estate: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fire_schedule(f"{DAY}T05:00:00Z")
+    acme = [m for m in drain(jobs.queue_url) if m["tenant_id"] == "acme"]
+    capsys.readouterr()
+    assert run_worker(acme) == {"batchItemFailures": []}
+
+    [doc] = metrics.documents(capsys.readouterr().out, "Audits")
+    [report] = api.get("/v1/audits").body["items"]
+    assert metrics.definition(doc)[:2] == ("ITAM", [["status", "service"]])
+    assert (doc["status"], doc["Audits"], doc["AuditFindings"]) == ("complete", [1.0], [5.0])
+    assert (doc["FindingsUnderLicensed"], doc["FindingsWarrantyExpiring"]) == ([1.0], [2.0])
+    assert (doc["tenant_id"], doc["audit_id"]) == ("acme", report["id"])
 
 
 def test_a_repeated_schedule_or_delivery_duplicates_nothing(

@@ -18,6 +18,7 @@ from itam.inventory.service import system_context
 from tests.integration.audit_support import drain, sqs_event
 from tests.integration.conftest import Api, Jobs
 from tests.integration.test_inventory_aws import _assume
+from tests.support import metrics
 from tests.support.lambda_api import LambdaContext
 
 MGMT = "111111111111"
@@ -266,6 +267,22 @@ def test_a_discovered_asset_is_found_by_its_arn_and_by_no_other_tenant(
     # A lookup takes no cursor; an empty key is no key
     assert lookup(api, cursor="eyJrIjp7fX0").status == 400
     assert api.get("/v1/assets", query={"external_key": ""}).status == 422
+
+
+def test_a_run_is_counted_as_metrics_by_connector_type_and_status(
+    api: Api, connector: dict[str, Any], estate: Estate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    run = sync_now(api, connector["id"])
+
+    [doc] = metrics.documents(capsys.readouterr().out, "SyncRuns")
+    namespace, dimensions, names = metrics.definition(doc)
+    assert (namespace, dimensions) == ("ITAM", [["connector_type", "status", "service"]])
+    assert names == {"SyncRuns"} | {f"Sync{name.title()}" for name in run["counts"]}
+    assert (doc["connector_type"], doc["status"], doc["SyncRuns"]) == ("aws", "succeeded", [1.0])
+    assert run["counts"]["created"] > 0 and doc["SyncCreated"] == [float(run["counts"]["created"])]
+    # The tenant is metadata, never a dimension (each dimension value is a billed custom metric)
+    assert (doc["tenant_id"], doc["run_id"], doc["connector_id"]) == ("acme", run["id"], connector["id"])
 
 
 def test_a_role_that_cannot_be_assumed_fails_the_run_and_leaves_the_register_as_it_was(

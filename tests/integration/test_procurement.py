@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from tests.integration.audit_support import drain, sqs_event
 from tests.integration.conftest import Api
+from tests.support import metrics
 from tests.support.events import http_event
 from tests.support.lambda_api import LambdaContext, Reply, reset_caches
 
@@ -211,6 +212,24 @@ def test_bad_signatures_are_401_and_nothing_is_stored(api: Api, endpoint: dict[s
     assert api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries").body["items"] == []
     assert work() == {"batchItemFailures": []}
     assert po_assets(api) == []
+
+
+def test_deliveries_are_counted_as_metrics_by_outcome_and_status(
+    endpoint: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sender = Sender(endpoint)
+    body = json.dumps(approved(LAPTOPS))
+    capsys.readouterr()
+    assert sender.send(body).status == 202
+    assert deliver(endpoint["id"], body, sender.headers("msg_bad", body + " ")).status == 401
+
+    docs = metrics.documents(capsys.readouterr().out, "WebhookDeliveries")
+    assert [(d["outcome"], d["status"], d["WebhookDeliveries"]) for d in docs] == [
+        ("accepted", "202", [1.0]),
+        ("refused", "401", [1.0]),
+    ]
+    assert {d["endpoint_id"] for d in docs} == {endpoint["id"]}
+    assert metrics.definition(docs[0])[:2] == ("ITAM", [["outcome", "status", "service"]])
 
 
 def test_unknown_or_disabled_endpoints_are_404(api: Api, endpoint: dict[str, Any]) -> None:

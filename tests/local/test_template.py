@@ -188,6 +188,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "SYNC_QUEUE_URL": queue_url.replace("Audit", "Sync"),
         "CONNECTOR_SECRET_PREFIX": "itam-local/connectors",
         "POWERTOOLS_SERVICE_NAME": "itam",
+        "POWERTOOLS_METRICS_NAMESPACE": "ITAM",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
         "TENANT_ROLE_ARN": role_arn,
