@@ -3,6 +3,8 @@ from stock and seats, procurement, the last-item race, tenant isolation and the 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -381,6 +383,18 @@ def test_an_approver_lists_what_awaits_their_decision(api: Api) -> None:
     reply = editor.get("/v1/requests", query={"awaiting_me": "true", "status": "approved"})
     assert (reply.status, reply.body["type"]) == (422, "/problems/validation-error")
     assert inbox(api.as_("globex", "editor", "ed")) == []
+    # Pages are full, and a cursor names only a request the page returned: never one the caller
+    # may not see (a viewer filtering by someone else is refused, as in any listing)
+    page = api.as_("acme", "editor", "eve").get("/v1/requests", query={"awaiting_me": "true", "limit": "1"})
+    assert [r["id"] for r in page.body["items"]] == [own["id"]]
+    raw = page.body["next_cursor"]
+    position = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["k"]
+    assert position["PK"].endswith(own["id"])
+    mallory = api.as_("acme", "viewer", "mallory")
+    assert inbox(mallory, limit="1") == []
+    for person in ("requested_by", "requested_for"):
+        refused = mallory.get("/v1/requests", query={"awaiting_me": "true", person: "acme-alice"})
+        assert (refused.status, refused.body["type"]) == (403, "/problems/forbidden")
 
 
 def test_a_policy_change_leaves_submitted_requests_on_their_chain(api: Api) -> None:

@@ -20,7 +20,7 @@ from tests.support.fakes import IdempotencyKeys
 
 class FakeRequestRepository(IdempotencyKeys):
     """Requests, their leases and history per tenant, in dicts. `conflicts` makes the next N updates
-    meet another transaction in flight."""
+    meet another transaction in flight, `create_conflicts` the next N creates."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,6 +30,7 @@ class FakeRequestRepository(IdempotencyKeys):
         self.policies: dict[str, ApprovalPolicy] = {}
         self.policy_events: dict[str, list[PolicyEvent]] = {}
         self.conflicts = 0
+        self.create_conflicts = 0
 
     def create(
         self, ctx: TenantContext, request: Request, event: RequestEvent, claim: IdempotencyClaim | None = None
@@ -37,6 +38,9 @@ class FakeRequestRepository(IdempotencyKeys):
         key = (ctx.tenant_id, request.id)
         if key in self.requests:
             raise StaleVersion()
+        if self.create_conflicts > 0:
+            self.create_conflicts -= 1
+            raise WriteConflict()
         self._bind(ctx, claim, request.id, event.at)
         self.requests[key] = request
         self.events[key] = [event]
@@ -56,8 +60,19 @@ class FakeRequestRepository(IdempotencyKeys):
                 return False
             return filters.requested_for is None or fold(request.requested_for) == fold(filters.requested_for)
 
-        items = [r for (t, _), r in self.requests.items() if t == ctx.tenant_id and matches(r)]
-        return Page(items=sorted(items, key=lambda r: r.id, reverse=True)[: page.limit])
+        listed = sorted(
+            (r for (t, _), r in self.requests.items() if t == ctx.tenant_id and matches(r)),
+            key=lambda r: r.id,
+            reverse=True,
+        )
+        if page.cursor is not None:  # "after:<id>", as cursor_after makes it
+            listed = [r for r in listed if r.id < page.cursor.removeprefix("after:")]
+        items = listed[: page.limit]
+        more = len(listed) > page.limit
+        return Page(items=items, next_cursor=self.cursor_after(ctx, filters, items[-1].id) if more else None)
+
+    def cursor_after(self, ctx: TenantContext, filters: RequestFilter, request_id: str) -> str:
+        return f"after:{request_id}"
 
     def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         return Page(items=self.events.get((ctx.tenant_id, request_id), [])[: page.limit])

@@ -227,6 +227,28 @@ def test_a_keyed_retry_finishes_what_a_failed_submission_left_undone(world: Worl
         world.service.submit_request(EDITOR, cheap, idempotency_key="k-1")
 
 
+def test_a_keyed_submission_that_meets_another_in_flight_is_retried_and_a_replay_notifies_again(
+    world: World,
+) -> None:
+    # Given: the create meets another transaction in flight (the same key sent twice at once)
+    world.repo.create_conflicts = 1
+    made = world.service.submit_request(ALICE, LAPTOP, idempotency_key="k-2")
+    assert len(world.repo.requests) == 1 and made.status == "submitted"
+
+    # When: the client retries while the request still waits for its approver
+    again = world.service.submit_request(ALICE, LAPTOP, idempotency_key="k-2")
+
+    # Then: the same request, and request.submitted once more (at least once: the first may have
+    # stopped before publishing), with the version that tells a repeat apart
+    assert again == made
+    assert world.publisher.types == ["request.submitted", "request.submitted"]
+    assert {detail["request"]["version"] for _, detail in world.publisher.published} == {1}
+    world.repo.create_conflicts = 3
+    with pytest.raises(ConcurrentModification):
+        world.service.submit_request(ALICE, LAPTOP, idempotency_key="k-3")
+    assert len(world.repo.requests) == 1
+
+
 def test_the_license_price_raises_a_low_estimate(world: World) -> None:
     world.seats.add(ALICE, "a" * 32, unit_cost=Money(amount=Decimal("80"), currency="EUR"))
     threshold = Money(amount=Decimal("50"), currency="EUR")

@@ -34,7 +34,7 @@ from itam.adapters.dynamodb import (
     register_tenant,
 )
 from itam.errors import StaleVersion
-from itam.pagination import Page, PageRequest
+from itam.pagination import Page, PageRequest, encode_cursor
 from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import Lease, StoredRequest
@@ -118,30 +118,37 @@ class DynamoRequestRepository:
     def list(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
         m = self._models_for(ctx)
         r = _models(m).request
-        index_name, hash_key = "GSI1", _listing_pk(ctx)
+        index_name, hash_key = _listing_index(ctx, filters)
         condition: Condition | None = None
-        for name, index in INDEXED_FILTERS:
+        for name, _ in INDEXED_FILTERS:
             value = getattr(filters, name)
-            if value is None:
+            if value is None or hash_key == _listing_pk(ctx, name, _indexed(name, value)):
                 continue
-            value = value.value if name == "status" else fold(value)
-            if index_name == "GSI1":
-                index_name, hash_key = index, _listing_pk(ctx, name, value)
-            else:
-                match = getattr(r, name) == value
-                condition = match if condition is None else condition & match
+            match = getattr(r, name) == _indexed(name, value)
+            condition = match if condition is None else condition & match
         return _query_page_on(
             m,
             m.indexes[index_name].query,
             hash_key,
             index_name,
-            f"{ctx.tenant_id}|requests|{filters.model_dump_json()}",
+            _listing_scope(ctx, filters),
             page,
             lambda item: Request.model_validate_json(item.doc),
             pk_prefix=f"{ctx.key_prefix}REQUEST#",
             filter_condition=condition,
             scan_index_forward=False,
         )
+
+    def cursor_after(self, ctx: TenantContext, filters: RequestFilter, request_id: str) -> str:
+        # A listing's item keys: the table's, and the index's (its partition; the request id).
+        index_name, hash_key = _listing_index(ctx, filters)
+        key = {
+            "PK": _request_pk(ctx, request_id),
+            "SK": "META",
+            f"{index_name}PK": hash_key,
+            f"{index_name}SK": request_id,
+        }
+        return encode_cursor(key, _listing_scope(ctx, filters))
 
     def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         return self._children(
@@ -280,6 +287,26 @@ def _request_pk(ctx: TenantContext, request_id: str) -> str:
 
 def _policy_pk(ctx: TenantContext) -> str:
     return f"{ctx.key_prefix}APPROVAL_POLICY"
+
+
+def _indexed(name: str, value: Any) -> str:
+    """A filter's value as the listing indexes hold it: the status itself, people case-folded."""
+    return str(value.value) if name == "status" else fold(value)
+
+
+def _listing_index(ctx: TenantContext, filters: RequestFilter) -> tuple[str, str]:
+    """The index a listing queries and its partition: the first filter's (most selective first),
+    or GSI1, which lists every request."""
+    for name, index in INDEXED_FILTERS:
+        value = getattr(filters, name)
+        if value is not None:
+            return index, _listing_pk(ctx, name, _indexed(name, value))
+    return "GSI1", _listing_pk(ctx)
+
+
+def _listing_scope(ctx: TenantContext, filters: RequestFilter) -> str:
+    """What a listing's cursors are bound to."""
+    return f"{ctx.tenant_id}|requests|{filters.model_dump_json()}"
 
 
 def _listing_pk(ctx: TenantContext, name: str | None = None, value: str | None = None) -> str:

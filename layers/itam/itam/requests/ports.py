@@ -52,6 +52,9 @@ class RequestRepository(Protocol):
     def list(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
         """One page of the tenant's requests matching `filters`, newest first (one Query)."""
 
+    def cursor_after(self, ctx: TenantContext, filters: RequestFilter, request_id: str) -> str:
+        """The cursor of the listing for `filters` that continues after the request `request_id`."""
+
     def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         """The request's history events, oldest first."""
 

@@ -157,18 +157,37 @@ class RequestService:
         anyone else lists the ones they made (the default) or receive.
 
         `awaiting_me` lists, to anyone, the submitted requests whose current step the caller may
-        decide now — the approver's inbox. It reads the tenant's submitted requests page by page and
-        keeps those (so a page may hold fewer than `limit`; follow `next_cursor` to the end).
+        decide now: the approver's inbox (see `_inbox`).
         """
         ctx.require(Permission.READ)
         if awaiting_me:
-            if filters.status not in (None, S.SUBMITTED):
-                raise InvalidInput("awaiting_me lists submitted requests: leave status out")
-            found = self._repo.list(ctx, filters.model_copy(update={"status": S.SUBMITTED}), page)
-            return Page([r for r in found.items if awaits(ctx, r)], found.next_cursor)
+            return self._inbox(ctx, filters, page)
         if not ctx.roles & OVERSEERS:
             filters = _own_filters(ctx, filters)
         return self._repo.list(ctx, filters, page)
+
+    def _inbox(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
+        """Up to `page.limit` submitted requests the caller may decide now, newest first. The tenant's
+        submitted requests are read page by page until the page is full; its cursor is placed after
+        the last request returned, never after one only read, so that it names nothing the caller
+        may not see. Someone who is not an overseer filters by people only as in any listing."""
+        if filters.status not in (None, S.SUBMITTED):
+            raise InvalidInput("awaiting_me lists submitted requests: leave status out")
+        if not ctx.roles & OVERSEERS:
+            _own_filters(ctx, filters)  # refuses a filter naming someone else, as a listing does
+        submitted = filters.model_copy(update={"status": S.SUBMITTED})
+        kept: list[Request] = []
+        cursor = page.cursor
+        while True:
+            found = self._repo.list(ctx, submitted, PageRequest(MAX_PAGE_SIZE, cursor))
+            for request in found.items:
+                if awaits(ctx, request):
+                    kept.append(request)
+                    if len(kept) == page.limit:
+                        return Page(kept, self._repo.cursor_after(ctx, submitted, request.id))
+            if found.next_cursor is None:
+                return Page(kept)
+            cursor = found.next_cursor
 
     def request_history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         """The request's changes, oldest first, for whoever may see the request."""
@@ -221,18 +240,37 @@ class RequestService:
         if idempotency_key is not None:
             fingerprint = f"request|{ctx.user_id}|{data.model_dump_json()}"  # someone else's key is no replay
             claim = IdempotencyClaim.of(idempotency_key, fingerprint, now)
-        try:
-            self._repo.create(ctx, request, event, claim)
-        except KeyAlreadyUsed:
-            assert claim is not None
-            record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
-            first = self._load(ctx, claim.replayed(record)).request
+        for attempt in range(self._max_attempts):
             try:
-                return self._approved_by_policy(ctx, first)
-            except StaleVersion:  # the first submission is approving it at this moment
-                return self._load(ctx, first.id).request
+                self._repo.create(ctx, request, event, claim)
+                break
+            except KeyAlreadyUsed:
+                assert claim is not None
+                record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
+                return self._resumed(ctx, self._load(ctx, claim.replayed(record)).request)
+            except WriteConflict:  # the same key's other submission in flight, say: try again
+                self._back_off(attempt)
+        else:
+            raise ConcurrentModification("the requests were too busy to take this one; retry")
         self._publish(ctx, [request])
-        return self._approved_by_policy(ctx, request)
+        return self._settled(ctx, request)
+
+    def _resumed(self, ctx: TenantContext, first: Request) -> Request:
+        """A replayed submission: the first one's request as it is now, after doing what the first
+        may not have done. While it is submitted, `request.submitted` is published again (events
+        are delivered at least once, and carry the version to tell repeats apart), so that an
+        approver is told even if the first submission stopped before publishing."""
+        if first.status is S.SUBMITTED:
+            self._publish(ctx, [first])
+        return self._settled(ctx, first)
+
+    def _settled(self, ctx: TenantContext, request: Request) -> Request:
+        """The policy's approval of a just-submitted request, unless another call made it first."""
+        try:
+            return self._approved_by_policy(ctx, request)
+        except StaleVersion:  # the same submission's replay (or the first) approved it meanwhile
+            stored = self._repo.get(ctx, request.id)
+            return stored.request if stored is not None else request
 
     def _approved_by_policy(self, ctx: TenantContext, request: Request) -> Request:
         """A just-submitted request that no step applies to, approved (and fulfilment tried); any
