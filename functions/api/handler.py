@@ -598,7 +598,7 @@ def handle_list_requests(
         bool,
         Query(
             description="Only submitted requests whose current approval step the caller may decide now "
-            "(a page may hold fewer than limit: follow next_cursor)"
+            "(the approver's inbox)"
         ),
     ] = False,
     limit: Limit = DEFAULT_PAGE_SIZE,

@@ -25,7 +25,6 @@ from itam.errors import (
     PreconditionFailed,
     PreconditionRequired,
     SelfApproval,
-    WriteConflict,
 )
 from itam.pagination import Page, PageRequest
 from itam.requests.models import (
@@ -39,7 +38,7 @@ from itam.requests.models import (
     RequestStatus,
 )
 from itam.requests.ports import Lease
-from itam.requests.service import RequestNotFound, RequestService
+from itam.requests.service import INBOX_QUERIES, RequestNotFound, RequestService
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock, SequentialIds
 from tests.support.request_fakes import FakePublisher, FakeRequestRepository, FakeSeats
@@ -208,8 +207,8 @@ def test_a_keyed_retry_finishes_what_a_failed_submission_left_undone(world: Worl
     )
     world.laptops(1)
     cheap = LAPTOP.model_copy(update={"estimated_cost": Money(amount=Decimal("99"), currency="EUR")})
-    world.repo.conflicts = 1
-    with pytest.raises(WriteConflict):
+    world.repo.conflicts = 3  # every attempt at the approval meets another transaction
+    with pytest.raises(ConcurrentModification):
         world.service.submit_request(ALICE, cheap, idempotency_key="k-1")
     [(_, stored)] = world.repo.requests.items()
     assert stored.status == "submitted"
@@ -247,6 +246,42 @@ def test_a_keyed_submission_that_meets_another_in_flight_is_retried_and_a_replay
     with pytest.raises(ConcurrentModification):
         world.service.submit_request(ALICE, LAPTOP, idempotency_key="k-3")
     assert len(world.repo.requests) == 1
+
+
+def test_an_inbox_reads_a_bounded_number_of_pages_and_names_nothing_it_may_not_show(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: 1,050 submitted requests, every one waiting for an admin
+    first = world.submit()
+    for n in range(1, 1050):
+        copy = first.model_copy(update={"id": f"{int(first.id, 16) + n:032x}"})
+        world.repo.requests[("acme", copy.id)] = copy
+    queries: list[str | None] = []
+    listing = world.repo.list
+
+    def counted(ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
+        queries.append(page.cursor)
+        return listing(ctx, filters, page)
+
+    monkeypatch.setattr(world.repo, "list", counted)
+
+    def inbox(ctx: TenantContext, cursor: str | None = None) -> Page[Request]:
+        queries.clear()
+        found = world.service.list_requests(ctx, RequestFilter(), PageRequest(10, cursor), awaiting_me=True)
+        assert len(queries) <= INBOX_QUERIES
+        return found
+
+    # Then: an admin's page fills at once; its cursor continues after its last request
+    page = inbox(BOSS)
+    assert len(page.items) == 10 and len(queries) == 1
+    following = inbox(BOSS, page.next_cursor).items
+    assert len(following) == 10 and following[0].id < page.items[-1].id
+    # An editor (may see all, decides none) is told where the bounded reading stopped, then the rest
+    stopped = inbox(EDITOR)
+    assert (stopped.items, len(queries)) == ([], INBOX_QUERIES) and stopped.next_cursor is not None
+    assert inbox(EDITOR, stopped.next_cursor) == Page([], None)
+    # A viewer who decides none gets no cursor: it would name someone else's request
+    assert inbox(TenantContext("acme", "bob", "bob@acme", frozenset({Role.VIEWER}))) == Page([], None)
 
 
 def test_the_license_price_raises_a_low_estimate(world: World) -> None:

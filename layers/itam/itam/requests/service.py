@@ -91,6 +91,8 @@ DETAIL_TYPES = {
 }
 
 S = RequestStatus
+# An approver's inbox reads at most this many pages (of 100 submitted requests) per call.
+INBOX_QUERIES = 10
 
 
 class RequestNotFound(NotFound):
@@ -167,10 +169,14 @@ class RequestService:
         return self._repo.list(ctx, filters, page)
 
     def _inbox(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
-        """Up to `page.limit` submitted requests the caller may decide now, newest first. The tenant's
-        submitted requests are read page by page until the page is full; its cursor is placed after
-        the last request returned, never after one only read, so that it names nothing the caller
-        may not see. Someone who is not an overseer filters by people only as in any listing."""
+        """Up to `page.limit` submitted requests the caller may decide now, newest first.
+
+        The tenant's submitted requests are read 100 a Query until the page is full, the requests
+        end, or INBOX_QUERIES were made. A full page's cursor is placed after the last request it
+        returns, never after one only read, so that it names nothing the caller may not see. When
+        the reading stops short, an overseer (who may see every request) gets the cursor where it
+        stopped; anyone else gets none, since that cursor would name a request of someone else's.
+        Someone who is not an overseer filters by people only as in any listing."""
         if filters.status not in (None, S.SUBMITTED):
             raise InvalidInput("awaiting_me lists submitted requests: leave status out")
         if not ctx.roles & OVERSEERS:
@@ -178,7 +184,7 @@ class RequestService:
         submitted = filters.model_copy(update={"status": S.SUBMITTED})
         kept: list[Request] = []
         cursor = page.cursor
-        while True:
+        for _ in range(INBOX_QUERIES):
             found = self._repo.list(ctx, submitted, PageRequest(MAX_PAGE_SIZE, cursor))
             for request in found.items:
                 if awaits(ctx, request):
@@ -188,6 +194,7 @@ class RequestService:
             if found.next_cursor is None:
                 return Page(kept)
             cursor = found.next_cursor
+        return Page(kept, cursor if ctx.roles & OVERSEERS else None)
 
     def request_history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         """The request's changes, oldest first, for whoever may see the request."""
@@ -265,12 +272,18 @@ class RequestService:
         return self._settled(ctx, first)
 
     def _settled(self, ctx: TenantContext, request: Request) -> Request:
-        """The policy's approval of a just-submitted request, unless another call made it first."""
-        try:
-            return self._approved_by_policy(ctx, request)
-        except StaleVersion:  # the same submission's replay (or the first) approved it meanwhile
-            stored = self._repo.get(ctx, request.id)
-            return stored.request if stored is not None else request
+        """The policy's approval of a just-submitted request; if another call (the same submission's
+        replay, or the first) is approving it at the same moment, whatever that call left."""
+        for attempt in range(self._max_attempts):
+            try:
+                return self._approved_by_policy(ctx, request)
+            except (StaleVersion, WriteConflict):
+                self._back_off(attempt)
+                stored = self._repo.get(ctx, request.id)
+                if stored is None:
+                    return request
+                request = stored.request
+        raise ConcurrentModification("the request kept changing while the policy approved it; retry")
 
     def _approved_by_policy(self, ctx: TenantContext, request: Request) -> Request:
         """A just-submitted request that no step applies to, approved (and fulfilment tried); any
