@@ -43,15 +43,13 @@ import sys
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 import boto3
-from botocore.handlers import BUILTIN_HANDLERS
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
 from itam.adapters.dynamodb import DynamoAssetRepository, TableModels, table_models
@@ -75,7 +73,14 @@ from itam.licenses.models import (
 from itam.licenses.normalization import Normalizer
 from itam.tenancy import Role, TenantContext
 from tests.bench import Figure, figure
-from tests.bench.support import REGION, aws_environment, item_size, moto_server_process, table_kwargs
+from tests.bench.support import (
+    REGION,
+    BotocoreHooks,
+    aws_environment,
+    item_size,
+    moto_server_process,
+    table_kwargs,
+)
 from tests.support.lambda_api import reset_caches
 
 SIZES = (10_000, 100_000)
@@ -517,22 +522,22 @@ def load(client: Any, table: str, items: Iterable[dict[str, Any]], tenant: Tenan
 # ---------------------------------------------------------------------- counting the audit's calls
 
 
-class AuditCalls:
+class AuditCalls(BotocoreHooks):
     """DynamoDB calls by operation, reads by the partition they read, and the time spent waiting for
     the service (from sending a request to having its answer, before botocore parses it), in every
     botocore session created while installed."""
 
     def __init__(self, streams: Mapping[str, tuple[str, str]]) -> None:
+        super().__init__(
+            ("before-call.dynamodb", self._call),
+            ("before-send.dynamodb", self._send),
+            ("before-parse.dynamodb", self._answered),
+        )
         self._streams = {partition: name for name, partition in streams.items()}
         self.operations: Counter[str] = Counter()
         self.reads: Counter[str] = Counter()
         self.service_seconds = 0.0
         self._sent = 0.0
-        self._handlers: list[tuple[str, Callable[..., None]]] = [
-            ("before-call.dynamodb", self._call),
-            ("before-send.dynamodb", self._send),
-            ("before-parse.dynamodb", self._answered),
-        ]
 
     def _call(self, model: Any, params: Mapping[str, Any], **_: Any) -> None:
         self.operations[model.name] += 1
@@ -555,16 +560,6 @@ class AuditCalls:
             if name is not None:
                 return name
         return f"other query on {index}"
-
-    def __enter__(self) -> AuditCalls:
-        BUILTIN_HANDLERS.extend(self._handlers)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        for handler in self._handlers:
-            BUILTIN_HANDLERS.remove(handler)
 
 
 @dataclass

@@ -52,12 +52,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.handlers import BUILTIN_HANDLERS
 from moto import mock_aws
 from standardwebhooks import Webhook
 
 from tests.bench import Figure, figure
-from tests.bench.support import TENANT, aws_environment, table_kwargs
+from tests.bench.support import TENANT, BotocoreHooks, aws_environment, table_kwargs
 from tests.support.events import http_event
 from tests.support.lambda_api import LambdaContext, reset_caches
 
@@ -132,13 +131,13 @@ def minimal_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 202, "headers": {"Content-Type": "application/json"}, "body": json.dumps(answer)}
 
 
-class ServiceCalls:
+class ServiceCalls(BotocoreHooks):
     """AWS API calls as (service, operation), in order, in every botocore session created while it is
     installed (the same hook as `support.DynamoCalls`, for every service)."""
 
     def __init__(self) -> None:
+        super().__init__(("before-call", self._on_call))
         self.made: list[tuple[str, str]] = []
-        self._spec: tuple[str, Callable[..., None]] = ("before-call", self._on_call)
 
     def _on_call(self, model: Any, **_: Any) -> None:
         self.made.append((model.service_model.service_name, model.name))
@@ -147,13 +146,6 @@ class ServiceCalls:
         """The calls made since the last take."""
         made, self.made = self.made, []
         return made
-
-    def __enter__(self) -> ServiceCalls:
-        BUILTIN_HANDLERS.append(self._spec)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        BUILTIN_HANDLERS.remove(self._spec)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from botocore.handlers import BUILTIN_HANDLERS
 
@@ -112,16 +112,34 @@ def asset_key(asset_id: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"T#{TENANT}#ASSET#{asset_id}"}, "SK": {"S": "META"}}
 
 
-class DynamoCalls:
-    """Counts DynamoDB API calls by operation in every botocore session created while it is installed.
+class BotocoreHooks:
+    """Event handlers put into botocore's built-in handlers while installed (`with`), so that every
+    botocore session created meanwhile registers them.
 
-    PynamoDB creates a botocore session per connection, so the hook goes into botocore's built-in
-    handlers, which every new session registers: it sees PynamoDB's and boto3's clients alike.
+    PynamoDB creates a botocore session per connection, so this is how a benchmark sees PynamoDB's
+    clients and boto3's alike.
     """
 
+    def __init__(self, *hooks: tuple[str, Callable[..., None]]) -> None:
+        self._hooks = list(hooks)
+
+    def __enter__(self) -> Self:
+        BUILTIN_HANDLERS.extend(self._hooks)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        for hook in self._hooks:
+            BUILTIN_HANDLERS.remove(hook)
+
+
+class DynamoCalls(BotocoreHooks):
+    """Counts DynamoDB API calls by operation in every botocore session created while it is installed."""
+
     def __init__(self) -> None:
+        super().__init__(("before-call.dynamodb", self._on_call))
         self.counts: Counter[str] = Counter()
-        self._spec: tuple[str, Callable[..., None]] = ("before-call.dynamodb", self._on_call)
 
     def _on_call(self, model: Any, **_: Any) -> None:
         self.counts[model.name] += 1
@@ -129,15 +147,6 @@ class DynamoCalls:
     def add(self, counts: Mapping[str, int]) -> None:
         """Add calls counted elsewhere (e.g. in a subprocess)."""
         self.counts.update(counts)
-
-    def __enter__(self) -> DynamoCalls:
-        BUILTIN_HANDLERS.append(self._spec)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        BUILTIN_HANDLERS.remove(self._spec)
 
 
 # Installed by the harness for the whole run: every benchmark's DynamoDB calls end up here.

@@ -52,11 +52,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 import boto3
-from botocore.handlers import BUILTIN_HANDLERS
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
 from itam.adapters.aws_inventory import (
@@ -78,6 +76,7 @@ from tests.bench.support import (
     REGION,
     REPO_ROOT,
     RUN_CALLS,
+    BotocoreHooks,
     DynamoCalls,
     aws_environment,
     item_size,
@@ -233,15 +232,15 @@ class GeneratedCollector:
 # ---------------------------------------------------------------------- counting a run's calls
 
 
-class SyncCalls:
+class SyncCalls(BotocoreHooks):
     """DynamoDB calls by operation, and the items BatchWriteItem carried, of the run named by `run`
     (None: not counted), in every botocore session created while installed."""
 
     def __init__(self) -> None:
+        super().__init__(("before-parameter-build.dynamodb", self._call))
         self.run: str | None = None
         self.operations: dict[str, Counter[str]] = {}
         self.batch_items: Counter[str] = Counter()
-        self._spec: tuple[str, Callable[..., None]] = ("before-parameter-build.dynamodb", self._call)
 
     def _call(self, model: Any, params: Mapping[str, Any], **_: Any) -> None:
         if self.run is None:
@@ -249,15 +248,6 @@ class SyncCalls:
         self.operations.setdefault(self.run, Counter())[model.name] += 1
         if model.name == "BatchWriteItem":
             self.batch_items[self.run] += sum(len(requests) for requests in params["RequestItems"].values())
-
-    def __enter__(self) -> SyncCalls:
-        BUILTIN_HANDLERS.append(self._spec)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        BUILTIN_HANDLERS.remove(self._spec)
 
 
 @dataclass
