@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from itam.adapters import asset_repository
+from itam.assets.errors import DuplicateValue
 from itam.assets.models import Actor, Asset, AssetFilter, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, KeyAlreadyUsed, StaleVersion
+from itam.errors import KeyAlreadyUsed, StaleVersion
 from itam.pagination import PageRequest
 from itam.ports import AssetRepository, IdempotencyClaim
 from itam.settings import load_settings

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, KeyAlreadyUsed, StaleVersion, WriteConflict
+from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import Page, PageRequest
 from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator
 from itam.tenancy import TenantContext

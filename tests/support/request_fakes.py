@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from itam.errors import NoSeatLeft, NotFound, SeatTaken, StaleVersion, WriteConflict
+from itam.errors import NotFound, StaleVersion, WriteConflict
+from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.licenses.models import License, LicenseFilter, Seat, SeatCreate, product_key
 from itam.pagination import Page, PageRequest
 from itam.ports import IdempotencyClaim

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from itam.assets.errors import AssetNotFound
 from itam.assets.models import (
     AssetCreate,
     AssetFilter,
@@ -15,7 +16,7 @@ from itam.assets.models import (
     TransitionRequest,
 )
 from itam.assets.service import AssetService, diff, merge_patch
-from itam.errors import AssetNotFound, ConcurrentModification, Forbidden, InvalidState, PreconditionFailed
+from itam.errors import ConcurrentModification, Forbidden, InvalidState, PreconditionFailed
 from itam.pagination import PageRequest
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock, SequentialIds

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from itam import errors
+from itam.assets.errors import AssetNotFound, DuplicateValue
 from itam.assets.service import etag_matches
 from itam.pagination import decode_cursor, encode_cursor
 from itam.tenancy import Permission, Role, TenantContext
@@ -108,8 +109,8 @@ def test_if_match_uses_strong_comparison(header: str, version: int, matches: boo
 @pytest.mark.parametrize(
     ("error", "status", "slug"),
     [
-        (errors.AssetNotFound("x"), 404, "not-found"),
-        (errors.DuplicateValue("asset_tag", "A"), 409, "duplicate-value"),
+        (AssetNotFound("x"), 404, "not-found"),
+        (DuplicateValue("asset_tag", "A"), 409, "duplicate-value"),
         (errors.IllegalTransition("planned", "deployed", ["ordered"]), 409, "illegal-transition"),
         (errors.PreconditionFailed(), 412, "precondition-failed"),
         (errors.PreconditionRequired(), 428, "precondition-required"),

@@ -16,17 +16,15 @@ from itam.assets.service import AssetService
 from itam.errors import (
     ConcurrentModification,
     Forbidden,
-    FulfilmentInProgress,
     IdempotencyKeyReused,
     IllegalTransition,
     InvalidInput,
     InvalidState,
-    NotApprover,
     PreconditionFailed,
     PreconditionRequired,
-    SelfApproval,
 )
 from itam.pagination import Page, PageRequest
+from itam.requests.errors import FulfilmentInProgress, NotApprover, RequestNotFound, SelfApproval
 from itam.requests.models import (
     ApprovalStep,
     DecisionBody,
@@ -38,7 +36,7 @@ from itam.requests.models import (
     RequestStatus,
 )
 from itam.requests.ports import Lease
-from itam.requests.service import INBOX_QUERIES, RequestNotFound, RequestService
+from itam.requests.service import INBOX_QUERIES, RequestService
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock, SequentialIds
 from tests.support.request_fakes import FakePublisher, FakeRequestRepository, FakeSeats

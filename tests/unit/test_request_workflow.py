@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from itam.assets.models import Actor, Money
-from itam.errors import IllegalTransition, InvalidState, NotApprover, SelfApproval
+from itam.errors import IllegalTransition, InvalidState
+from itam.requests.errors import NotApprover, SelfApproval
 from itam.requests.models import (
     Approval,
     ApprovalPolicy,

@@ -1,4 +1,6 @@
-"""Typed domain errors. They are mapped to HTTP responses in exactly one place (itam.web.problems)."""
+"""The kinds of typed domain error, and the errors several bounded contexts raise alike. A context's
+own errors live in its `errors` module (itam.assets.errors, itam.licenses.errors...) and subclass
+these kinds. All are mapped to HTTP responses in exactly one place (itam.web.problems)."""
 
 from __future__ import annotations
 
@@ -17,26 +19,12 @@ class NotFound(DomainError):
     """The object does not exist for this tenant (another tenant's object is indistinguishable)."""
 
 
-class AssetNotFound(NotFound):
-    def __init__(self, asset_id: str) -> None:
-        super().__init__(f"asset {asset_id} does not exist")
-
-
 class Conflict(DomainError):
     """The request conflicts with the current state of the object."""
 
 
-class DuplicateValue(Conflict):
-    """A value that must be unique per tenant is already used."""
-
-    def __init__(self, field: str, value: str) -> None:
-        super().__init__(f"{field} {value!r} is already used by another asset")
-        self.field = field
-        self.value = value
-
-
 class IllegalTransition(Conflict):
-    """A lifecycle move the state machine does not allow."""
+    """A move a state machine does not allow (an asset's lifecycle, a request's workflow)."""
 
     def __init__(self, current: str, target: str, allowed: Sequence[str]) -> None:
         allowed_text = ", ".join(allowed) if allowed else "none (terminal state)"
@@ -113,57 +101,3 @@ class WriteConflict(Exception):
 
 class KeyAlreadyUsed(Exception):
     """The Idempotency-Key of a create is bound already; nothing was written."""
-
-
-# Licensing
-
-
-class SeatTaken(Conflict):
-    """The user or asset holds a seat of this license already."""
-
-    def __init__(self, consumer: str) -> None:
-        super().__init__(f"{consumer} already holds a seat of this license")
-
-
-class NoSeatLeft(Conflict):
-    """Every seat of the license is assigned and over-allocation is not allowed."""
-
-    def __init__(self, quantity: int) -> None:
-        super().__init__(
-            f"all {quantity} seats of this license are assigned; release one, raise the quantity "
-            "or allow over-allocation"
-        )
-
-
-class QuantityBelowAssigned(Conflict):
-    """A quantity lower than the seats already assigned."""
-
-    def __init__(self, assigned: int) -> None:
-        super().__init__(
-            f"{assigned} seats are assigned: the quantity cannot go below that unless over-allocation "
-            "is allowed"
-        )
-
-
-# Requests and approvals
-
-
-class SelfApproval(Forbidden):
-    """The person who made a request, or the person it is for, tried to approve it."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "a request cannot be approved by the person who made it or the person it is for; "
-            "another approver of this step must decide"
-        )
-
-
-class NotApprover(Forbidden):
-    """The caller is not the approver the request waits for."""
-
-
-class FulfilmentInProgress(Conflict):
-    """Another fulfilment of the same request is running; nothing was changed."""
-
-    def __init__(self) -> None:
-        super().__init__("this request is being fulfilled right now; read it again in a few seconds")

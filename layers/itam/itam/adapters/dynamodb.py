@@ -38,8 +38,9 @@ from pynamodb.transactions import TransactWrite
 
 from itam.adapters import sessions
 from itam.adapters.credentials import Credentials
+from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
-from itam.errors import DuplicateValue, InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
+from itam.errors import InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
 from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext

@@ -36,8 +36,9 @@ from itam.adapters.dynamodb import (
     tenant_pk,
 )
 from itam.assets.models import Asset
-from itam.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken, StaleVersion
+from itam.errors import StaleVersion
 from itam.licenses.audit import AuditReport, Finding
+from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import (
     Installation,
     License,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from itam.assets.errors import AssetNotFound
 from itam.assets.lifecycle import check_transition
 from itam.assets.models import (
     Actor,
@@ -35,7 +36,6 @@ from itam.assets.models import (
 )
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
-    AssetNotFound,
     ConcurrentModification,
     IdempotencyKeyReused,
     InvalidCursor,

@@ -1,9 +1,9 @@
-"""Why a sync run cannot go on. Connectors raise these; the run ends `failed` with the detail, and
-the register is left as it was."""
+"""Errors of inventory: why a sync run cannot go on (connectors raise these; the run ends `failed`
+with the detail, and the register is left as it was), and those of connectors and their runs."""
 
 from __future__ import annotations
 
-from itam.errors import DomainError
+from itam.errors import DomainError, InvalidState, NotFound
 
 
 class ConnectorError(DomainError):
@@ -28,3 +28,21 @@ class ConnectorAuthError(ConnectorError):
 class InventoryLimitExceeded(ConnectorError):
     """More accounts, regions, resources or bytes than a run may hold: the run fails rather than
     leave part of the estate unseen (which reconcile would take for deletions)."""
+
+
+class ConnectorNotFound(NotFound):
+    def __init__(self, connector_id: str) -> None:
+        super().__init__(f"connector {connector_id} does not exist")
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"sync run {run_id} does not exist")
+
+
+class SyncInProgress(InvalidState):
+    """The connector's last run is queued or running still."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id} of this connector is not finished yet")
+        self.run_id = run_id

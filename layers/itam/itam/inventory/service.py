@@ -22,12 +22,16 @@ from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     InvalidInput,
-    InvalidState,
-    NotFound,
     PreconditionFailed,
     StaleVersion,
 )
-from itam.inventory.errors import ConnectorAuthError, ConnectorError
+from itam.inventory.errors import (
+    ConnectorAuthError,
+    ConnectorError,
+    ConnectorNotFound,
+    RunNotFound,
+    SyncInProgress,
+)
 from itam.inventory.models import (
     FINISHED,
     Connector,
@@ -52,22 +56,6 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")
 # A run holds its connector's lease this long (the worker's timeout is 15 minutes).
 LEASE = timedelta(minutes=20)
 SYNC_COMPLETED = "inventory.sync_completed"
-
-
-class ConnectorNotFound(NotFound):
-    def __init__(self, connector_id: str) -> None:
-        super().__init__(f"connector {connector_id} does not exist")
-
-
-class RunNotFound(NotFound):
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"sync run {run_id} does not exist")
-
-
-class SyncInProgress(InvalidState):
-    def __init__(self, run_id: str) -> None:
-        super().__init__(f"run {run_id} of this connector is not finished yet")
-        self.run_id = run_id
 
 
 class SettingsValidator(Protocol):

@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, FieldChange, Kind, Money, Status
 from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
-    AssetNotFound,
     ConcurrentModification,
     InvalidInput,
     InvalidState,
@@ -35,6 +35,13 @@ from itam.licenses.audit import (
     position_findings,
     scheduled_audit_id,
     warranty_findings,
+)
+from itam.licenses.errors import (
+    AuditNotFound,
+    InstallationNotFound,
+    LicenseNotFound,
+    RuleNotFound,
+    SeatNotFound,
 )
 from itam.licenses.models import (
     CompliancePage,
@@ -68,31 +75,6 @@ EVENT_SOURCE = "itam"
 PUBLISHED_MARKER_TTL = timedelta(days=3)
 FINDINGS_BATCH = 25
 PUBLISH_BATCH = 100
-
-
-class LicenseNotFound(NotFound):
-    def __init__(self, license_id: str) -> None:
-        super().__init__(f"license {license_id} does not exist")
-
-
-class SeatNotFound(NotFound):
-    def __init__(self, seat_id: str) -> None:
-        super().__init__(f"assignment {seat_id} does not exist on this license")
-
-
-class InstallationNotFound(NotFound):
-    def __init__(self, install_id: str) -> None:
-        super().__init__(f"installation {install_id} does not exist on this asset")
-
-
-class RuleNotFound(NotFound):
-    def __init__(self, rule_id: str) -> None:
-        super().__init__(f"normalization rule {rule_id} does not exist")
-
-
-class AuditNotFound(NotFound):
-    def __init__(self, audit_id: str) -> None:
-        super().__init__(f"audit {audit_id} does not exist")
 
 
 RepositoryFor = Callable[[TenantContext], LicenseRepository]

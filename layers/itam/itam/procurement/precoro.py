@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from itam.procurement.errors import ProviderError
 from itam.procurement.models import LineReceived, PoApproved, PoCancelled
 
 API_URL = "https://api.precoro.com"
@@ -38,10 +39,6 @@ class Notification(BaseModel):
     type: int
     action: int = Field(description="0 created, 1 updated")
     idn: int | str | None = None
-
-
-class ProviderError(Exception):
-    """Precoro could not be asked, or answered something that cannot be used (retried, then failed)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

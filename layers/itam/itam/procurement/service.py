@@ -23,13 +23,13 @@ from itam.errors import (
     NotFound,
     PreconditionFailed,
     StaleVersion,
-    Unauthenticated,
 )
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, IdGenerator, SecretStore
 from itam.procurement import precoro
+from itam.procurement.errors import EndpointNotFound, SignatureRejected
 from itam.procurement.models import (
     Accepted,
     Category,
@@ -52,15 +52,6 @@ WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 MAX_BODY_BYTES = 256 * 1024
 TOLERANCE = timedelta(minutes=5)
 EVENT = TypeAdapter(PurchaseEvent)
-
-
-class EndpointNotFound(NotFound):
-    def __init__(self, endpoint_id: str) -> None:
-        super().__init__(f"webhook endpoint {endpoint_id} does not exist")
-
-
-class SignatureRejected(Unauthenticated):
-    """The delivery is not signed with the endpoint's secret, or not now."""
 
 
 class ProcurementRepository(Protocol):

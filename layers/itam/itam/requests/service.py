@@ -14,27 +14,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, Asset, AssetFilter, CheckoutRequest, Kind, Money, Status
 from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
-    AssetNotFound,
     ConcurrentModification,
     Forbidden,
-    FulfilmentInProgress,
     InvalidInput,
     InvalidState,
     KeyAlreadyUsed,
-    NoSeatLeft,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
-    SeatTaken,
     StaleVersion,
     WriteConflict,
 )
+from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.ports import Clock, IdempotencyClaim, IdGenerator
+from itam.requests.errors import FulfilmentInProgress, RequestNotFound
 from itam.requests.models import (
     Approval,
     ApprovalPolicy,
@@ -93,11 +92,6 @@ DETAIL_TYPES = {
 S = RequestStatus
 # An approver's inbox reads at most this many pages (of 100 submitted requests) per call.
 INBOX_QUERIES = 10
-
-
-class RequestNotFound(NotFound):
-    def __init__(self, request_id: str) -> None:
-        super().__init__(f"request {request_id} does not exist")
 
 
 @dataclass

@@ -6,7 +6,8 @@ import unicodedata
 from collections.abc import Mapping
 
 from itam.assets.models import Money
-from itam.errors import DomainError, IllegalTransition, InvalidState, NotApprover, SelfApproval
+from itam.errors import DomainError, IllegalTransition, InvalidState
+from itam.requests.errors import NotApprover, SelfApproval
 from itam.requests.models import ApprovalPolicy, ApprovalStep, Request, RequestStatus
 from itam.tenancy import Role, TenantContext
 

@@ -9,7 +9,10 @@ from http import HTTPStatus
 from typing import Any
 
 from itam import errors
+from itam.assets.errors import DuplicateValue
 from itam.assets.models import READ_ONLY_FIELDS
+from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
+from itam.requests.errors import FulfilmentInProgress, NotApprover, SelfApproval
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -28,23 +31,23 @@ class ProblemKind:
 # The one mapping from domain errors to HTTP. Order matters: the first matching class wins.
 ERROR_KINDS: Sequence[tuple[type[errors.DomainError], ProblemKind]] = (
     (errors.NotFound, ProblemKind(404, "not-found")),
-    (errors.DuplicateValue, ProblemKind(409, "duplicate-value")),
+    (DuplicateValue, ProblemKind(409, "duplicate-value")),
     (errors.IllegalTransition, ProblemKind(409, "illegal-transition")),
     (errors.InvalidState, ProblemKind(409, "invalid-state")),
     (errors.ConcurrentModification, ProblemKind(409, "concurrent-modification")),
-    (errors.SeatTaken, ProblemKind(409, "seat-taken")),
-    (errors.NoSeatLeft, ProblemKind(409, "no-seat-left")),
-    (errors.QuantityBelowAssigned, ProblemKind(409, "quantity-below-assigned")),
+    (SeatTaken, ProblemKind(409, "seat-taken")),
+    (NoSeatLeft, ProblemKind(409, "no-seat-left")),
+    (QuantityBelowAssigned, ProblemKind(409, "quantity-below-assigned")),
     (errors.PreconditionFailed, ProblemKind(412, "precondition-failed")),
     (errors.PreconditionRequired, ProblemKind(428, "precondition-required")),
     (errors.InvalidInput, ProblemKind(422, "validation-error")),
     (errors.IdempotencyKeyReused, ProblemKind(422, "idempotency-key-reused")),
     (errors.InvalidCursor, ProblemKind(400, "invalid-cursor")),
     (errors.Unauthenticated, ProblemKind(401, "unauthorized")),
-    (errors.FulfilmentInProgress, ProblemKind(409, "fulfilment-in-progress")),
+    (FulfilmentInProgress, ProblemKind(409, "fulfilment-in-progress")),
     # Before Forbidden, their base: a refused approval says why.
-    (errors.SelfApproval, ProblemKind(403, "self-approval")),
-    (errors.NotApprover, ProblemKind(403, "not-approver")),
+    (SelfApproval, ProblemKind(403, "self-approval")),
+    (NotApprover, ProblemKind(403, "not-approver")),
     (errors.Forbidden, ProblemKind(403, "forbidden")),
 )
 
@@ -76,7 +79,7 @@ def from_domain_error(error: errors.DomainError, instance: str | None) -> dict[s
             extensions: dict[str, Any] = {}
             if isinstance(error, errors.IllegalTransition):
                 extensions["allowed"] = error.allowed
-            if isinstance(error, errors.DuplicateValue):
+            if isinstance(error, DuplicateValue):
                 extensions["field"] = error.field
             if isinstance(error, errors.InvalidInput):
                 extensions["errors"] = [

@@ -1,0 +1,31 @@
+"""Errors of asset requests and their approvals."""
+
+from __future__ import annotations
+
+from itam.errors import Conflict, Forbidden, NotFound
+
+
+class RequestNotFound(NotFound):
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request {request_id} does not exist")
+
+
+class SelfApproval(Forbidden):
+    """The person who made a request, or the person it is for, tried to approve it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a request cannot be approved by the person who made it or the person it is for; "
+            "another approver of this step must decide"
+        )
+
+
+class NotApprover(Forbidden):
+    """The caller is not the approver the request waits for."""
+
+
+class FulfilmentInProgress(Conflict):
+    """Another fulfilment of the same request is running; nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("this request is being fulfilled right now; read it again in a few seconds")
