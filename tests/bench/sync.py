@@ -67,9 +67,9 @@ from itam.adapters.aws_inventory import (
 )
 from itam.adapters.collectors import AwsCollector
 from itam.assets.models import discovered_asset_id
-from itam.inventory.models import RunError
+from itam.inventory.models import Discovered, RunError
 from itam.inventory.reconcile import Link
-from itam.inventory.sync import Discovered, Outcome, Reconciler, RunPlan
+from itam.inventory.sync import Outcome, Reconciler, RunPlan
 from itam.tenancy import TenantContext
 from tests.bench import Figure, figure
 from tests.bench.support import (

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.assets.ports import AssetRecord, AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator
+from itam.ports import Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator
 from itam.tenancy import TenantContext
 
 

@@ -11,9 +11,9 @@ from itam.errors import NotFound, StaleVersion, WriteConflict
 from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.licenses.models import License, LicenseFilter, Seat, SeatCreate, product_key
 from itam.pagination import Page, PageRequest
-from itam.ports import IdempotencyClaim
+from itam.ports import EventPublisher, IdempotencyClaim
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
-from itam.requests.ports import EventPublisher, Lease, RequestRepository, Seats, StoredRequest
+from itam.requests.ports import Lease, RequestRepository, Seats, StoredRequest
 from itam.requests.workflow import fold
 from itam.tenancy import TenantContext
 from tests.support.fakes import IdempotencyKeys

@@ -12,9 +12,9 @@ from itam.assets.models import Asset, AssetCreate, AssetFilter, HistoryEvent, Ki
 from itam.assets.service import AssetService
 from itam.errors import InvalidCursor
 from itam.inventory.errors import ConnectorError
-from itam.inventory.models import RunError
+from itam.inventory.models import Discovered, RunError
 from itam.inventory.reconcile import Link
-from itam.inventory.sync import CREATE_BATCH, Discovered, Reconciler, RunPlan
+from itam.inventory.sync import CREATE_BATCH, Reconciler, RunPlan
 from itam.pagination import PageRequest
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock

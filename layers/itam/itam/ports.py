@@ -1,4 +1,5 @@
-"""Ports: what the services need from the outside world, as Protocols. Adapters implement them."""
+"""Ports several bounded contexts share, as Protocols (adapters implement them), and the
+Idempotency-Key records they exchange. A context's own ports live in its `ports` module."""
 
 from __future__ import annotations
 
@@ -8,14 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.errors import IdempotencyKeyReused
-from itam.pagination import Page, PageRequest
-from itam.tenancy import TenantContext
-
-# Records written beside an asset change, in the same transaction.
-AssetRecord = Assignment | AssignmentReturn | Maintenance
-
 
 # How long an Idempotency-Key stays bound to what it created.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -56,58 +50,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class AssetRepository(Protocol):
-    """Persistence of assets, their history and their side records for one tenant at a time."""
-
-    def create(
-        self,
-        ctx: TenantContext,
-        asset: Asset,
-        event: HistoryEvent,
-        records: Sequence[AssetRecord],
-        claim: IdempotencyClaim | None = None,
-    ) -> None:
-        """Store a new asset with its first history event (and bind `claim` to it); raise
-        KeyAlreadyUsed if the claim's key is bound already, DuplicateValue on a taken tag/serial."""
-
-    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
-        """What the key is bound to, unless nothing is or the binding expired before `now`."""
-
-    def get(self, ctx: TenantContext, asset_id: str) -> Asset | None:
-        """The asset, or None when it does not exist for this tenant."""
-
-    def get_many(self, ctx: TenantContext, asset_ids: Sequence[str]) -> list[Asset]:
-        """Those of the assets that exist for this tenant, in the order asked (one BatchGetItem per
-        100 ids)."""
-
-    def list(self, ctx: TenantContext, filters: AssetFilter, page: PageRequest) -> Page[Asset]:
-        """One page of the tenant's assets matching `filters` (one Query)."""
-
-    def update(
-        self,
-        ctx: TenantContext,
-        previous: Asset,
-        current: Asset,
-        event: HistoryEvent,
-        records: Sequence[AssetRecord],
-        claim: IdempotencyClaim | None = None,
-    ) -> None:
-        """Replace `previous` by `current` if `previous.version` is still stored, else raise StaleVersion
-        (and bind `claim` to the first record; KeyAlreadyUsed if its key is bound already)."""
-
-    def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
-        """The asset's history events, oldest first."""
-
-    def maintenance(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Maintenance]:
-        """The asset's maintenance records, oldest first."""
-
-    def maintenance_record(self, ctx: TenantContext, asset_id: str, record_id: str) -> Maintenance | None:
-        """One maintenance record of the asset, or None."""
-
-    def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
-        """The asset's check-outs, oldest first."""
-
-
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
@@ -125,3 +67,18 @@ class SecretStore(Protocol):
     def put(self, name: str, value: Mapping[str, Any]) -> None: ...
     def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
     def delete(self, name: str) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None:
+        """Publish domain events of one type to the event bus."""
+
+
+class JobQueue(Protocol):
+    """A queue of job messages: audits and re-normalizations, sync runs, webhook deliveries."""
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        """Queue one job message."""
+
+    def send_batch(self, messages: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Queue up to 10 messages in one call; return the bodies the queue did not take."""

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from itam.adapters.credentials import TenantCredentials
 from itam.adapters.dynamodb import TENANT_DIRECTORY, DynamoAssetRepository, TableModels, table_models
 from itam.assets.models import Asset, AssetFilter, Assignment, HistoryEvent, Maintenance
+from itam.assets.ports import AssetRecord
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
+from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.settings import Settings
 from itam.tenancy import TenantContext
 

@@ -31,8 +31,8 @@ from itam.adapters.aws_inventory import (
 )
 from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
 from itam.errors import InvalidInput
-from itam.inventory.models import Connector, ConnectorType, RunError
-from itam.inventory.sync import Collector, Discovered
+from itam.inventory.models import Connector, ConnectorType, Discovered, RunError
+from itam.inventory.ports import Collector
 
 if TYPE_CHECKING:
     from itam.inventory.saas import Provider

@@ -40,9 +40,10 @@ from itam.adapters import sessions
 from itam.adapters.credentials import Credentials
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.assets.ports import AssetRecord
 from itam.errors import InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
-from itam.ports import AssetRecord, IdempotencyClaim, IdempotencyRecord
+from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")

@@ -34,6 +34,7 @@ from itam.assets.models import (
     TransitionRequest,
     discovered_asset_id,
 )
+from itam.assets.ports import AssetRecord, AssetRepository
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -48,7 +49,7 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRecord, AssetRepository, Clock, IdempotencyClaim, IdGenerator
+from itam.ports import Clock, IdempotencyClaim, IdGenerator
 from itam.tenancy import Permission, TenantContext
 
 # Bookkeeping fields: the history event itself carries the asset id, version, time and actor.

@@ -1,14 +1,15 @@
-"""Inventory connectors, their sync runs and the job a run is queued as."""
+"""Inventory connectors, their sync runs, the job a run is queued as, and what a connector reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictInt
 
-from itam.assets.models import Model, ShortText, Strict
+from itam.assets.models import AssetCreate, Model, ShortText, Strict
 from itam.inventory.reconcile import DEFAULT_RETIRE_AFTER, RunCounts
 
 
@@ -147,3 +148,14 @@ class SyncJob(Model):
     trigger: Literal["manual", "schedule"] = "schedule"
     run_id: str | None = None
     scheduled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """One resource as a connector reports it, already in the register's terms."""
+
+    external_key: str
+    content_hash: str
+    scope: str  # where it lives, for `Collector.was_skipped`
+    fields: AssetCreate
+    owned_custom_fields: frozenset[str] = frozenset()  # custom fields the connector keeps

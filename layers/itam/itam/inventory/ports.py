@@ -1,4 +1,4 @@
-"""What the inventory services need from the outside world."""
+"""What the inventory services need from the outside world, as Protocols. Adapters implement them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from itam.inventory.models import Connector, SyncRun
-from itam.inventory.sync import Collector
+from itam.assets.models import Asset, HistoryEvent
+from itam.inventory.models import Connector, ConnectorType, Discovered, RunError, SyncRun
+from itam.inventory.reconcile import Link
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
@@ -39,15 +40,6 @@ class ConnectorRepository(Protocol):
     def release_lease(self, ctx: TenantContext, connector_id: str, run_id: str) -> None: ...
 
 
-class Queue(Protocol):
-    def send(self, message: Mapping[str, Any]) -> None: ...
-    def send_batch(self, messages: Sequence[Mapping[str, Any]]) -> list[str]: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None: ...
-
-
 class CollectorFactory(Protocol):
     def __call__(self, connector: Connector, credentials: Mapping[str, Any] | None) -> Collector:
         """The connector's collector, its settings and credentials validated."""
@@ -56,3 +48,38 @@ class CollectorFactory(Protocol):
 class ConnectorDirectory(Protocol):
     def __call__(self) -> Iterator[tuple[str, str]]:
         """(tenant id, connector id) of every enabled connector."""
+
+
+class Collector(Protocol):
+    """The get and transform steps of one connector."""
+
+    provider: str
+
+    def collect(self) -> Iterator[Discovered]:
+        """Every resource, each once; raises ConnectorError when the run cannot go on."""
+
+    def was_skipped(self, scope: str) -> bool:
+        """Whether part of this scope could not be read (its absences prove nothing)."""
+
+    def problems(self) -> list[RunError]:
+        """What could not be read, once `collect()` is exhausted."""
+
+
+class LinkStore(Protocol):
+    def links(self, ctx: TenantContext, connector_id: str) -> Iterator[Link]:
+        """The connector's links in asset-id order (read consistently, page by page)."""
+
+    def create(
+        self, ctx: TenantContext, connector_id: str, created: Sequence[tuple[Asset, HistoryEvent, Link]]
+    ) -> None:
+        """Write new assets with their first history events, then their links."""
+
+    def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None: ...
+
+
+class SettingsValidator(Protocol):
+    def __call__(
+        self, type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The settings (and credentials) as the type's model reads them; InvalidInput naming the
+        field (`settings.role_arn`, `credentials.token`) otherwise."""

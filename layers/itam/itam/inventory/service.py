@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
@@ -43,11 +43,11 @@ from itam.inventory.models import (
     SyncJob,
     SyncRun,
 )
-from itam.inventory.ports import CollectorFactory, ConnectorRepository, EventPublisher, Queue
+from itam.inventory.ports import CollectorFactory, ConnectorRepository, SettingsValidator
 from itam.inventory.reconcile import RunCounts
 from itam.inventory.sync import Reconciler, RunPlan
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdGenerator, SecretStore
+from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue, SecretStore
 from itam.tenancy import Permission, Role, TenantContext
 
 logger = logging.getLogger(__name__)
@@ -56,14 +56,6 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")
 # A run holds its connector's lease this long (the worker's timeout is 15 minutes).
 LEASE = timedelta(minutes=20)
 SYNC_COMPLETED = "inventory.sync_completed"
-
-
-class SettingsValidator(Protocol):
-    def __call__(
-        self, type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The settings (and credentials) as the type's model reads them; InvalidInput naming the
-        field (`settings.role_arn`, `credentials.token`) otherwise."""
 
 
 def system_context(tenant_id: str) -> TenantContext:
@@ -88,7 +80,7 @@ class ConnectorService:
         repository_for: Callable[[TenantContext], ConnectorRepository],
         store: SecretStore,
         validate: SettingsValidator,
-        queue: Queue,
+        queue: JobQueue,
         secret_prefix: str,
         clock: Clock | None = None,
         ids: IdGenerator | None = None,

@@ -14,17 +14,17 @@ what it did not get to see for a deletion, and neither does a scope the connecto
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from pydantic import ValidationError
 
-from itam.assets.models import Asset, AssetCreate, Discovery, HistoryEvent, Status, discovered_asset_id
+from itam.assets.models import Asset, Discovery, HistoryEvent, Status, discovered_asset_id
 from itam.assets.service import AssetService
 from itam.errors import DomainError
-from itam.inventory.models import MAX_RUN_ERRORS, RunError
+from itam.inventory.models import MAX_RUN_ERRORS, Discovered, RunError
+from itam.inventory.ports import Collector, LinkStore
 from itam.inventory.reconcile import Action, Link, LinkIndex, Observed, RunCounts, decide, decide_unseen
 from itam.tenancy import TenantContext
 
@@ -32,44 +32,6 @@ from itam.tenancy import TenantContext
 # BatchWriteItem calls).
 CREATE_BATCH = 25
 RETIRABLE = frozenset({Status.IN_STOCK, Status.DEPLOYED, Status.IN_MAINTENANCE})
-
-
-@dataclass(frozen=True, slots=True)
-class Discovered:
-    """One resource as a connector reports it, already in the register's terms."""
-
-    external_key: str
-    content_hash: str
-    scope: str  # where it lives, for `Collector.was_skipped`
-    fields: AssetCreate
-    owned_custom_fields: frozenset[str] = frozenset()  # custom fields the connector keeps
-
-
-class Collector(Protocol):
-    """The get and transform steps of one connector."""
-
-    provider: str
-
-    def collect(self) -> Iterator[Discovered]:
-        """Every resource, each once; raises ConnectorError when the run cannot go on."""
-
-    def was_skipped(self, scope: str) -> bool:
-        """Whether part of this scope could not be read (its absences prove nothing)."""
-
-    def problems(self) -> list[RunError]:
-        """What could not be read, once `collect()` is exhausted."""
-
-
-class LinkStore(Protocol):
-    def links(self, ctx: TenantContext, connector_id: str) -> Iterator[Link]:
-        """The connector's links in asset-id order (read consistently, page by page)."""
-
-    def create(
-        self, ctx: TenantContext, connector_id: str, created: Sequence[tuple[Asset, HistoryEvent, Link]]
-    ) -> None:
-        """Write new assets with their first history events, then their links."""
-
-    def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None: ...
 
 
 @dataclass

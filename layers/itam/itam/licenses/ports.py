@@ -1,10 +1,10 @@
-"""What the licensing services need from the outside world. Adapters implement these."""
+"""What the licensing services need from the outside world, as Protocols. Adapters implement them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol
 
 from itam.assets.models import Asset
 from itam.licenses.audit import AuditReport, Finding
@@ -68,13 +68,3 @@ class LicenseRepository(Protocol):
     def mark_published(
         self, ctx: TenantContext, day: date, fingerprints: Iterable[str], expires_at: int
     ) -> None: ...
-
-
-class JobQueue(Protocol):
-    def send(self, message: Mapping[str, Any]) -> None:
-        """Queue a job message (an audit or a re-normalization of one tenant)."""
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None:
-        """Publish domain events of one type to the event bus."""

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, FieldChange, Kind, Money, Status
+from itam.assets.ports import AssetRepository
 from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
@@ -61,10 +62,10 @@ from itam.licenses.models import (
     product_key,
 )
 from itam.licenses.normalization import Normalizer
-from itam.licenses.ports import EventPublisher, JobQueue, LicenseRepository
+from itam.licenses.ports import LicenseRepository
 from itam.licenses.position import PositionCalculator, SaasUsage
 from itam.pagination import Page, PageRequest
-from itam.ports import AssetRepository, Clock, IdGenerator
+from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue
 from itam.tenancy import Permission, TenantContext
 
 ID = re.compile(r"[0-9a-f]{32}")

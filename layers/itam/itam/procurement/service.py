@@ -7,9 +7,9 @@ import base64
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -27,7 +27,7 @@ from itam.errors import (
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdGenerator, SecretStore
+from itam.ports import Clock, IdGenerator, JobQueue, SecretStore
 from itam.procurement import precoro
 from itam.procurement.errors import EndpointNotFound, SignatureRejected
 from itam.procurement.models import (
@@ -45,6 +45,7 @@ from itam.procurement.models import (
     WebhookEndpoint,
 )
 from itam.procurement.orders import EntitlementPlan, UnitPlan, merge, plan, po_number_of
+from itam.procurement.ports import ProcurementRepository, RequestFulfilment
 from itam.tenancy import TENANT_ID_PATTERN, Permission, Role, TenantContext
 
 ENDPOINT_ID = re.compile(r"^(?P<tenant>[a-z0-9][a-z0-9-]{1,62})\.(?P<id>[0-9a-f]{32})$")
@@ -52,44 +53,6 @@ WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 MAX_BODY_BYTES = 256 * 1024
 TOLERANCE = timedelta(minutes=5)
 EVENT = TypeAdapter(PurchaseEvent)
-
-
-class ProcurementRepository(Protocol):
-    def save_endpoint(
-        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
-    ) -> None:
-        """Create (expected_version None) or replace the endpoint if its version is still the one read."""
-
-    def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None: ...
-    def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]: ...
-    def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None: ...
-    def record_delivery(self, ctx: TenantContext, delivery: Delivery, body: str) -> Delivery | None:
-        """Store a new delivery; return the stored one instead if its id was recorded before."""
-
-    def delivery(
-        self, ctx: TenantContext, endpoint_id: str, delivery_id: str
-    ) -> tuple[Delivery, str] | None: ...
-    def update_delivery(self, ctx: TenantContext, delivery: Delivery) -> None: ...
-    def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]: ...
-    def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]: ...
-    def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
-        """Store the PO state if its version is still `expected_version` (0: new), else StaleVersion."""
-
-
-class RequestFulfilment(Protocol):
-    """The asset requests a received PO line may fulfil."""
-
-    def on_procurement_received(
-        self,
-        ctx: TenantContext,
-        request_id: str,
-        asset_ids: Sequence[str] = (),
-        license_id: str | None = None,
-    ) -> Any: ...
-
-
-class Queue(Protocol):
-    def send(self, message: Mapping[str, Any]) -> None: ...
 
 
 def system_context(tenant_id: str, who: str) -> TenantContext:
@@ -211,7 +174,7 @@ class Intake:
         self,
         repository_for: Callable[[TenantContext], ProcurementRepository],
         store: SecretStore,
-        queue: Queue,
+        queue: JobQueue,
         secret_prefix: str,
         clock: Clock | None = None,
     ) -> None:

@@ -3,9 +3,8 @@ license services implement them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from itam.assets.models import Asset, AssetFilter, CheckoutRequest
 from itam.pagination import Page, PageRequest
@@ -114,8 +113,3 @@ class Seats(Protocol):
         expiring_within_days: int | None = None,
     ) -> Page[License]: ...
     def assign_seat(self, ctx: TenantContext, license_id: str, request: SeatCreate) -> Seat: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None:
-        """Publish domain events of one type to the event bus."""

@@ -32,7 +32,7 @@ from itam.errors import (
 )
 from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
-from itam.ports import Clock, IdempotencyClaim, IdGenerator
+from itam.ports import Clock, EventPublisher, IdempotencyClaim, IdGenerator
 from itam.requests.errors import FulfilmentInProgress, RequestNotFound
 from itam.requests.models import (
     Approval,
@@ -51,7 +51,7 @@ from itam.requests.models import (
     RequestStatus,
     SeatRef,
 )
-from itam.requests.ports import EventPublisher, Lease, RequestRepository, Seats, Stock, StoredRequest
+from itam.requests.ports import Lease, RequestRepository, Seats, Stock, StoredRequest
 from itam.requests.workflow import (
     DEFAULT_POLICY,
     FULFILLABLE,

@@ -1,0 +1,45 @@
+"""What procurement needs from the outside world, as Protocols. Adapters and the request service
+implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from itam.pagination import Page, PageRequest
+from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
+from itam.tenancy import TenantContext
+
+
+class ProcurementRepository(Protocol):
+    def save_endpoint(
+        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+    ) -> None:
+        """Create (expected_version None) or replace the endpoint if its version is still the one read."""
+
+    def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None: ...
+    def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]: ...
+    def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None: ...
+    def record_delivery(self, ctx: TenantContext, delivery: Delivery, body: str) -> Delivery | None:
+        """Store a new delivery; return the stored one instead if its id was recorded before."""
+
+    def delivery(
+        self, ctx: TenantContext, endpoint_id: str, delivery_id: str
+    ) -> tuple[Delivery, str] | None: ...
+    def update_delivery(self, ctx: TenantContext, delivery: Delivery) -> None: ...
+    def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]: ...
+    def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]: ...
+    def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
+        """Store the PO state if its version is still `expected_version` (0: new), else StaleVersion."""
+
+
+class RequestFulfilment(Protocol):
+    """The asset requests a received PO line may fulfil."""
+
+    def on_procurement_received(
+        self,
+        ctx: TenantContext,
+        request_id: str,
+        asset_ids: Sequence[str] = (),
+        license_id: str | None = None,
+    ) -> Any: ...
