@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from itam.adapters import tenant_directory
 from itam.adapters.messaging import SqsJobQueue
 from itam.clock import fired_at
-from itam.licenses.service import fan_out
+from itam.jobs import fan_out
+from itam.licenses.service import scheduled_message
 from itam.settings import load_settings
 
 logger = Logger()
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = load_settings()
     queue = SqsJobQueue(settings.audit_queue_url or "", settings.region, settings.sqs_endpoint)
     day = audit_day(event).date()
-    queued = fan_out(tenant_directory(settings), queue.send_batch, day)
+    messages = (scheduled_message(tenant_id, day) for tenant_id in tenant_directory(settings))
+    queued = fan_out(messages, queue, "audit")
     logger.info("audits queued", extra={"tenants": queued, "day": day.isoformat()})
     return {"day": day.isoformat(), "queued": queued}

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from itam import telemetry
 from itam.bootstrap import audit_runner
 from itam.licenses.audit import AuditJob, scheduled_audit_id
-from itam.tenancy import Role, TenantContext
+from itam.tenancy import TenantContext
 
 logger = Logger()
 # A batch whose every record failed is reported like any other (all listed), not raised.
@@ -24,15 +24,9 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 MAX_RECEIVES = 3
 
 
-def system_context(tenant_id: str) -> TenantContext:
-    return TenantContext(
-        tenant_id=tenant_id, user_id="system:audit", username="license audit", roles=frozenset({Role.ADMIN})
-    )
-
-
 def record_handler(record: SQSRecord) -> None:
     job = AuditJob.model_validate(json.loads(record.body))
-    ctx = system_context(job.tenant_id)
+    ctx = TenantContext.system(job.tenant_id, "audit", "license audit")
     logger.append_keys(tenant_id=job.tenant_id, job=job.job)
     if job.job == "normalize":
         changed = audit_runner().normalize(ctx)

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from itam.adapters.inventory import connector_directory
 from itam.adapters.messaging import SqsJobQueue
 from itam.clock import fired_at
-from itam.inventory.service import fan_out
+from itam.inventory.service import scheduled_job
+from itam.jobs import fan_out
 from itam.settings import load_settings
 
 logger = Logger()
@@ -22,6 +23,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = load_settings()
     queue = SqsJobQueue(settings.sync_queue_url or "", settings.region, settings.sqs_endpoint)
     at = fired_at(event) or datetime.now(UTC)
-    queued = fan_out(connector_directory(settings), queue.send_batch, at)
+    messages = (
+        scheduled_job(tenant_id, connector_id, at)
+        for tenant_id, connector_id in connector_directory(settings)
+    )
+    queued = fan_out(messages, queue, "sync")
     logger.info("sync runs queued", extra={"connectors": queued, "at": at.isoformat()})
     return {"at": at.isoformat(), "queued": queued}

@@ -416,7 +416,6 @@ def tenant_on_moto(size: int) -> Iterator[Tenant]:
     from itam.adapters import models_for_tenant
     from itam.adapters.inventory import DynamoInventoryRepository
     from itam.bootstrap import asset_service
-    from itam.inventory.service import system_context
     from itam.settings import load_settings
 
     table = table_kwargs()
@@ -433,7 +432,7 @@ def tenant_on_moto(size: int) -> Iterator[Tenant]:
             # whose tenant-scoped credentials and clients are kept for the process.
             models_for = models_for_tenant(load_settings())
             tenant = Tenant(
-                system_context(f"sync-{size // 1000}k"),
+                TenantContext.system(f"sync-{size // 1000}k", "inventory", "inventory sync"),
                 name,
                 endpoint,
                 calls,

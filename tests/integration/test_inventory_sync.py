@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from itam.adapters import aws_inventory
 from itam.inventory.models import SyncJob
-from itam.inventory.service import system_context
+from itam.tenancy import TenantContext
 from tests.integration.audit_support import drain, sqs_event
 from tests.integration.conftest import Api, Jobs
 from tests.integration.test_inventory_aws import _assume
@@ -386,7 +386,7 @@ def test_runs_of_one_connector_never_overlap(api: Api, connector: dict[str, Any]
     from itam.bootstrap import sync_runner
 
     runner = sync_runner()
-    ctx = system_context("acme")
+    ctx = TenantContext.system("acme", "inventory", "inventory sync")
     repo = runner._repo_for(ctx)
     now = datetime.now(UTC)
     assert repo.acquire_lease(ctx, connector["id"], "a" * 32, now, now + timedelta(minutes=20)) is None
@@ -467,7 +467,8 @@ def test_a_run_queued_for_a_connector_deleted_meanwhile_is_closed(
     assert run_worker(drain(sync_queue())) == {"batchItemFailures": []}
     from itam.bootstrap import sync_runner
 
-    run = sync_runner()._repo_for(system_context("acme")).get_run(system_context("acme"), queued["id"])
+    ctx = TenantContext.system("acme", "inventory", "inventory sync")
+    run = sync_runner()._repo_for(ctx).get_run(ctx, queued["id"])
     assert run is not None and (run.status, run.failure) == ("skipped", "deleted")
     assert cloud_assets(api) == {}
 

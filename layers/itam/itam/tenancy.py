@@ -49,6 +49,16 @@ class TenantContext:
         if not TENANT_ID_PATTERN.fullmatch(self.tenant_id):
             raise ValueError("tenant id must match " + TENANT_ID_PATTERN.pattern)
 
+    @classmethod
+    def system(cls, tenant_id: str, who: str, username: str | None = None) -> TenantContext:
+        """The context a worker acts in for a tenant: admin `system:<who>`, named `username` or `who`."""
+        return cls(
+            tenant_id=tenant_id,
+            user_id=f"system:{who}",
+            username=username or who,
+            roles=frozenset({Role.ADMIN}),
+        )
+
     @property
     def key_prefix(self) -> str:
         """Prefix of every key of this tenant; the closing delimiter keeps `acme` from matching `acme2`."""

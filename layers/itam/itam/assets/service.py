@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -50,6 +49,7 @@ from itam.errors import (
 )
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, IdempotencyClaim, IdGenerator
+from itam.retry import back_off
 from itam.tenancy import Permission, TenantContext
 
 # Bookkeeping fields: the history event itself carries the asset id, version, time and actor.
@@ -201,7 +201,7 @@ class AssetService:
                     raise
                 return self._load(ctx, asset_id)  # created before, by an earlier delivery
             except WriteConflict:
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
         raise ConcurrentModification("the register was too busy to take this asset; retry")
 
     def update_asset(
@@ -436,7 +436,7 @@ class AssetService:
                     raise PreconditionFailed() from None
                 continue
             except WriteConflict:
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
                 continue
             change.asset = current
             return change
@@ -447,10 +447,6 @@ class AssetService:
         return claim.replayed(
             self._repo.idempotency_record(ctx, claim.key_digest, int(self._clock.now().timestamp()))
         )
-
-    def _back_off(self, attempt: int) -> None:
-        """Sleep a random time up to 25, 50, 100 ms... so that colliding writers spread out."""
-        self._sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not security
 
     def _open_assignment(
         self,

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,7 @@ from itam.inventory.reconcile import RunCounts
 from itam.inventory.sync import Reconciler, RunPlan
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue, SecretStore
-from itam.tenancy import Permission, Role, TenantContext
+from itam.tenancy import Permission, TenantContext
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +58,15 @@ LEASE = timedelta(minutes=20)
 SYNC_COMPLETED = "inventory.sync_completed"
 
 
-def system_context(tenant_id: str) -> TenantContext:
-    return TenantContext(
-        tenant_id=tenant_id,
-        user_id="system:inventory",
-        username="inventory sync",
-        roles=frozenset({Role.ADMIN}),
-    )
-
-
 def scheduled_run_id(connector_id: str, at: datetime) -> str:
     """The id of the scheduled run of `connector_id` in the hour of `at`."""
     return hashlib.sha256(f"{connector_id}|{at:%Y-%m-%dT%H}".encode()).hexdigest()[:32]
+
+
+def scheduled_job(tenant_id: str, connector_id: str, at: datetime) -> dict[str, Any]:
+    """The job message of the connector's scheduled run at `at`; its run id is fixed for the hour."""
+    job = SyncJob(tenant_id=tenant_id, connector_id=connector_id, trigger="schedule", scheduled_at=at)
+    return job.model_dump(mode="json")
 
 
 class ConnectorService:
@@ -273,7 +270,7 @@ class SyncRunner:
         connector is gone, or disabled and the job is a scheduled one). Errors of the provider end
         the run `failed`; anything else is raised for the queue to retry (recorded as failed on
         the last attempt)."""
-        ctx = system_context(job.tenant_id)
+        ctx = TenantContext.system(job.tenant_id, "inventory", "inventory sync")
         repo = self._repo_for(ctx)
         connector = repo.get_connector(ctx, job.connector_id)
         if connector is None:
@@ -441,27 +438,3 @@ def _completed_event(ctx: TenantContext, run: SyncRun) -> dict[str, Any]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
-
-
-def fan_out(
-    directory: Iterator[tuple[str, str]],
-    send_batch: Callable[[list[dict[str, Any]]], list[str]],
-    at: datetime,
-) -> int:
-    """Queue one run of every enabled connector, ten messages a call. A connector's scheduled run id
-    is fixed for the hour, so a repeated schedule runs nothing twice. Raise if SQS refused any
-    message (after queueing all the others), so the schedule's retry policy tries again."""
-    queued, refused, batch = 0, 0, []
-    for tenant_id, connector_id in directory:
-        job = SyncJob(tenant_id=tenant_id, connector_id=connector_id, trigger="schedule", scheduled_at=at)
-        batch.append(job.model_dump(mode="json"))
-        if len(batch) == 10:
-            refused += len(send_batch(batch))
-            queued += len(batch)
-            batch = []
-    if batch:
-        refused += len(send_batch(batch))
-        queued += len(batch)
-    if refused:
-        raise RuntimeError(f"{refused} of {queued} sync messages were not queued")
-    return queued

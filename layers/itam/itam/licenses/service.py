@@ -610,28 +610,8 @@ def event_type(finding: Finding) -> str:
 
 
 def scheduled_message(tenant_id: str, day: date) -> dict[str, Any]:
+    """The job message of the tenant's scheduled audit of `day`; its audit id is fixed for the day."""
     return audit_message(tenant_id, scheduled_audit_id(tenant_id, day), "schedule", day)
-
-
-def fan_out(
-    tenants: Iterable[str], send_batch: Callable[[list[dict[str, Any]]], list[str]], day: date
-) -> int:
-    """Queue the day's audit of every tenant, ten messages a call. A tenant's audit id is fixed for the
-    day, so a repeated schedule queues nothing new in effect. Raise if SQS refused any message (after
-    queueing all the others), so the schedule's retry policy tries again."""
-    queued, refused, batch = 0, 0, []
-    for tenant_id in tenants:
-        batch.append(scheduled_message(tenant_id, day))
-        if len(batch) == 10:
-            refused += len(send_batch(batch))
-            queued += len(batch)
-            batch = []
-    if batch:
-        refused += len(send_batch(batch))
-        queued += len(batch)
-    if refused:
-        raise RuntimeError(f"{refused} of {queued} audit messages were not queued")
-    return queued
 
 
 # ---------------------------------------------------------------------- helpers

@@ -46,19 +46,13 @@ from itam.procurement.models import (
 )
 from itam.procurement.orders import EntitlementPlan, UnitPlan, merge, plan, po_number_of
 from itam.procurement.ports import ProcurementRepository, RequestFulfilment
-from itam.tenancy import TENANT_ID_PATTERN, Permission, Role, TenantContext
+from itam.tenancy import TENANT_ID_PATTERN, Permission, TenantContext
 
 ENDPOINT_ID = re.compile(r"^(?P<tenant>[a-z0-9][a-z0-9-]{1,62})\.(?P<id>[0-9a-f]{32})$")
 WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
 MAX_BODY_BYTES = 256 * 1024
 TOLERANCE = timedelta(minutes=5)
 EVENT = TypeAdapter(PurchaseEvent)
-
-
-def system_context(tenant_id: str, who: str) -> TenantContext:
-    return TenantContext(
-        tenant_id=tenant_id, user_id=f"system:{who}", username=who, roles=frozenset({Role.ADMIN})
-    )
 
 
 def new_secret() -> str:
@@ -188,7 +182,7 @@ class Intake:
         found = ENDPOINT_ID.match(endpoint_id)
         if found is None or not TENANT_ID_PATTERN.fullmatch(found["tenant"]):
             raise EndpointNotFound(endpoint_id)
-        ctx = system_context(found["tenant"], "webhook-intake")
+        ctx = TenantContext.system(found["tenant"], "webhook-intake")
         repo = self._repo_for(ctx)
         endpoint = repo.get_endpoint(ctx, endpoint_id)
         if endpoint is None or not endpoint.enabled:
@@ -273,7 +267,7 @@ class Processor:
         self._max_attempts = max_attempts
 
     def process(self, tenant_id: str, endpoint_id: str, delivery_id: str) -> Delivery | None:
-        ctx = system_context(tenant_id, "procurement")
+        ctx = TenantContext.system(tenant_id, "procurement")
         repo = self._repo_for(ctx)
         stored = repo.delivery(ctx, endpoint_id, delivery_id)
         if stored is None:

@@ -65,6 +65,7 @@ from itam.requests.workflow import (
     is_person,
     may_see,
 )
+from itam.retry import back_off
 from itam.tenancy import Permission, Role, TenantContext
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ class RequestService:
                 record = self._repo.idempotency_record(ctx, claim.key_digest, int(now.timestamp()))
                 return self._resumed(ctx, self._load(ctx, claim.replayed(record)).request)
             except WriteConflict:  # the same key's other submission in flight, say: try again
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
         else:
             raise ConcurrentModification("the requests were too busy to take this one; retry")
         self._publish(ctx, [request])
@@ -272,7 +273,7 @@ class RequestService:
             try:
                 return self._approved_by_policy(ctx, request)
             except (StaleVersion, WriteConflict):
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
                 stored = self._repo.get(ctx, request.id)
                 if stored is None:
                     return request
@@ -444,7 +445,7 @@ class RequestService:
             except StaleVersion:
                 continue  # the next read decides between 412 and a retry (If-Match: *)
             except WriteConflict:
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
         raise ConcurrentModification(
             "the approval policy kept changing while this request was applied; retry"
         )
@@ -491,7 +492,7 @@ class RequestService:
             except StaleVersion:
                 continue
             except WriteConflict:
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
         raise ConcurrentModification("the request kept changing while this decision was applied; retry")
 
     def _write_change(self, ctx: TenantContext, actor: Actor, request: Request, change: _Change) -> Request:
@@ -680,7 +681,7 @@ class RequestService:
                     ctx, run.request, current, event, int(now.timestamp()), run.lease, keep_lease
                 )
             except WriteConflict:
-                self._back_off(attempt)
+                back_off(attempt, self._sleep)
                 continue
             except StaleVersion:
                 raise ConcurrentModification("the request changed during its fulfilment; retry") from None
@@ -704,9 +705,6 @@ class RequestService:
                     "request event not published",
                     extra={"request_id": request.id, "detail_type": DETAIL_TYPES[request.status]},
                 )
-
-    def _back_off(self, attempt: int) -> None:
-        self._sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 def _next(
