@@ -800,7 +800,7 @@ def test_request_replies_match_the_openapi_document(api: Api, acme: dict[str, An
 # ---------------------------------------------------------------------- the repository's conditions
 def test_the_table_refuses_a_leased_requests_writes_to_anyone_but_the_lease_holder(api: Api) -> None:
     from itam.adapters import models_for_tenant
-    from itam.adapters.requests import DynamoRequestRepository
+    from itam.adapters.request_store import DynamoRequestRepository
     from itam.errors import StaleVersion
     from itam.requests.models import RequestEvent
     from itam.requests.ports import Lease

@@ -115,7 +115,7 @@ def request_service() -> RequestService:
     them (licensing loaded by the first license request), domain events on the bus."""
     from itam.adapters import models_for_tenant
     from itam.adapters.messaging import EventBridgePublisher
-    from itam.adapters.requests import DynamoRequestRepository
+    from itam.adapters.request_store import DynamoRequestRepository
     from itam.requests.service import RequestService
 
     settings = load_settings()
