@@ -9,7 +9,7 @@ import pytest
 
 from itam import errors
 from itam.assets.errors import AssetNotFound, DuplicateValue
-from itam.assets.service import etag_matches
+from itam.etags import etag_matches
 from itam.pagination import decode_cursor, encode_cursor
 from itam.tenancy import Permission, Role, TenantContext
 from itam.web.auth import parse_list_claim, tenant_context

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
+from itam.etags import etag_of
+
 # Fields the server owns, which a PATCH may not set (status and assigned_to may be given at creation;
 # afterwards they change through transitions and check-out/in).
 READ_ONLY_FIELDS = frozenset(
@@ -284,7 +286,7 @@ class Asset(AssetFields):
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        return etag_of(self.version)
 
 
 class TransitionRequest(Strict):

@@ -47,6 +47,7 @@ from itam.errors import (
     StaleVersion,
     WriteConflict,
 )
+from itam.etags import etag_matches
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, IdempotencyClaim, IdGenerator
 from itam.retry import back_off
@@ -491,12 +492,6 @@ class AssetService:
                 "ref": ref,
             }
         )
-
-
-def etag_matches(if_match: str, version: int) -> bool:
-    """RFC 9110 If-Match with strong comparison: `*` or a list containing `"<version>"`."""
-    candidates = [part.strip() for part in if_match.split(",")]
-    return "*" in candidates or f'"{version}"' in candidates
 
 
 def merge_patch(asset: Asset, patch: AssetPatch) -> Asset:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictInt
 
 from itam.assets.models import AssetCreate, Model, ShortText, Strict
+from itam.etags import etag_of
 from itam.inventory.reconcile import DEFAULT_RETIRE_AFTER, RunCounts
 
 
@@ -100,7 +101,7 @@ class Connector(Model):
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        return etag_of(self.version)
 
 
 class ConnectorPage(Model):

@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -25,6 +24,7 @@ from itam.errors import (
     PreconditionFailed,
     StaleVersion,
 )
+from itam.etags import etag_matches
 from itam.inventory.errors import (
     ConnectorAuthError,
     ConnectorError,

@@ -13,6 +13,7 @@ from pydantic import Field, StrictBool, StrictInt, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from itam.assets.models import Actor, Day, FieldChange, Model, Money, Note, ShortText, Strict, Text
+from itam.etags import etag_of
 
 # Fields the server owns on a license: a PATCH may not set them.
 LICENSE_READ_ONLY_FIELDS = frozenset(
@@ -140,7 +141,7 @@ class License(LicenseFields):
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        return etag_of(self.version)
 
     def active_on(self, day: date) -> bool:
         """In its term on `day` (an auto-renewing license is taken as renewed)."""

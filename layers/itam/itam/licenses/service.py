@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, FieldChange, Kind, Money, Status
 from itam.assets.ports import AssetRepository
-from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -26,6 +25,7 @@ from itam.errors import (
     StaleVersion,
     WriteConflict,
 )
+from itam.etags import etag_matches
 from itam.licenses.audit import (
     AuditAccepted,
     AuditDetail,

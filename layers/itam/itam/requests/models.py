@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StrictInt, model_validator
 
 from itam.assets.models import Actor, Model, Money, Note, ShortText, Strict, Text
+from itam.etags import etag_of
 from itam.tenancy import Role
 
 RequestId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
@@ -101,7 +102,7 @@ class ApprovalPolicy(PolicyUpdate):
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        return etag_of(self.version)
 
 
 class PolicyEvent(Model):
@@ -165,7 +166,7 @@ class Request(Model):
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        return etag_of(self.version)
 
 
 EventType = Literal[

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, Asset, AssetFilter, CheckoutRequest, Kind, Money, Status
-from itam.assets.service import etag_matches
 from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -30,6 +29,7 @@ from itam.errors import (
     StaleVersion,
     WriteConflict,
 )
+from itam.etags import etag_matches
 from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdempotencyClaim, IdGenerator
