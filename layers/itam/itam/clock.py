@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import UTC, datetime
+
+# The shape of every id TimeOrderedIds makes, and of the ids derived from a hash (scheduled runs and
+# audits): a lookup of anything else finds nothing, without a read.
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 class SystemClock:

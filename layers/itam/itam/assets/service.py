@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from itam.assets.models import (
     discovered_asset_id,
 )
 from itam.assets.ports import AssetRecord, AssetRepository
-from itam.clock import SystemClock, TimeOrderedIds
+from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     IdempotencyKeyReused,
@@ -57,7 +56,6 @@ from itam.tenancy import Permission, TenantContext
 _NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_at", "updated_by"})
 # Map-valued fields diffed key by key, so history says `tags.owner` rather than the whole map.
 _DIFFED_BY_KEY = ("tags", "custom_fields")
-ASSET_ID = re.compile(r"[0-9a-f]{32}")
 # Statuses in which an asset can be held by someone.
 HOLDABLE = frozenset({"deployed", "in_maintenance"})
 # Changes that write nothing when they change no field.
@@ -393,7 +391,7 @@ class AssetService:
         return self._mutate(ctx, asset_id, None, change).asset
 
     def _load(self, ctx: TenantContext, asset_id: str) -> Asset:
-        if not ASSET_ID.fullmatch(asset_id):
+        if not ID_PATTERN.fullmatch(asset_id):
             raise AssetNotFound(asset_id)
         asset = self._repo.get(ctx, asset_id)
         if asset is None:

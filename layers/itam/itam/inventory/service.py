@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from itam.clock import SystemClock, TimeOrderedIds
+from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     InvalidInput,
@@ -52,7 +51,6 @@ from itam.tenancy import Permission, TenantContext
 
 logger = logging.getLogger(__name__)
 
-RUN_ID = re.compile(r"[0-9a-f]{32}")
 # A run holds its connector's lease this long (the worker's timeout is 15 minutes).
 LEASE = timedelta(minutes=20)
 SYNC_COMPLETED = "inventory.sync_completed"
@@ -124,7 +122,9 @@ class ConnectorService:
     def get(self, ctx: TenantContext, connector_id: str) -> Connector:
         ctx.require(Permission.ADMIN)
         connector = (
-            self._repo_for(ctx).get_connector(ctx, connector_id) if RUN_ID.fullmatch(connector_id) else None
+            self._repo_for(ctx).get_connector(ctx, connector_id)
+            if ID_PATTERN.fullmatch(connector_id)
+            else None
         )
         if connector is None:
             raise ConnectorNotFound(connector_id)
@@ -218,7 +218,7 @@ class ConnectorService:
 
     def get_run(self, ctx: TenantContext, run_id: str) -> SyncRun:
         ctx.require(Permission.ADMIN)
-        run = self._repo_for(ctx).get_run(ctx, run_id) if RUN_ID.fullmatch(run_id) else None
+        run = self._repo_for(ctx).get_run(ctx, run_id) if ID_PATTERN.fullmatch(run_id) else None
         if run is None:
             raise RunNotFound(run_id)
         return run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +13,7 @@ from pydantic import ValidationError
 from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, FieldChange, Kind, Money, Status
 from itam.assets.ports import AssetRepository
-from itam.clock import SystemClock, TimeOrderedIds
+from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     InvalidInput,
@@ -68,7 +67,6 @@ from itam.pagination import Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue
 from itam.tenancy import Permission, TenantContext
 
-ID = re.compile(r"[0-9a-f]{32}")
 _NOT_DIFFED = frozenset(
     {"id", "version", "assigned", "peak_assigned", "created_at", "updated_at", "created_by", "updated_by"}
 )
@@ -240,7 +238,7 @@ class LicenseService:
         ctx.require(Permission.WRITE)
         repo = self._repo_for(ctx)
         self._license(ctx, license_id)
-        seat = repo.get_seat(ctx, license_id, seat_id) if ID.fullmatch(seat_id) else None
+        seat = repo.get_seat(ctx, license_id, seat_id) if ID_PATTERN.fullmatch(seat_id) else None
         if seat is None:
             raise SeatNotFound(seat_id)
         released = seat.model_copy(update={"released_at": self._clock.now(), "released_by": ctx.user_id})
@@ -288,7 +286,7 @@ class LicenseService:
     def remove_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> None:
         ctx.require(Permission.WRITE)
         self._asset(ctx, asset_id)
-        if not ID.fullmatch(install_id) or not self._repo_for(ctx).delete_installation(
+        if not ID_PATTERN.fullmatch(install_id) or not self._repo_for(ctx).delete_installation(
             ctx, asset_id, install_id
         ):
             raise InstallationNotFound(install_id)
@@ -310,7 +308,7 @@ class LicenseService:
 
     def delete_rule(self, ctx: TenantContext, rule_id: str) -> None:
         ctx.require(Permission.WRITE)
-        if not ID.fullmatch(rule_id) or not self._repo_for(ctx).delete_rule(ctx, rule_id):
+        if not ID_PATTERN.fullmatch(rule_id) or not self._repo_for(ctx).delete_rule(ctx, rule_id):
             raise RuleNotFound(rule_id)
         self._queue.send({"job": "normalize", "tenant_id": ctx.tenant_id})
 
@@ -376,7 +374,7 @@ class LicenseService:
     def get_audit(self, ctx: TenantContext, audit_id: str, page: PageRequest) -> AuditDetail:
         ctx.require(Permission.READ)
         repo = self._repo_for(ctx)
-        report = repo.get_report(ctx, audit_id) if ID.fullmatch(audit_id) else None
+        report = repo.get_report(ctx, audit_id) if ID_PATTERN.fullmatch(audit_id) else None
         if report is None:
             raise AuditNotFound(audit_id)
         findings: Page[Finding] = Page(items=[])
@@ -386,13 +384,13 @@ class LicenseService:
 
     # ------------------------------------------------------------------ internals
     def _license(self, ctx: TenantContext, license_id: str) -> License:
-        lic = self._repo_for(ctx).get_license(ctx, license_id) if ID.fullmatch(license_id) else None
+        lic = self._repo_for(ctx).get_license(ctx, license_id) if ID_PATTERN.fullmatch(license_id) else None
         if lic is None:
             raise LicenseNotFound(license_id)
         return lic
 
     def _asset(self, ctx: TenantContext, asset_id: str) -> Any:
-        asset = self._assets.get(ctx, asset_id) if ID.fullmatch(asset_id) else None
+        asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None
         if asset is None:
             raise AssetNotFound(asset_id)
         return asset

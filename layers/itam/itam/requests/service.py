@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from itam.assets.errors import AssetNotFound
 from itam.assets.models import Actor, Asset, AssetFilter, CheckoutRequest, Kind, Money, Status
-from itam.clock import SystemClock, TimeOrderedIds
+from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     Forbidden,
@@ -73,7 +72,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ID = re.compile(r"[0-9a-f]{32}")
 # A fulfilment holds its request this long at most; the API function's timeout is 10 s.
 LEASE_SECONDS = 60
 # Candidates a fulfilment looks through at most: pages of 100 in-stock assets, or of licenses.
@@ -456,7 +454,7 @@ class RequestService:
 
     # ------------------------------------------------------------------ internals: decisions
     def _load(self, ctx: TenantContext, request_id: str) -> StoredRequest:
-        stored = self._repo.get(ctx, request_id) if ID.fullmatch(request_id) else None
+        stored = self._repo.get(ctx, request_id) if ID_PATTERN.fullmatch(request_id) else None
         if stored is None or not may_see(ctx, stored.request):
             raise RequestNotFound(request_id)
         return stored
