@@ -22,7 +22,7 @@ from functions.api import handler
 from tests.support.events import claims_for, http_event
 from tests.support.lambda_api import LambdaContext
 
-entry_point, path, signed_in = sys.argv[1], sys.argv[2], sys.argv[3] == "yes"
+entry_point, path, signed_in, packages = sys.argv[1], sys.argv[2], sys.argv[3] == "yes", sys.argv[4:]
 if signed_in:
     from itam import bootstrap
     from itam.assets.service import AssetService
@@ -31,16 +31,16 @@ if signed_in:
     handler.app.dependency_overrides[bootstrap.asset_service] = lambda: AssetService(FakeAssetRepository())
 event = http_event("GET", path, claims=claims_for("acme", "admin") if signed_in else None)
 status = getattr(handler, entry_point)(event, LambdaContext())["statusCode"]
-loaded = sorted({".".join(m.split(".")[:2]) for m in sys.modules if m.startswith(%r)})
+loaded = sorted({".".join(m.split(".")[:2]) for m in sys.modules if m.startswith(tuple(packages))})
 print(json.dumps({"status": status, "loaded": loaded}))
-""" % (CONTEXT_PACKAGES,)
+"""
 
 
 def serve_in_a_fresh_interpreter(entry_point: str, path: str, signed_in: bool = False) -> dict[str, object]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions" / "api")])}
     env.update({"POWERTOOLS_LOG_LEVEL": "ERROR", "AWS_DEFAULT_REGION": "us-east-1"})
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, entry_point, path, "yes" if signed_in else "no"],
+        [sys.executable, "-c", SCRIPT, entry_point, path, "yes" if signed_in else "no", *CONTEXT_PACKAGES],
         cwd=ROOT,
         env=env,
         capture_output=True,
