@@ -1,7 +1,5 @@
 """Asset requests and their approval: the requests, the decisions on them and the approval policy."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response

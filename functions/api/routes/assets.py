@@ -1,7 +1,5 @@
 """The asset register: assets, their lifecycle, check-out and check-in, maintenance and history."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response

@@ -1,7 +1,5 @@
 """License audits: requested here, run by the audit worker, their findings read back here."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response

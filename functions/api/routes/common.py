@@ -1,8 +1,6 @@
 """What every router shares: the caller and the services as dependencies, the paging and precondition
 parameters, and the responses without a body."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Depends, Request, Response

@@ -1,7 +1,5 @@
 """The license position: entitlements against consumption, per product."""
 
-from __future__ import annotations
-
 from typing import Annotated
 from urllib.parse import unquote
 

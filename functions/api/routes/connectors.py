@@ -1,7 +1,5 @@
 """Inventory connectors: the providers an inventory is synced from, and their sync runs."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,7 +1,5 @@
 """Software installed on an asset: what the license position counts."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,7 +1,5 @@
 """Software licenses: the licenses, their history and their seat assignments."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,7 +1,5 @@
 """The API about itself: health, and the OpenAPI document with its Swagger UI page (every route's)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response

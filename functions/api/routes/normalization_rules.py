@@ -1,7 +1,5 @@
 """Normalization rules: how raw installation names map to licensed products."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response

@@ -1,7 +1,5 @@
 """Procurement webhook endpoints: where a purchasing system delivers its events, and those deliveries."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Depends, Response
