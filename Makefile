@@ -108,7 +108,7 @@ deploy: build ## Deploy to the AWS account of your credentials (sam deploy --gui
 	SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy --guided --config-file infra/samconfig.toml
 
 bench: $(STAMP) ## Benchmarks: prints ratios against in-run baselines, writes bench-results.json
-	$(PY) -m tests.bench
+	PYTHONPATH=$(CURDIR)/functions/api $(PY) -m tests.bench
 
 pr: lint typecheck test template-check ## Everything a reviewer would run
 

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import logging
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -223,10 +224,14 @@ class FunctionRuntime:
 
     def _new_environment(self) -> Callable[[Any, Any], Any]:
         """Import the handler module by file path under a module name unique to this environment."""
-        path = self.root / self.spec.code_uri / (self.spec.module_name.replace(".", "/") + ".py")
+        code_root = self.root / self.spec.code_uri
+        path = code_root / (self.spec.module_name.replace(".", "/") + ".py")
         if not path.is_file():
             raise TemplateError(f"{self.spec.logical_id}: handler module {path} does not exist")
         with self._created_lock:
+            # Lambda runs a function from its code root: the handler's sibling packages import by name.
+            if str(code_root) not in sys.path:
+                sys.path.append(str(code_root))
             self._created += 1
             module_name = f"_itam_local_function_{self.spec.logical_id}_{self._created}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)

@@ -13,8 +13,8 @@ from itam.etags import etag_matches
 from itam.pagination import decode_cursor, encode_cursor
 from itam.tenancy import Permission, Role, TenantContext
 from itam.web.auth import parse_list_claim, tenant_context
+from itam.web.gate import MAX_BODY_BYTES, reject_unacceptable_body
 from itam.web.problems import from_domain_error, from_validation_errors
-from itam.web.requests import MAX_BODY_BYTES, reject_unacceptable_body
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from itam.adapters import asset_repository
 from itam.assets.service import AssetService
@@ -12,9 +12,11 @@ from itam.settings import load_settings
 from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
+    from itam.adapters.inventory import DynamoInventoryRepository
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
-    from itam.procurement.service import EndpointService, Intake, Processor
+    from itam.ports import SecretStore
+    from itam.procurement.service import EndpointService, Intake, Processor, ProcurementRepository
     from itam.requests.service import RequestService
 
 
@@ -26,8 +28,7 @@ def asset_service() -> AssetService:
 
 def _connector_ids(ctx: TenantContext) -> Iterator[str]:
     """The tenant's inventory connectors, for finding discovered assets by provider key."""
-    ids: Iterator[str] = _inventory_repositories()(ctx).connector_ids(ctx)
-    return ids
+    return _inventory_repositories()(ctx).connector_ids(ctx)
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +57,8 @@ def audit_runner() -> AuditRunner:
     return AuditRunner(license_repository_for(settings), publisher)
 
 
-def _procurement_repositories() -> Any:
+def _procurement_repositories() -> Callable[[TenantContext], ProcurementRepository]:
+    """The procurement repository for a tenant, on the table with the tenant's credentials."""
     from itam.adapters import models_for_tenant
     from itam.adapters.webhooks import DynamoProcurementRepository
 
@@ -64,7 +66,8 @@ def _procurement_repositories() -> Any:
     return lambda ctx: DynamoProcurementRepository(models_for(ctx))
 
 
-def _secret_store() -> Any:
+def _secret_store() -> SecretStore:
+    """Webhook secrets and connector credentials, in Secrets Manager."""
     from itam.adapters.webhooks import SecretsManagerStore
 
     settings = load_settings()
@@ -126,7 +129,9 @@ def request_service() -> RequestService:
     return RequestService(repository, asset_service(), license_service, publisher)
 
 
-def _inventory_repositories() -> Any:
+def _inventory_repositories() -> Callable[[TenantContext], DynamoInventoryRepository]:
+    """The inventory repository for a tenant: connectors and runs (ConnectorRepository), the sync's
+    links (LinkStore) and the connector ids the asset register looks discovered assets up by."""
     from itam.adapters import models_for_tenant
     from itam.adapters.inventory import DynamoInventoryRepository
 
