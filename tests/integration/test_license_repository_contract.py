@@ -10,7 +10,8 @@ import pytest
 
 from itam.adapters import license_repository_for
 from itam.assets.models import Actor
-from itam.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken, StaleVersion
+from itam.errors import StaleVersion
+from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import Installation, License, LicenseFilter, LicenseHistoryEvent, Rule, Seat
 from itam.licenses.ports import LicenseRepository
 from itam.pagination import PageRequest

@@ -13,7 +13,7 @@ from itam.adapters.webhooks import DynamoProcurementRepository
 from itam.errors import StaleVersion
 from itam.pagination import PageRequest
 from itam.procurement.models import Delivery, WebhookEndpoint
-from itam.procurement.service import ProcurementRepository
+from itam.procurement.ports import ProcurementRepository
 from itam.settings import load_settings
 from itam.tenancy import Role, TenantContext
 from tests.support.procurement_fakes import FakeProcurementRepository

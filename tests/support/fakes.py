@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.assets.ports import AssetRecord, AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator
+from itam.ports import Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator, JobQueue
 from itam.tenancy import TenantContext
 
 
@@ -157,3 +158,26 @@ class SequentialIds:
 _repository: AssetRepository = FakeAssetRepository()
 _clock: Clock = FixedClock()
 _ids: IdGenerator = SequentialIds()
+
+
+class RecordingQueue:
+    """A job queue that keeps what was sent (`sent`, and each call's messages in `batches`);
+    `refuse` makes send_batch hand back that many messages as not taken."""
+
+    def __init__(self, refuse: int = 0) -> None:
+        self.sent: list[Mapping[str, Any]] = []
+        self.batches: list[list[Mapping[str, Any]]] = []
+        self._refuse = refuse
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        self.sent.append(message)
+        self.batches.append([message])
+
+    def send_batch(self, messages: Sequence[Mapping[str, Any]]) -> list[str]:
+        refused, self._refuse = min(self._refuse, len(messages)), max(0, self._refuse - len(messages))
+        self.sent.extend(messages[refused:])
+        self.batches.append(list(messages))
+        return [str(m) for m in messages[:refused]]
+
+
+_queue: JobQueue = RecordingQueue()

@@ -4,14 +4,13 @@ DynamoDB adapter."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 from itam.errors import StaleVersion
 from itam.inventory.models import Connector, ConnectorType, SyncRun
-from itam.inventory.ports import ConnectorRepository, Queue
-from itam.inventory.service import SettingsValidator
+from itam.inventory.ports import ConnectorRepository, SettingsValidator
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
@@ -84,20 +83,6 @@ class FakeInventoryRepository:
             del self.leases[key]
 
 
-class RecordingQueue:
-    """A queue that keeps what was sent; send_batch reports every message as sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[Mapping[str, Any]] = []
-
-    def send(self, message: Mapping[str, Any]) -> None:
-        self.sent.append(message)
-
-    def send_batch(self, messages: Sequence[Mapping[str, Any]]) -> list[str]:
-        self.sent.extend(messages)
-        return []
-
-
 def accept_settings(
     type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -107,5 +92,4 @@ def accept_settings(
 
 # The fakes must satisfy the ports: mypy checks these assignments.
 _repository: ConnectorRepository = FakeInventoryRepository()
-_queue: Queue = RecordingQueue()
 _validate: SettingsValidator = accept_settings

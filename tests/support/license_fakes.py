@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from itam.assets.models import Asset
-from itam.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken, StaleVersion
+from itam.errors import StaleVersion
 from itam.licenses.audit import AuditReport, Finding
+from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import (
     Installation,
     License,
@@ -19,7 +20,7 @@ from itam.licenses.models import (
     Seat,
     product_key,
 )
-from itam.licenses.ports import JobQueue, LicenseRepository
+from itam.licenses.ports import LicenseRepository
 from itam.licenses.position import InstallRow
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
@@ -270,16 +271,5 @@ class FakeLicenseRepository:
         self.published.update((ctx.tenant_id, day, fp) for fp in fingerprints)
 
 
-class RecordingQueue:
-    """A job queue that keeps what was sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[Mapping[str, Any]] = []
-
-    def send(self, message: Mapping[str, Any]) -> None:
-        self.sent.append(message)
-
-
 # The fakes must satisfy the ports: mypy checks these assignments.
 _repository: LicenseRepository = FakeLicenseRepository()
-_queue: JobQueue = RecordingQueue()

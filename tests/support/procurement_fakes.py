@@ -11,7 +11,7 @@ from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
 from itam.ports import SecretStore
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
-from itam.procurement.service import ProcurementRepository
+from itam.procurement.ports import ProcurementRepository
 from itam.tenancy import TenantContext
 
 

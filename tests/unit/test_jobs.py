@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -13,22 +11,7 @@ from itam.jobs import fan_out
 from itam.licenses.audit import scheduled_audit_id
 from itam.licenses.service import scheduled_message
 from itam.tenancy import Role, TenantContext
-
-
-class RecordingQueue:
-    """A queue that takes every message but those it is told to refuse."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.batches: list[list[Mapping[str, Any]]] = []
-        self._refuse = refuse
-
-    def send(self, message: Mapping[str, Any]) -> None:
-        self.batches.append([message])
-
-    def send_batch(self, messages: Sequence[Mapping[str, Any]]) -> list[str]:
-        self.batches.append(list(messages))
-        refused, self._refuse = min(self._refuse, len(messages)), max(0, self._refuse - len(messages))
-        return [str(m) for m in messages[:refused]]
+from tests.support.fakes import RecordingQueue
 
 
 def test_fan_out_queues_ten_messages_a_call() -> None:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # imported when first used: an asset request does not load th
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.ports import SecretStore
-    from itam.procurement.service import EndpointService, Intake, Processor, ProcurementRepository
+    from itam.procurement.ports import ProcurementRepository
+    from itam.procurement.service import EndpointService, Intake, Processor
     from itam.requests.service import RequestService
 
 

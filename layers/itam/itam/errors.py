@@ -5,10 +5,15 @@ these kinds. All are mapped to HTTP responses in exactly one place (itam.web.pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
+
+    # The problem type a context's error names itself by ("seat-taken"); its status is that of the
+    # kind it subclasses (itam.web.problems), so the web layer needs no import of the context.
+    slug: ClassVar[str | None] = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -15,11 +15,10 @@ from itam.licenses.service import LicenseService
 from itam.procurement.service import EndpointService
 from itam.requests.service import RequestService
 from tests.support.events import claims_for, http_event
-from tests.support.fakes import FakeAssetRepository, FixedClock, SequentialIds
+from tests.support.fakes import FakeAssetRepository, FixedClock, RecordingQueue, SequentialIds
 from tests.support.inventory_fakes import FakeInventoryRepository, accept_settings
-from tests.support.inventory_fakes import RecordingQueue as SyncQueue
 from tests.support.lambda_api import Reply, invoke
-from tests.support.license_fakes import FakeLicenseRepository, RecordingQueue
+from tests.support.license_fakes import FakeLicenseRepository
 from tests.support.procurement_fakes import FakeProcurementRepository, FakeSecretStore
 from tests.support.request_fakes import FakePublisher, FakeRequestRepository
 
@@ -36,7 +35,7 @@ class Services:
         self.request_repo = FakeRequestRepository()
         self.secrets = FakeSecretStore()
         self.audit_queue = RecordingQueue()
-        self.sync_queue = SyncQueue()
+        self.sync_queue = RecordingQueue()
         self.publisher = FakePublisher()
         self.assets = AssetService(
             self.asset_repo, clock, ids, sleep=lambda _: None, connector_ids=self.inventory_repo.connector_ids

@@ -33,12 +33,16 @@ class AuditNotFound(NotFound):
 class SeatTaken(Conflict):
     """The user or asset holds a seat of this license already."""
 
+    slug = "seat-taken"
+
     def __init__(self, consumer: str) -> None:
         super().__init__(f"{consumer} already holds a seat of this license")
 
 
 class NoSeatLeft(Conflict):
     """Every seat of the license is assigned and over-allocation is not allowed."""
+
+    slug = "no-seat-left"
 
     def __init__(self, quantity: int) -> None:
         super().__init__(
@@ -49,6 +53,8 @@ class NoSeatLeft(Conflict):
 
 class QuantityBelowAssigned(Conflict):
     """A quantity lower than the seats already assigned."""
+
+    slug = "quantity-below-assigned"
 
     def __init__(self, assigned: int) -> None:
         super().__init__(

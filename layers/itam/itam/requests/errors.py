@@ -13,6 +13,8 @@ class RequestNotFound(NotFound):
 class SelfApproval(Forbidden):
     """The person who made a request, or the person it is for, tried to approve it."""
 
+    slug = "self-approval"
+
     def __init__(self) -> None:
         super().__init__(
             "a request cannot be approved by the person who made it or the person it is for; "
@@ -23,9 +25,13 @@ class SelfApproval(Forbidden):
 class NotApprover(Forbidden):
     """The caller is not the approver the request waits for."""
 
+    slug = "not-approver"
+
 
 class FulfilmentInProgress(Conflict):
     """Another fulfilment of the same request is running; nothing was changed."""
+
+    slug = "fulfilment-in-progress"
 
     def __init__(self) -> None:
         super().__init__("this request is being fulfilled right now; read it again in a few seconds")

@@ -29,7 +29,6 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.etags import etag_matches
-from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdempotencyClaim, IdGenerator
 from itam.requests.errors import FulfilmentInProgress, RequestNotFound
@@ -625,6 +624,7 @@ class RequestService:
         """Give the recipient a seat of the first license with one free. The license's counter
         refuses a seat beyond its quantity, whatever runs concurrently; a seat the recipient holds
         already counts as assigned."""
+        from itam.licenses.errors import NoSeatLeft, SeatTaken
         from itam.licenses.models import SeatCreate
 
         seats = self._seats()

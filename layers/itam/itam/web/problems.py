@@ -11,8 +11,6 @@ from typing import Any
 from itam import errors
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import READ_ONLY_FIELDS
-from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
-from itam.requests.errors import FulfilmentInProgress, NotApprover, SelfApproval
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -28,26 +26,21 @@ class ProblemKind:
         return HTTPStatus(self.status).phrase
 
 
-# The one mapping from domain errors to HTTP. Order matters: the first matching class wins.
+# The one mapping from domain errors to HTTP. Order matters: the first matching class wins. A
+# context's own error keeps its kind's status and names its problem type by its `slug`.
 ERROR_KINDS: Sequence[tuple[type[errors.DomainError], ProblemKind]] = (
     (errors.NotFound, ProblemKind(404, "not-found")),
     (DuplicateValue, ProblemKind(409, "duplicate-value")),
     (errors.IllegalTransition, ProblemKind(409, "illegal-transition")),
     (errors.InvalidState, ProblemKind(409, "invalid-state")),
     (errors.ConcurrentModification, ProblemKind(409, "concurrent-modification")),
-    (SeatTaken, ProblemKind(409, "seat-taken")),
-    (NoSeatLeft, ProblemKind(409, "no-seat-left")),
-    (QuantityBelowAssigned, ProblemKind(409, "quantity-below-assigned")),
+    (errors.Conflict, ProblemKind(409, "conflict")),
     (errors.PreconditionFailed, ProblemKind(412, "precondition-failed")),
     (errors.PreconditionRequired, ProblemKind(428, "precondition-required")),
     (errors.InvalidInput, ProblemKind(422, "validation-error")),
     (errors.IdempotencyKeyReused, ProblemKind(422, "idempotency-key-reused")),
     (errors.InvalidCursor, ProblemKind(400, "invalid-cursor")),
     (errors.Unauthenticated, ProblemKind(401, "unauthorized")),
-    (FulfilmentInProgress, ProblemKind(409, "fulfilment-in-progress")),
-    # Before Forbidden, their base: a refused approval says why.
-    (SelfApproval, ProblemKind(403, "self-approval")),
-    (NotApprover, ProblemKind(403, "not-approver")),
     (errors.Forbidden, ProblemKind(403, "forbidden")),
 )
 
@@ -90,7 +83,7 @@ def from_domain_error(error: errors.DomainError, instance: str | None) -> dict[s
                         "type": "value_error",
                     }
                 ]
-            return problem(kind.status, kind.slug, error.detail, instance, **extensions)
+            return problem(kind.status, error.slug or kind.slug, error.detail, instance, **extensions)
     return problem(500, "internal-error", "an unexpected error occurred", instance)
 
 
