@@ -214,7 +214,7 @@ class DynamoAssetRepository:
             scope,
             page,
             lambda item: Asset.model_validate_json(item.doc),
-            pk_prefix=f"{ctx.key_prefix}ASSET#",
+            pk_prefix=asset_pk(ctx, ""),
             filter_condition=filter_condition,
             scan_index_forward=False,
         )

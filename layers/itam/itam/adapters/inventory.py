@@ -29,7 +29,11 @@ from itam.adapters.schema import (
     LinkItem,
     TableModels,
     asset_pk,
+    connector_listing_pk,
     connector_pk,
+    inventory_pk,
+    run_listing_pk,
+    run_pk,
     table_models,
 )
 from itam.adapters.table import conditional_check_failed, document, listing_page, save_versioned
@@ -61,7 +65,7 @@ class DynamoInventoryRepository:
             SK="META",
             doc=connector.model_dump_json(),
             version=connector.version,
-            GSI1PK=f"{ctx.key_prefix}CONNECTORS",
+            GSI1PK=connector_listing_pk(ctx),
             GSI1SK=connector.id,
             GSI2PK=CONNECTOR_DIRECTORY if directory else None,
             GSI2SK=directory,
@@ -72,15 +76,15 @@ class DynamoInventoryRepository:
         return document(self._m.item, connector_pk(ctx, connector_id), Connector.model_validate_json)
 
     def list_connectors(self, ctx: TenantContext, page: PageRequest) -> Page[Connector]:
-        partition, scope = f"{ctx.key_prefix}CONNECTORS", f"{ctx.tenant_id}|connectors"
+        partition, scope = connector_listing_pk(ctx), f"{ctx.tenant_id}|connectors"
         return listing_page(
-            self._m, partition, scope, page, Connector.model_validate_json, f"{ctx.key_prefix}CONN#"
+            self._m, partition, scope, page, Connector.model_validate_json, connector_pk(ctx, "")
         )
 
     def connector_ids(self, ctx: TenantContext) -> Iterator[str]:
         """Ids of the tenant's connectors, every page of them (only the keys are read)."""
         index = self._m.indexes["GSI1"]
-        for item in index.query(f"{ctx.key_prefix}CONNECTORS", attributes_to_get=["entity", "GSI1SK"]):
+        for item in index.query(connector_listing_pk(ctx), attributes_to_get=["entity", "GSI1SK"]):
             yield str(item.GSI1SK)
 
     def delete_connector(self, ctx: TenantContext, connector_id: str) -> None:
@@ -89,7 +93,7 @@ class DynamoInventoryRepository:
 
     def external_id(self, ctx: TenantContext, proposed: str) -> str:
         m = self._m
-        pk = f"{ctx.key_prefix}INVENTORY"
+        pk = inventory_pk(ctx)
         stored = document(m.record, pk, str, sk="EXTERNAL_ID")
         if stored is not None:
             return stored
@@ -105,10 +109,10 @@ class DynamoInventoryRepository:
     def save_run(self, ctx: TenantContext, run: SyncRun, create: bool = False) -> None:
         m = self._m
         item = m.record(
-            PK=f"{ctx.key_prefix}RUN#{run.id}",
+            PK=run_pk(ctx, run.id),
             SK="META",
             doc=run.model_dump_json(),
-            GSI1PK=f"{connector_pk(ctx, run.connector_id)}#RUNS",
+            GSI1PK=run_listing_pk(ctx, run.connector_id),
             GSI1SK=f"{run.queued_at.isoformat()}#{run.id}",
         )
         if not create:
@@ -121,14 +125,12 @@ class DynamoInventoryRepository:
                 raise
 
     def get_run(self, ctx: TenantContext, run_id: str) -> SyncRun | None:
-        return document(self._m.record, f"{ctx.key_prefix}RUN#{run_id}", SyncRun.model_validate_json)
+        return document(self._m.record, run_pk(ctx, run_id), SyncRun.model_validate_json)
 
     def list_runs(self, ctx: TenantContext, connector_id: str, page: PageRequest) -> Page[SyncRun]:
-        partition = f"{connector_pk(ctx, connector_id)}#RUNS"
+        partition = run_listing_pk(ctx, connector_id)
         scope = f"{ctx.tenant_id}|{connector_id}|runs"
-        return listing_page(
-            self._m, partition, scope, page, SyncRun.model_validate_json, f"{ctx.key_prefix}RUN#"
-        )
+        return listing_page(self._m, partition, scope, page, SyncRun.model_validate_json, run_pk(ctx, ""))
 
     # ------------------------------------------------------------------ lease
     def acquire_lease(

@@ -34,9 +34,14 @@ from itam.adapters.schema import (
     TableModels,
     asset_listing_pk,
     asset_pk,
+    audit_listing_pk,
     audit_pk,
     installs_pk,
+    license_listing_pk,
     license_pk,
+    published_pk,
+    rules_pk,
+    seats_pk,
     tenant_pk,
 )
 from itam.adapters.table import (
@@ -117,9 +122,9 @@ class DynamoLicenseRepository:
 
     def list_licenses(self, ctx: TenantContext, filters: LicenseFilter, page: PageRequest) -> Page[License]:
         m = self._m
-        index, hash_key = "GSI1", f"{ctx.key_prefix}LICENSES"
+        index, hash_key = "GSI1", license_listing_pk(ctx)
         if filters.product is not None:
-            index, hash_key = "GSI2", f"{hash_key}#{product_key(filters.product)}"
+            index, hash_key = "GSI2", license_listing_pk(ctx, product_key(filters.product))
         condition: Condition | None = None
         if filters.metric is not None:
             condition = m.license.metric == filters.metric.value
@@ -138,14 +143,14 @@ class DynamoLicenseRepository:
             f"{ctx.tenant_id}|licenses|{filters.model_dump_json()}",
             page,
             self._to_license,
-            pk_prefix=f"{ctx.key_prefix}LICENSE#",
+            pk_prefix=license_pk(ctx, ""),
             filter_condition=condition,
             scan_index_forward=False,
         )
 
     def all_licenses(self, ctx: TenantContext) -> Iterator[License]:
         """Every license of the tenant, page by page (1 MB pages)."""
-        for item in self._m.indexes["GSI1"].query(f"{ctx.key_prefix}LICENSES"):
+        for item in self._m.indexes["GSI1"].query(license_listing_pk(ctx)):
             yield self._to_license(item)
 
     def license_history(
@@ -166,7 +171,7 @@ class DynamoLicenseRepository:
             PK=pk,
             SK=f"SEAT#{seat.id}",
             doc=seat.model_dump_json(),
-            GSI3PK=f"{ctx.key_prefix}SEATS",
+            GSI3PK=seats_pk(ctx),
             GSI3SK=f"{lic.id}#{seat.id}",
         )
         tx.save(seat_item, m.item.PK.does_not_exist(), StaleVersion)
@@ -215,7 +220,7 @@ class DynamoLicenseRepository:
         return self._children(ctx, license_pk(ctx, license_id), prefix, page, Seat.model_validate_json)
 
     def all_seats(self, ctx: TenantContext) -> Iterator[Seat]:
-        for item in self._m.indexes["GSI3"].query(f"{ctx.key_prefix}SEATS"):
+        for item in self._m.indexes["GSI3"].query(seats_pk(ctx)):
             yield Seat.model_validate_json(item.doc)
 
     # ------------------------------------------------------------------ installations
@@ -293,7 +298,7 @@ class DynamoLicenseRepository:
     def create_rule(self, ctx: TenantContext, rule: Rule) -> None:
         m = self._m
         tx = Transaction(m.connection)
-        item = m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
+        item = m.record(PK=rules_pk(ctx), SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
         self._bump_rules(ctx, tx)
         tx.commit()
@@ -301,9 +306,7 @@ class DynamoLicenseRepository:
     def delete_rule(self, ctx: TenantContext, rule_id: str) -> bool:
         m = self._m
         tx = Transaction(m.connection)
-        tx.delete(
-            m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule_id}"), m.item.PK.exists(), StaleVersion
-        )
+        tx.delete(m.record(PK=rules_pk(ctx), SK=f"RULE#{rule_id}"), m.item.PK.exists(), StaleVersion)
         self._bump_rules(ctx, tx)
         try:
             tx.commit()
@@ -324,13 +327,11 @@ class DynamoLicenseRepository:
 
     def rules(self, ctx: TenantContext) -> list[Rule]:
         """All the tenant's rules, oldest first (a tenant has tens or hundreds: one or two pages)."""
-        query = self._m.item.query(
-            f"{ctx.key_prefix}RULES", self._m.item.SK.startswith("RULE#"), consistent_read=True
-        )
+        query = self._m.item.query(rules_pk(ctx), self._m.item.SK.startswith("RULE#"), consistent_read=True)
         return [Rule.model_validate_json(item.doc) for item in query]
 
     def rule_page(self, ctx: TenantContext, page: PageRequest) -> Page[Rule]:
-        return self._children(ctx, f"{ctx.key_prefix}RULES", "RULE#", page, Rule.model_validate_json)
+        return self._children(ctx, rules_pk(ctx), "RULE#", page, Rule.model_validate_json)
 
     def rule_versions(self, ctx: TenantContext) -> tuple[int, int]:
         """(rules version, version the installations were last normalized with)."""
@@ -363,7 +364,7 @@ class DynamoLicenseRepository:
             doc=report.model_dump_json(),
             status=report.status,
             run=report.run,
-            GSI1PK=f"{ctx.key_prefix}AUDITS",
+            GSI1PK=audit_listing_pk(ctx),
             GSI1SK=f"{report.requested_at.isoformat()}#{report.id}",
         )
         try:
@@ -399,9 +400,9 @@ class DynamoLicenseRepository:
         return document(self._m.report, audit_pk(ctx, audit_id), AuditReport.model_validate_json)
 
     def list_reports(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
-        partition, scope = f"{ctx.key_prefix}AUDITS", f"{ctx.tenant_id}|audits"
+        partition, scope = audit_listing_pk(ctx), f"{ctx.tenant_id}|audits"
         return listing_page(
-            self._m, partition, scope, page, AuditReport.model_validate_json, f"{ctx.key_prefix}AUDIT#"
+            self._m, partition, scope, page, AuditReport.model_validate_json, audit_pk(ctx, "")
         )
 
     def write_findings(
@@ -439,7 +440,7 @@ class DynamoLicenseRepository:
     def unpublished(self, ctx: TenantContext, day: date, fingerprints: Iterable[str]) -> set[str]:
         """Which of the fingerprints have no publication marker for `day` (BatchGetItem, 100 a time)."""
         m = self._m
-        wanted = {f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}": fp for fp in fingerprints}
+        wanted = {published_pk(ctx, day, fp): fp for fp in fingerprints}
         found = {item.PK for item in m.guard.batch_get([(pk, "UNIQUE") for pk in wanted])}
         return {fp for pk, fp in wanted.items() if pk not in found}
 
@@ -451,7 +452,7 @@ class DynamoLicenseRepository:
             for fp in fingerprints:
                 batch.save(
                     m.guard(
-                        PK=f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}",
+                        PK=published_pk(ctx, day, fp),
                         SK="UNIQUE",
                         owner_id=fp,
                         expires_at=expires_at,
@@ -477,9 +478,9 @@ class DynamoLicenseRepository:
             "metric": lic.metric.value,
             "vendor_key": product_key(lic.vendor) if lic.vendor else None,
             "end_date": lic.end_date.isoformat() if lic.end_date else None,
-            "GSI1PK": f"{ctx.key_prefix}LICENSES",
+            "GSI1PK": license_listing_pk(ctx),
             "GSI1SK": lic.id,
-            "GSI2PK": f"{ctx.key_prefix}LICENSES#{product_key(lic.product)}",
+            "GSI2PK": license_listing_pk(ctx, product_key(lic.product)),
             "GSI2SK": lic.id,
         }
 

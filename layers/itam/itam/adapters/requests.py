@@ -103,7 +103,7 @@ class DynamoRequestRepository:
             _listing_scope(ctx, filters),
             page,
             lambda item: Request.model_validate_json(item.doc),
-            pk_prefix=f"{ctx.key_prefix}REQUEST#",
+            pk_prefix=request_pk(ctx, ""),
             filter_condition=condition,
             scan_index_forward=False,
         )

@@ -17,13 +17,16 @@ Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
     GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
     GSI5 ...#location#<l>, GSI6 ...#assigned_to#<user>
 
-The licensing, request, inventory and procurement repositories document the rest of the layout.
+The rest of the layout (licenses, requests, inventory, procurement) is documented in the repository
+that uses it; its keys are built here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
@@ -288,6 +291,32 @@ def license_pk(ctx: TenantContext, license_id: str) -> str:
     return f"{ctx.key_prefix}LICENSE#{license_id}"
 
 
+def license_listing_pk(ctx: TenantContext, product_key: str | None = None) -> str:
+    """Partition key of a license listing index: all the tenant's licenses, or one product's."""
+    base = f"{ctx.key_prefix}LICENSES"
+    return base if product_key is None else f"{base}#{product_key}"
+
+
+def seats_pk(ctx: TenantContext) -> str:
+    """The GSI3 partition of the tenant's seats."""
+    return f"{ctx.key_prefix}SEATS"
+
+
+def rules_pk(ctx: TenantContext) -> str:
+    """The partition of the tenant's normalization rules."""
+    return f"{ctx.key_prefix}RULES"
+
+
+def audit_listing_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's audit reports."""
+    return f"{ctx.key_prefix}AUDITS"
+
+
+def published_pk(ctx: TenantContext, day: date, fingerprint: str) -> str:
+    """The marker of a finding published on `day` (expires through the table's TTL)."""
+    return f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fingerprint}"
+
+
 def audit_pk(ctx: TenantContext, audit_id: str) -> str:
     """The partition of an audit report and its findings."""
     return f"{ctx.key_prefix}AUDIT#{audit_id}"
@@ -319,9 +348,49 @@ def connector_pk(ctx: TenantContext, connector_id: str) -> str:
     return f"{ctx.key_prefix}CONN#{connector_id}"
 
 
+def connector_listing_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's connectors."""
+    return f"{ctx.key_prefix}CONNECTORS"
+
+
+def run_pk(ctx: TenantContext, run_id: str) -> str:
+    """The partition of a sync run."""
+    return f"{ctx.key_prefix}RUN#{run_id}"
+
+
+def run_listing_pk(ctx: TenantContext, connector_id: str) -> str:
+    """The GSI1 partition of a connector's sync runs."""
+    return f"{connector_pk(ctx, connector_id)}#RUNS"
+
+
+def inventory_pk(ctx: TenantContext) -> str:
+    """The partition of the tenant's inventory settings (its external id)."""
+    return f"{ctx.key_prefix}INVENTORY"
+
+
 def endpoint_pk(ctx: TenantContext, endpoint_id: str) -> str:
     """The partition of a webhook endpoint and its deliveries."""
     return f"{ctx.key_prefix}WEBHOOK#{endpoint_id}"
+
+
+def endpoint_listing_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's webhook endpoints."""
+    return f"{ctx.key_prefix}WEBHOOKS"
+
+
+def delivery_listing_pk(ctx: TenantContext, endpoint_id: str) -> str:
+    """The GSI1 partition of an endpoint's deliveries."""
+    return f"{endpoint_pk(ctx, endpoint_id)}#DELIVERIES"
+
+
+def delivery_sk(delivery_id: str) -> str:
+    """A delivery's sort key: a digest of its webhook-id, which the sender chooses."""
+    return "DELIVERY#" + hashlib.sha256(delivery_id.encode()).hexdigest()[:32]
+
+
+def purchase_order_pk(ctx: TenantContext, po_number: str) -> str:
+    """The partition of a purchase order's state."""
+    return f"{ctx.key_prefix}PO#{po_number}"
 
 
 # ---------------------------------------------------------------------- binding

@@ -99,7 +99,8 @@ def query_page(
     """Exactly one Query call: one page of at most `page.limit` items and the cursor after it.
 
     A cursor is taken only if it holds exactly the key attributes of this query, in its
-    partition and in the caller's tenant (`pk_prefix`, or the partition itself).
+    partition and in the caller's tenant (`pk_prefix`, or the partition itself): e.g.
+    `asset_pk(ctx, "")`, which every asset partition of the tenant starts with.
     """
     start = None
     if page.cursor is not None:
