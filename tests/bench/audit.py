@@ -52,8 +52,9 @@ from typing import Any
 import boto3
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
-from itam.adapters.dynamodb import DynamoAssetRepository, TableModels, table_models
+from itam.adapters.assets import DynamoAssetRepository
 from itam.adapters.licensing import DynamoLicenseRepository
+from itam.adapters.schema import TableModels, table_models
 from itam.assets.models import Asset, AssetCreate, Kind, Money, SaasSeats, Status
 from itam.licenses.audit import AuditReport, AuditStatus, scheduled_audit_id
 from itam.licenses.models import (
@@ -140,7 +141,7 @@ class ItemBuilder:
 
     def license(self, lic: License) -> dict[str, Any]:
         """The license item (create_license), with the seat counters its seats' transactions set."""
-        item = self._licenses._license_item(self._ctx, lic)
+        item = self._licenses.license_item(self._ctx, lic)
         item.assigned, item.peak_assigned = lic.assigned, lic.peak_assigned
         return dict(item.serialize())
 

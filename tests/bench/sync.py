@@ -396,8 +396,8 @@ class Tenant:
     def built_links(self, connector_id: str, size: int) -> Iterator[dict[str, Any]]:
         """The link items of the connector's resources, built by the adapter's own item code, as
         its first sync writes them."""
-        from itam.adapters.dynamodb import table_models
         from itam.adapters.inventory import DynamoInventoryRepository
+        from itam.adapters.schema import table_models
 
         repository = DynamoInventoryRepository(table_models(self.table, REGION, self.endpoint))
         for found in _collector(connector_id, size).collect():
@@ -406,7 +406,7 @@ class Tenant:
                 found.content_hash[:16],
                 scope=found.scope,
             )
-            yield dict(repository._link_item(self.ctx, connector_id, link, found.external_key).serialize())
+            yield dict(repository.link_item(self.ctx, connector_id, link, found.external_key).serialize())
 
 
 @contextmanager

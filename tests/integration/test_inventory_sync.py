@@ -415,7 +415,7 @@ def test_a_run_interrupted_midway_is_rerun_safely(
         calls["n"] += 1
         # The assets are stored, then the worker stops before their history and links.
         with self._m.item.batch_write() as batch:
-            from itam.adapters.dynamodb import DynamoAssetRepository
+            from itam.adapters.assets import DynamoAssetRepository
 
             for asset, _, _ in created:
                 batch.save(DynamoAssetRepository(self._m).asset_item(ctx, asset))

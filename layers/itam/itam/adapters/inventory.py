@@ -22,16 +22,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-
-from itam.adapters.dynamodb import (
-    DynamoAssetRepository,
+from itam.adapters.assets import DynamoAssetRepository
+from itam.adapters.schema import (
+    CONNECTOR_DIRECTORY,
+    Item,
+    LinkItem,
     TableModels,
-    document,
-    listing_page,
-    save_versioned,
+    asset_pk,
+    connector_listing_pk,
+    connector_pk,
+    inventory_pk,
+    run_listing_pk,
+    run_pk,
     table_models,
 )
+from itam.adapters.table import conditional_check_failed, document, listing_page, save_versioned
 from itam.assets.models import Asset, HistoryEvent
 from itam.errors import WriteConflict
 from itam.inventory.models import Connector, SyncRun
@@ -40,38 +45,9 @@ from itam.pagination import Page, PageRequest
 from itam.settings import Settings
 from itam.tenancy import TenantContext
 
-CONNECTOR_DIRECTORY = "CONNECTORS"
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_ATTEMPTS = 8
 LINK_ATTRIBUTES = ("PK", "SK", "entity", "h", "m", "r", "s")
-
-
-def _link_model(m: TableModels) -> Any:
-    """The link item class of these table models (one per table binding, kept on its item class)."""
-    model = m.item.__dict__.get("link_model")
-    if model is None:
-        model = type(
-            "LinkItem",
-            (m.item,),
-            {
-                "h": UnicodeAttribute(),
-                "m": NumberAttribute(default=0),
-                "r": BooleanAttribute(default=False),
-                "s": UnicodeAttribute(default=""),
-                "k": UnicodeAttribute(null=True),
-            },
-            discriminator="link",
-        )
-        m.item.link_model = model
-    return model
-
-
-def _connector_pk(ctx: TenantContext, connector_id: str) -> str:
-    return f"{ctx.key_prefix}CONN#{connector_id}"
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 class DynamoInventoryRepository:
@@ -79,18 +55,17 @@ class DynamoInventoryRepository:
 
     def __init__(self, models: TableModels) -> None:
         self._m = models
-        self._link = _link_model(models)
 
     # ------------------------------------------------------------------ connectors
     def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
         m = self._m
         directory = f"{ctx.tenant_id}#{connector.id}" if connector.enabled else None
         item = m.versioned(
-            PK=_connector_pk(ctx, connector.id),
+            PK=connector_pk(ctx, connector.id),
             SK="META",
             doc=connector.model_dump_json(),
             version=connector.version,
-            GSI1PK=f"{ctx.key_prefix}CONNECTORS",
+            GSI1PK=connector_listing_pk(ctx),
             GSI1SK=connector.id,
             GSI2PK=CONNECTOR_DIRECTORY if directory else None,
             GSI2SK=directory,
@@ -98,34 +73,34 @@ class DynamoInventoryRepository:
         save_versioned(m, ctx, item, expected_version)
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
-        return document(self._m.item, _connector_pk(ctx, connector_id), Connector.model_validate_json)
+        return document(self._m.item, connector_pk(ctx, connector_id), Connector.model_validate_json)
 
     def list_connectors(self, ctx: TenantContext, page: PageRequest) -> Page[Connector]:
-        partition, scope = f"{ctx.key_prefix}CONNECTORS", f"{ctx.tenant_id}|connectors"
+        partition, scope = connector_listing_pk(ctx), f"{ctx.tenant_id}|connectors"
         return listing_page(
-            self._m, partition, scope, page, Connector.model_validate_json, f"{ctx.key_prefix}CONN#"
+            self._m, partition, scope, page, Connector.model_validate_json, connector_pk(ctx, "")
         )
 
     def connector_ids(self, ctx: TenantContext) -> Iterator[str]:
         """Ids of the tenant's connectors, every page of them (only the keys are read)."""
         index = self._m.indexes["GSI1"]
-        for item in index.query(f"{ctx.key_prefix}CONNECTORS", attributes_to_get=["entity", "GSI1SK"]):
+        for item in index.query(connector_listing_pk(ctx), attributes_to_get=["entity", "GSI1SK"]):
             yield str(item.GSI1SK)
 
     def delete_connector(self, ctx: TenantContext, connector_id: str) -> None:
         """Delete the connector (its links and runs stay: the record of what it found)."""
-        self._m.item(PK=_connector_pk(ctx, connector_id), SK="META").delete()
+        self._m.item(PK=connector_pk(ctx, connector_id), SK="META").delete()
 
     def external_id(self, ctx: TenantContext, proposed: str) -> str:
         m = self._m
-        pk = f"{ctx.key_prefix}INVENTORY"
+        pk = inventory_pk(ctx)
         stored = document(m.record, pk, str, sk="EXTERNAL_ID")
         if stored is not None:
             return stored
         try:
             m.record(PK=pk, SK="EXTERNAL_ID", doc=proposed).save(condition=m.item.PK.does_not_exist())
         except Exception as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise
             return document(m.record, pk, str, sk="EXTERNAL_ID") or proposed
         return proposed
@@ -134,10 +109,10 @@ class DynamoInventoryRepository:
     def save_run(self, ctx: TenantContext, run: SyncRun, create: bool = False) -> None:
         m = self._m
         item = m.record(
-            PK=f"{ctx.key_prefix}RUN#{run.id}",
+            PK=run_pk(ctx, run.id),
             SK="META",
             doc=run.model_dump_json(),
-            GSI1PK=f"{_connector_pk(ctx, run.connector_id)}#RUNS",
+            GSI1PK=run_listing_pk(ctx, run.connector_id),
             GSI1SK=f"{run.queued_at.isoformat()}#{run.id}",
         )
         if not create:
@@ -146,18 +121,16 @@ class DynamoInventoryRepository:
         try:
             item.save(condition=m.item.PK.does_not_exist())
         except Exception as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise
 
     def get_run(self, ctx: TenantContext, run_id: str) -> SyncRun | None:
-        return document(self._m.record, f"{ctx.key_prefix}RUN#{run_id}", SyncRun.model_validate_json)
+        return document(self._m.record, run_pk(ctx, run_id), SyncRun.model_validate_json)
 
     def list_runs(self, ctx: TenantContext, connector_id: str, page: PageRequest) -> Page[SyncRun]:
-        partition = f"{_connector_pk(ctx, connector_id)}#RUNS"
+        partition = run_listing_pk(ctx, connector_id)
         scope = f"{ctx.tenant_id}|{connector_id}|runs"
-        return listing_page(
-            self._m, partition, scope, page, SyncRun.model_validate_json, f"{ctx.key_prefix}RUN#"
-        )
+        return listing_page(self._m, partition, scope, page, SyncRun.model_validate_json, run_pk(ctx, ""))
 
     # ------------------------------------------------------------------ lease
     def acquire_lease(
@@ -165,7 +138,7 @@ class DynamoInventoryRepository:
     ) -> str | None:
         m = self._m
         lease = m.guard(
-            PK=_connector_pk(ctx, connector_id),
+            PK=connector_pk(ctx, connector_id),
             SK="LEASE",
             owner_id=run_id,
             expires_at=int(until.timestamp()),
@@ -178,10 +151,10 @@ class DynamoInventoryRepository:
         try:
             lease.save(condition=free)
         except Exception as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise
             try:
-                holder = m.guard.get(_connector_pk(ctx, connector_id), "LEASE", consistent_read=True)
+                holder = m.guard.get(connector_pk(ctx, connector_id), "LEASE", consistent_read=True)
             except m.guard.DoesNotExist:
                 return self.acquire_lease(ctx, connector_id, run_id, now, until)  # released just now
             return str(holder.owner_id)
@@ -190,19 +163,19 @@ class DynamoInventoryRepository:
     def release_lease(self, ctx: TenantContext, connector_id: str, run_id: str) -> None:
         m = self._m
         try:
-            m.guard(PK=_connector_pk(ctx, connector_id), SK="LEASE").delete(
+            m.guard(PK=connector_pk(ctx, connector_id), SK="LEASE").delete(
                 condition=m.guard.owner_id == run_id
             )
         except Exception as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise  # taken over by another run after this one's lease expired: leave it
 
     # ------------------------------------------------------------------ links
     def links(self, ctx: TenantContext, connector_id: str) -> Iterator[Link]:
-        model = self._link
+        model = self._m.link
         # The external key (up to 2 KB) is left on the server: a run needs the rest only.
         for item in model.query(
-            _connector_pk(ctx, connector_id),
+            connector_pk(ctx, connector_id),
             model.SK.startswith("LINK#"),
             consistent_read=True,
             attributes_to_get=list(LINK_ATTRIBUTES),
@@ -220,22 +193,20 @@ class DynamoInventoryRepository:
     ) -> None:
         m = self._m
         assets = DynamoAssetRepository(m)
-        stored: list[Any] = []
+        stored: list[Item] = []
         for asset, event, _ in created:
             stored.append(assets.asset_item(ctx, asset))
-            history = m.history(PK=f"{ctx.key_prefix}ASSET#{asset.id}", SK=f"HIST#{event.version:010d}")
+            history = m.history(PK=asset_pk(ctx, asset.id), SK=f"HIST#{event.version:010d}")
             history.doc = event.model_dump_json()
             stored.append(history)
         self._put_all(stored)
         # Only once every asset is stored: a link never points at an asset that is not there.
         self._put_all(
-            self._link_item(
-                ctx, connector_id, link, asset.discovery.external_key if asset.discovery else None
-            )
+            self.link_item(ctx, connector_id, link, asset.discovery.external_key if asset.discovery else None)
             for asset, _, link in created
         )
 
-    def _put_all(self, items: Iterable[Any]) -> None:
+    def _put_all(self, items: Iterable[Item]) -> None:
         """Put `items` with BatchWriteItem, 25 a call; what DynamoDB leaves unprocessed (throttling)
         is sent again after a jittered, growing pause, up to BATCH_ATTEMPTS calls per chunk."""
         chunk: list[dict[str, Any]] = []
@@ -261,8 +232,8 @@ class DynamoInventoryRepository:
 
     def save_link(self, ctx: TenantContext, connector_id: str, link: Link) -> None:
         """Update the link's state (its external key stays as the create wrote it)."""
-        model = self._link
-        model(PK=_connector_pk(ctx, connector_id), SK=f"LINK#{link.asset_id}").update(
+        model = self._m.link
+        model(PK=connector_pk(ctx, connector_id), SK=f"LINK#{link.asset_id}").update(
             actions=[
                 model.entity.set(model),
                 model.h.set(link.content_hash),
@@ -272,9 +243,10 @@ class DynamoInventoryRepository:
             ]
         )
 
-    def _link_item(self, ctx: TenantContext, connector_id: str, link: Link, key: str | None) -> Any:
-        return self._link(
-            PK=_connector_pk(ctx, connector_id),
+    def link_item(self, ctx: TenantContext, connector_id: str, link: Link, key: str | None) -> LinkItem:
+        """A link's item as the first sync of its resource writes it, with the resource's external key."""
+        return self._m.link(
+            PK=connector_pk(ctx, connector_id),
             SK=f"LINK#{link.asset_id}",
             h=link.content_hash,
             m=link.misses,

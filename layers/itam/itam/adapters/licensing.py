@@ -20,20 +20,38 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from itam.adapters.dynamodb import (
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from itam.adapters.schema import (
+    TENANT_DIRECTORY,
+    Item,
+    LicenseItem,
     TableModels,
-    _asset_pk,
-    _listing_pk,
-    _query_page_on,
-    _Transaction,
+    asset_listing_pk,
+    asset_pk,
+    audit_listing_pk,
+    audit_pk,
+    installs_pk,
+    license_listing_pk,
+    license_pk,
+    published_pk,
+    rules_pk,
+    seats_pk,
+    tenant_pk,
+)
+from itam.adapters.table import (
+    Transaction,
+    children_page,
+    conditional_check_failed,
     document,
     listing_page,
+    query_page,
     register_tenant,
-    tenant_pk,
 )
 from itam.assets.models import Asset
 from itam.errors import StaleVersion
@@ -52,17 +70,7 @@ from itam.licenses.position import InstallRow
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
-
-def _license_pk(ctx: TenantContext, license_id: str) -> str:
-    return f"{ctx.key_prefix}LICENSE#{license_id}"
-
-
-def _audit_pk(ctx: TenantContext, audit_id: str) -> str:
-    return f"{ctx.key_prefix}AUDIT#{audit_id}"
-
-
-def _installs_pk(ctx: TenantContext) -> str:
-    return f"{ctx.key_prefix}INSTALLS"
+T = TypeVar("T")
 
 
 def install_sort_key(inst: Installation, consumer: str) -> str:
@@ -77,8 +85,8 @@ class DynamoLicenseRepository:
 
     # ------------------------------------------------------------------ licenses
     def create_license(self, ctx: TenantContext, lic: License, event: LicenseHistoryEvent) -> None:
-        tx = _Transaction(self._m.connection)
-        tx.save(self._license_item(ctx, lic), self._m.item.PK.does_not_exist(), StaleVersion)
+        tx = Transaction(self._m.connection)
+        tx.save(self.license_item(ctx, lic), self._m.item.PK.does_not_exist(), StaleVersion)
         self._history(ctx, tx, event)
         register_tenant(self._m, ctx, tx)
         tx.commit()
@@ -88,14 +96,14 @@ class DynamoLicenseRepository:
     ) -> None:
         """Update the document and version but never the seat counters, which seat transactions own."""
         m = self._m
-        item = m.license(PK=_license_pk(ctx, current.id), SK="META")
+        item = m.license(PK=license_pk(ctx, current.id), SK="META")
         fields = self._license_attributes(ctx, current)
         actions = [getattr(m.license, name).set(value) for name, value in fields.items() if value is not None]
         actions += [getattr(m.license, name).remove() for name, value in fields.items() if value is None]
         condition = m.license.version == previous.version
         if not current.allow_overallocation:
             condition &= m.license.assigned <= current.quantity
-        tx = _Transaction(m.connection)
+        tx = Transaction(m.connection)
         tx.update(item, actions, condition, StaleVersion)
         self._history(ctx, tx, event)
         try:
@@ -108,17 +116,17 @@ class DynamoLicenseRepository:
 
     def get_license(self, ctx: TenantContext, license_id: str) -> License | None:
         try:
-            item = self._m.license.get(_license_pk(ctx, license_id), "META", consistent_read=True)
+            item = self._m.license.get(license_pk(ctx, license_id), "META", consistent_read=True)
         except self._m.license.DoesNotExist:
             return None
         return self._to_license(item)
 
     def list_licenses(self, ctx: TenantContext, filters: LicenseFilter, page: PageRequest) -> Page[License]:
         m = self._m
-        index, hash_key = "GSI1", f"{ctx.key_prefix}LICENSES"
+        index, hash_key = "GSI1", license_listing_pk(ctx)
         if filters.product is not None:
-            index, hash_key = "GSI2", f"{hash_key}#{product_key(filters.product)}"
-        condition = None
+            index, hash_key = "GSI2", license_listing_pk(ctx, product_key(filters.product))
+        condition: Condition | None = None
         if filters.metric is not None:
             condition = m.license.metric == filters.metric.value
         if filters.vendor is not None:
@@ -128,7 +136,7 @@ class DynamoLicenseRepository:
             after, before = filters.expiring_after.isoformat(), filters.expiring_before.isoformat()
             ending = m.license.end_date.between(after, before)
             condition = ending if condition is None else condition & ending
-        return _query_page_on(
+        return query_page(
             m,
             m.indexes[index].query,
             hash_key,
@@ -136,21 +144,21 @@ class DynamoLicenseRepository:
             f"{ctx.tenant_id}|licenses|{filters.model_dump_json()}",
             page,
             self._to_license,
-            pk_prefix=f"{ctx.key_prefix}LICENSE#",
+            pk_prefix=license_pk(ctx, ""),
             filter_condition=condition,
             scan_index_forward=False,
         )
 
     def all_licenses(self, ctx: TenantContext) -> Iterator[License]:
         """Every license of the tenant, page by page (1 MB pages)."""
-        for item in self._m.indexes["GSI1"].query(f"{ctx.key_prefix}LICENSES"):
+        for item in self._m.indexes["GSI1"].query(license_listing_pk(ctx)):
             yield self._to_license(item)
 
     def license_history(
         self, ctx: TenantContext, license_id: str, page: PageRequest
     ) -> Page[LicenseHistoryEvent]:
         return self._children(
-            ctx, _license_pk(ctx, license_id), "HIST#", page, LicenseHistoryEvent.model_validate_json
+            ctx, license_pk(ctx, license_id), "HIST#", page, LicenseHistoryEvent.model_validate_json
         )
 
     # ------------------------------------------------------------------ seats
@@ -158,13 +166,13 @@ class DynamoLicenseRepository:
         """Seat, guard and counter in one transaction: the counter's condition keeps concurrent
         assignments from going past the quantity (unless over-allocation is allowed)."""
         m = self._m
-        pk = _license_pk(ctx, lic.id)
-        tx = _Transaction(m.connection)
+        pk = license_pk(ctx, lic.id)
+        tx = Transaction(m.connection)
         seat_item = m.record(
             PK=pk,
             SK=f"SEAT#{seat.id}",
             doc=seat.model_dump_json(),
-            GSI3PK=f"{ctx.key_prefix}SEATS",
+            GSI3PK=seats_pk(ctx),
             GSI3SK=f"{lic.id}#{seat.id}",
         )
         tx.save(seat_item, m.item.PK.does_not_exist(), StaleVersion)
@@ -179,7 +187,7 @@ class DynamoLicenseRepository:
     def record_peak(self, ctx: TenantContext, license_id: str) -> None:
         """Raise peak_assigned to assigned if it is lower: a race-free running maximum."""
         m = self._m
-        item = m.license(PK=_license_pk(ctx, license_id), SK="META")
+        item = m.license(PK=license_pk(ctx, license_id), SK="META")
         try:
             item.update(
                 actions=[m.license.peak_assigned.set(m.license.assigned)],
@@ -187,18 +195,18 @@ class DynamoLicenseRepository:
                 | (m.license.peak_assigned < m.license.assigned),
             )
         except Exception as error:
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
 
     def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat | None:
         return document(
-            self._m.record, _license_pk(ctx, license_id), Seat.model_validate_json, f"SEAT#{seat_id}"
+            self._m.record, license_pk(ctx, license_id), Seat.model_validate_json, f"SEAT#{seat_id}"
         )
 
     def release_seat(self, ctx: TenantContext, released: Seat) -> None:
         m = self._m
-        pk = _license_pk(ctx, released.license_id)
-        tx = _Transaction(m.connection)
+        pk = license_pk(ctx, released.license_id)
+        tx = Transaction(m.connection)
         tx.delete(m.record(PK=pk, SK=f"SEAT#{released.id}"), m.item.PK.exists(), StaleVersion)
         guard = m.guard(PK=pk, SK=f"SEATBY#{released.consumer}", owner_id=released.id)
         tx.delete(guard, m.guard.owner_id == released.id, StaleVersion)
@@ -210,46 +218,46 @@ class DynamoLicenseRepository:
 
     def seats(self, ctx: TenantContext, license_id: str, page: PageRequest, released: bool) -> Page[Seat]:
         prefix = "SEATLOG#" if released else "SEAT#"
-        return self._children(ctx, _license_pk(ctx, license_id), prefix, page, Seat.model_validate_json)
+        return self._children(ctx, license_pk(ctx, license_id), prefix, page, Seat.model_validate_json)
 
     def all_seats(self, ctx: TenantContext) -> Iterator[Seat]:
-        for item in self._m.indexes["GSI3"].query(f"{ctx.key_prefix}SEATS"):
+        for item in self._m.indexes["GSI3"].query(seats_pk(ctx)):
             yield Seat.model_validate_json(item.doc)
 
     # ------------------------------------------------------------------ installations
     def add_installation(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
         m = self._m
         item = m.record(
-            PK=_asset_pk(ctx, inst.asset_id),
+            PK=asset_pk(ctx, inst.asset_id),
             SK=f"SW#{inst.id}",
             doc=inst.model_dump_json(),
-            GSI2PK=_installs_pk(ctx),
+            GSI2PK=installs_pk(ctx),
             GSI2SK=install_sort_key(inst, consumer),
         )
         item.save(condition=m.item.PK.does_not_exist())
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
-        pk = _asset_pk(ctx, asset_id)
+        pk = asset_pk(ctx, asset_id)
         return document(self._m.record, pk, Installation.model_validate_json, f"SW#{install_id}")
 
     def delete_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> bool:
         m = self._m
         try:
-            m.record(PK=_asset_pk(ctx, asset_id), SK=f"SW#{install_id}").delete(condition=m.item.PK.exists())
+            m.record(PK=asset_pk(ctx, asset_id), SK=f"SW#{install_id}").delete(condition=m.item.PK.exists())
         except Exception as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if conditional_check_failed(error):
                 return False
             raise
         return True
 
     def installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:
-        return self._children(ctx, _asset_pk(ctx, asset_id), "SW#", page, Installation.model_validate_json)
+        return self._children(ctx, asset_pk(ctx, asset_id), "SW#", page, Installation.model_validate_json)
 
     def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
         """The tenant's installations in (product, consumer, asset) order, streamed in 1 MB pages."""
         m = self._m
         condition = m.item.GSI2SK.startswith(f"{product_key(product)}#") if product else None
-        for item in m.indexes["GSI2"].query(_installs_pk(ctx), range_key_condition=condition):
+        for item in m.indexes["GSI2"].query(installs_pk(ctx), range_key_condition=condition):
             key, consumer, asset_id, _ = item.GSI2SK.rsplit("#", 3)
             doc = json.loads(item.doc)
             yield InstallRow(
@@ -265,43 +273,41 @@ class DynamoLicenseRepository:
 
     def installations_for_normalization(self, ctx: TenantContext) -> Iterator[tuple[Installation, str]]:
         """Every installation with its stored sort key."""
-        for item in self._m.indexes["GSI2"].query(_installs_pk(ctx)):
+        for item in self._m.indexes["GSI2"].query(installs_pk(ctx)):
             yield Installation.model_validate_json(item.doc), item.GSI2SK
 
     def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
         """Store an installation's new canonical product (only if it still exists)."""
         m = self._m
-        item = m.record(PK=_asset_pk(ctx, inst.asset_id), SK=f"SW#{inst.id}")
-        actions = [
+        item = m.record(PK=asset_pk(ctx, inst.asset_id), SK=f"SW#{inst.id}")
+        actions: list[Action] = [
             m.record.doc.set(inst.model_dump_json()),
             m.record.GSI2SK.set(install_sort_key(inst, consumer)),
         ]
         try:
             item.update(actions=actions, condition=m.item.PK.exists())
         except Exception as error:
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
 
     # ------------------------------------------------------------------ assets the audit reads
     def assets_of_kind(self, ctx: TenantContext, kind: str) -> Iterator[Asset]:
-        for item in self._m.indexes["GSI2"].query(_listing_pk(ctx, "kind", kind)):
+        for item in self._m.indexes["GSI2"].query(asset_listing_pk(ctx, "kind", kind)):
             yield Asset.model_validate_json(item.doc)
 
     # ------------------------------------------------------------------ rules
     def create_rule(self, ctx: TenantContext, rule: Rule) -> None:
         m = self._m
-        tx = _Transaction(m.connection)
-        item = m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
+        tx = Transaction(m.connection)
+        item = m.record(PK=rules_pk(ctx), SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
         self._bump_rules(ctx, tx)
         tx.commit()
 
     def delete_rule(self, ctx: TenantContext, rule_id: str) -> bool:
         m = self._m
-        tx = _Transaction(m.connection)
-        tx.delete(
-            m.record(PK=f"{ctx.key_prefix}RULES", SK=f"RULE#{rule_id}"), m.item.PK.exists(), StaleVersion
-        )
+        tx = Transaction(m.connection)
+        tx.delete(m.record(PK=rules_pk(ctx), SK=f"RULE#{rule_id}"), m.item.PK.exists(), StaleVersion)
         self._bump_rules(ctx, tx)
         try:
             tx.commit()
@@ -309,12 +315,12 @@ class DynamoLicenseRepository:
             return False
         return True
 
-    def _bump_rules(self, ctx: TenantContext, tx: _Transaction) -> None:
+    def _bump_rules(self, ctx: TenantContext, tx: Transaction) -> None:
         m = self._m
         item = m.tenant(PK=tenant_pk(ctx), SK="META")
-        actions = [
+        actions: list[Action] = [
             m.tenant.entity.set(m.tenant),
-            m.tenant.GSI1PK.set("TENANTS"),
+            m.tenant.GSI1PK.set(TENANT_DIRECTORY),
             m.tenant.GSI1SK.set(ctx.tenant_id),
             m.tenant.rules_version.add(1),
         ]
@@ -322,13 +328,11 @@ class DynamoLicenseRepository:
 
     def rules(self, ctx: TenantContext) -> list[Rule]:
         """All the tenant's rules, oldest first (a tenant has tens or hundreds: one or two pages)."""
-        query = self._m.item.query(
-            f"{ctx.key_prefix}RULES", self._m.item.SK.startswith("RULE#"), consistent_read=True
-        )
+        query = self._m.item.query(rules_pk(ctx), self._m.item.SK.startswith("RULE#"), consistent_read=True)
         return [Rule.model_validate_json(item.doc) for item in query]
 
     def rule_page(self, ctx: TenantContext, page: PageRequest) -> Page[Rule]:
-        return self._children(ctx, f"{ctx.key_prefix}RULES", "RULE#", page, Rule.model_validate_json)
+        return self._children(ctx, rules_pk(ctx), "RULE#", page, Rule.model_validate_json)
 
     def rule_versions(self, ctx: TenantContext) -> tuple[int, int]:
         """(rules version, version the installations were last normalized with)."""
@@ -348,7 +352,7 @@ class DynamoLicenseRepository:
                 | (m.tenant.normalized_version < version),
             )
         except Exception as error:
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+            if not conditional_check_failed(error):
                 raise
 
     # ------------------------------------------------------------------ audit reports
@@ -356,18 +360,18 @@ class DynamoLicenseRepository:
         """Store a new report; False if one with this id exists already."""
         m = self._m
         item = m.report(
-            PK=_audit_pk(ctx, report.id),
+            PK=audit_pk(ctx, report.id),
             SK="META",
             doc=report.model_dump_json(),
             status=report.status,
             run=report.run,
-            GSI1PK=f"{ctx.key_prefix}AUDITS",
+            GSI1PK=audit_listing_pk(ctx),
             GSI1SK=f"{report.requested_at.isoformat()}#{report.id}",
         )
         try:
             item.save(condition=m.item.PK.does_not_exist())
         except Exception as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -375,11 +379,12 @@ class DynamoLicenseRepository:
     def save_report(self, ctx: TenantContext, report: AuditReport, expected_run: str | None = None) -> bool:
         """Overwrite the report's document and status, if its run is still `expected_run` (when given)."""
         m = self._m
-        item = m.report(PK=_audit_pk(ctx, report.id), SK="META")
-        actions = [
+        item = m.report(PK=audit_pk(ctx, report.id), SK="META")
+        actions: list[Action] = [
             m.report.doc.set(report.model_dump_json()),
             m.report.status.set(report.status),
-            m.report.run.set(report.run),
+            # A report without a run stores a NULL run (PynamoDB serializes a set to None so).
+            m.report.run.set(report.run),  # type: ignore[arg-type]
         ]
         condition = m.item.PK.exists()
         if expected_run is not None:
@@ -387,18 +392,18 @@ class DynamoLicenseRepository:
         try:
             item.update(actions=actions, condition=condition)
         except Exception as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if conditional_check_failed(error):
                 return False
             raise
         return True
 
     def get_report(self, ctx: TenantContext, audit_id: str) -> AuditReport | None:
-        return document(self._m.report, _audit_pk(ctx, audit_id), AuditReport.model_validate_json)
+        return document(self._m.report, audit_pk(ctx, audit_id), AuditReport.model_validate_json)
 
     def list_reports(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
-        partition, scope = f"{ctx.key_prefix}AUDITS", f"{ctx.tenant_id}|audits"
+        partition, scope = audit_listing_pk(ctx), f"{ctx.tenant_id}|audits"
         return listing_page(
-            self._m, partition, scope, page, AuditReport.model_validate_json, f"{ctx.key_prefix}AUDIT#"
+            self._m, partition, scope, page, AuditReport.model_validate_json, audit_pk(ctx, "")
         )
 
     def write_findings(
@@ -410,7 +415,7 @@ class DynamoLicenseRepository:
             for finding in findings:
                 batch.save(
                     m.finding(
-                        PK=_audit_pk(ctx, audit_id),
+                        PK=audit_pk(ctx, audit_id),
                         SK=f"FINDING#{finding.id}",
                         doc=finding.model_dump_json(),
                         run=run,
@@ -419,10 +424,10 @@ class DynamoLicenseRepository:
 
     def findings(self, ctx: TenantContext, audit_id: str, run: str, page: PageRequest) -> Page[Finding]:
         m = self._m
-        return _query_page_on(
+        return query_page(
             m,
             m.item.query,
-            _audit_pk(ctx, audit_id),
+            audit_pk(ctx, audit_id),
             None,
             f"{ctx.tenant_id}|{audit_id}|{run}|findings",
             page,
@@ -436,7 +441,7 @@ class DynamoLicenseRepository:
     def unpublished(self, ctx: TenantContext, day: date, fingerprints: Iterable[str]) -> set[str]:
         """Which of the fingerprints have no publication marker for `day` (BatchGetItem, 100 a time)."""
         m = self._m
-        wanted = {f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}": fp for fp in fingerprints}
+        wanted = {published_pk(ctx, day, fp): fp for fp in fingerprints}
         found = {item.PK for item in m.guard.batch_get([(pk, "UNIQUE") for pk in wanted])}
         return {fp for pk, fp in wanted.items() if pk not in found}
 
@@ -448,7 +453,7 @@ class DynamoLicenseRepository:
             for fp in fingerprints:
                 batch.save(
                     m.guard(
-                        PK=f"{ctx.key_prefix}PUBLISHED#{day.isoformat()}#{fp}",
+                        PK=published_pk(ctx, day, fp),
                         SK="UNIQUE",
                         owner_id=fp,
                         expires_at=expires_at,
@@ -456,10 +461,10 @@ class DynamoLicenseRepository:
                 )
 
     # ------------------------------------------------------------------ internals
-    def _history(self, ctx: TenantContext, tx: _Transaction, event: LicenseHistoryEvent) -> None:
+    def _history(self, ctx: TenantContext, tx: Transaction, event: LicenseHistoryEvent) -> None:
         m = self._m
         item = m.history(
-            PK=_license_pk(ctx, event.license_id),
+            PK=license_pk(ctx, event.license_id),
             SK=f"HIST#{event.version:010d}",
             doc=event.model_dump_json(),
         )
@@ -474,36 +479,28 @@ class DynamoLicenseRepository:
             "metric": lic.metric.value,
             "vendor_key": product_key(lic.vendor) if lic.vendor else None,
             "end_date": lic.end_date.isoformat() if lic.end_date else None,
-            "GSI1PK": f"{ctx.key_prefix}LICENSES",
+            "GSI1PK": license_listing_pk(ctx),
             "GSI1SK": lic.id,
-            "GSI2PK": f"{ctx.key_prefix}LICENSES#{product_key(lic.product)}",
+            "GSI2PK": license_listing_pk(ctx, product_key(lic.product)),
             "GSI2SK": lic.id,
         }
 
-    def _license_item(self, ctx: TenantContext, lic: License) -> Any:
+    def license_item(self, ctx: TenantContext, lic: License) -> LicenseItem:
+        """A new license's item: its document, filter attributes, listing keys and zeroed counters."""
         attrs = self._license_attributes(ctx, lic)
-        return self._m.license(PK=_license_pk(ctx, lic.id), SK="META", assigned=0, peak_assigned=0, **attrs)
+        return self._m.license(PK=license_pk(ctx, lic.id), SK="META", assigned=0, peak_assigned=0, **attrs)
 
     @staticmethod
-    def _to_license(item: Any) -> License:
+    def _to_license(item: Item) -> License:
+        if not isinstance(item, LicenseItem):
+            raise TypeError(f"{item.PK} {item.SK} is not a license item")
         data = json.loads(item.doc)
         data["assigned"] = int(item.assigned or 0)
         data["peak_assigned"] = int(item.peak_assigned or 0)
         return License.model_validate(data)
 
     def _children(
-        self, ctx: TenantContext, pk: str, prefix: str, page: PageRequest, convert: Any
-    ) -> Page[Any]:
-        m = self._m
-        return _query_page_on(
-            m,
-            m.item.query,
-            pk,
-            None,
-            f"{ctx.tenant_id}|{pk}|{prefix}",
-            page,
-            lambda item: convert(item.doc),
-            range_key_condition=m.item.SK.startswith(prefix),
-            scan_index_forward=True,
-            consistent_read=True,
-        )
+        self, ctx: TenantContext, pk: str, prefix: str, page: PageRequest, convert: Callable[[str], T]
+    ) -> Page[T]:
+        scope = f"{ctx.tenant_id}|{pk}|{prefix}"
+        return children_page(self._m, scope, pk, prefix, page, lambda item: convert(item.doc))

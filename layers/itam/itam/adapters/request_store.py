@@ -17,20 +17,25 @@ the document: the lease is not part of the request's state and does not change i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.expressions.condition import Condition
 
-from itam.adapters.dynamodb import (
+from itam.adapters.schema import (
+    Item,
+    RequestItem,
     TableModels,
-    _query_page_on,
-    _Transaction,
+    policy_pk,
+    request_listing_pk,
+    request_pk,
+)
+from itam.adapters.table import (
+    Transaction,
     bind_idempotency_key,
+    children_page,
     idempotency_record,
+    query_page,
     register_tenant,
 )
 from itam.errors import StaleVersion
@@ -41,46 +46,10 @@ from itam.requests.ports import Lease, StoredRequest
 from itam.requests.workflow import fold
 from itam.tenancy import TenantContext
 
+T = TypeVar("T")
+
 # Listing filters in the order an index is chosen for them (most selective first); GSI1 lists all.
 INDEXED_FILTERS = (("requested_for", "GSI4"), ("requested_by", "GSI3"), ("status", "GSI2"))
-_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class _Models:
-    request: Any
-    policy: Any
-
-
-def _models(m: TableModels) -> _Models:
-    """The request and policy item classes of one set of table models, made once per set (a
-    discriminator value can be registered only once on a model class)."""
-    with _LOCK:
-        found: _Models | None = getattr(m.item, "_itam_request_models", None)
-        if found is None:
-            request = type(
-                "RequestItem",
-                (m.item,),
-                {
-                    "version": NumberAttribute(),
-                    "status": UnicodeAttribute(),
-                    "requested_by": UnicodeAttribute(),
-                    "requested_for": UnicodeAttribute(),
-                    "lease": UnicodeAttribute(null=True),
-                    "lease_until": NumberAttribute(null=True),
-                },
-                discriminator="asset_request",
-            )
-            policy = type(
-                "ApprovalPolicyItem",
-                (m.item,),
-                {"version": NumberAttribute()},
-                discriminator="approval_policy",
-            )
-            found = _Models(request, policy)
-            # On the item class itself: the models live as long as the table models they extend.
-            m.item._itam_request_models = found
-        return found
 
 
 class DynamoRequestRepository:
@@ -94,7 +63,7 @@ class DynamoRequestRepository:
         self, ctx: TenantContext, request: Request, event: RequestEvent, claim: IdempotencyClaim | None = None
     ) -> None:
         m = self._models_for(ctx)
-        tx = _Transaction(m.connection)
+        tx = Transaction(m.connection)
         # The Idempotency-Key's guard first: a replay is recognised as such, not as a taken id.
         bind_idempotency_key(m, ctx, tx, claim, request.id, int(event.at.timestamp()))
         tx.save(self._item(ctx, m, request, None), m.item.PK.does_not_exist(), StaleVersion)
@@ -106,10 +75,10 @@ class DynamoRequestRepository:
         return idempotency_record(self._models_for(ctx), ctx, key_digest, now)
 
     def get(self, ctx: TenantContext, request_id: str) -> StoredRequest | None:
-        r = _models(self._models_for(ctx)).request
+        r = self._models_for(ctx).request
         try:
             # Strongly consistent: decisions compare against the latest version and lease.
-            item = r.get(_request_pk(ctx, request_id), "META", consistent_read=True)
+            item = r.get(request_pk(ctx, request_id), "META", consistent_read=True)
         except r.DoesNotExist:
             return None
         until = int(item.lease_until) if item.lease_until is not None else None
@@ -117,16 +86,16 @@ class DynamoRequestRepository:
 
     def list(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
         m = self._models_for(ctx)
-        r = _models(m).request
+        r = m.request
         index_name, hash_key = _listing_index(ctx, filters)
         condition: Condition | None = None
         for name, _ in INDEXED_FILTERS:
             value = getattr(filters, name)
-            if value is None or hash_key == _listing_pk(ctx, name, _indexed(name, value)):
+            if value is None or hash_key == request_listing_pk(ctx, name, _indexed(name, value)):
                 continue
             match = getattr(r, name) == _indexed(name, value)
             condition = match if condition is None else condition & match
-        return _query_page_on(
+        return query_page(
             m,
             m.indexes[index_name].query,
             hash_key,
@@ -134,7 +103,7 @@ class DynamoRequestRepository:
             _listing_scope(ctx, filters),
             page,
             lambda item: Request.model_validate_json(item.doc),
-            pk_prefix=f"{ctx.key_prefix}REQUEST#",
+            pk_prefix=request_pk(ctx, ""),
             filter_condition=condition,
             scan_index_forward=False,
         )
@@ -143,7 +112,7 @@ class DynamoRequestRepository:
         # A listing's item keys: the table's, and the index's (its partition; the request id).
         index_name, hash_key = _listing_index(ctx, filters)
         key = {
-            "PK": _request_pk(ctx, request_id),
+            "PK": request_pk(ctx, request_id),
             "SK": "META",
             f"{index_name}PK": hash_key,
             f"{index_name}SK": request_id,
@@ -152,7 +121,7 @@ class DynamoRequestRepository:
 
     def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         return self._children(
-            ctx, _request_pk(ctx, request_id), page, lambda item: RequestEvent.model_validate_json(item.doc)
+            ctx, request_pk(ctx, request_id), page, lambda item: RequestEvent.model_validate_json(item.doc)
         )
 
     def update(
@@ -166,21 +135,21 @@ class DynamoRequestRepository:
         keep_lease: bool = False,
     ) -> None:
         m = self._models_for(ctx)
-        r = _models(m).request
+        r = m.request
         condition = r.version == previous.version
         if lease is not None:
             condition &= r.lease == lease.token
         else:
             condition &= r.lease_until.does_not_exist() | (r.lease_until < now)
-        tx = _Transaction(m.connection)
+        tx = Transaction(m.connection)
         # A put: the item is replaced whole, so a lease not kept is gone with the write.
         tx.save(self._item(ctx, m, current, lease if keep_lease else None), condition, StaleVersion)
         self._history(ctx, m, tx, event)
         tx.commit()
 
     def take_lease(self, ctx: TenantContext, request: Request, lease: Lease, now: int) -> bool:
-        r = _models(self._models_for(ctx)).request
-        item = r(PK=_request_pk(ctx, request.id), SK="META")
+        r = self._models_for(ctx).request
+        item = r(PK=request_pk(ctx, request.id), SK="META")
         free = r.lease_until.does_not_exist() | (r.lease_until < now)
         try:
             item.update(
@@ -195,8 +164,8 @@ class DynamoRequestRepository:
         return True
 
     def release_lease(self, ctx: TenantContext, request_id: str, lease: Lease) -> None:
-        r = _models(self._models_for(ctx)).request
-        item = r(PK=_request_pk(ctx, request_id), SK="META")
+        r = self._models_for(ctx).request
+        item = r(PK=request_pk(ctx, request_id), SK="META")
         try:
             item.update(actions=[r.lease.remove(), r.lease_until.remove()], condition=r.lease == lease.token)
         except Exception as error:
@@ -205,9 +174,9 @@ class DynamoRequestRepository:
 
     # ------------------------------------------------------------------ approval policy
     def get_policy(self, ctx: TenantContext) -> ApprovalPolicy | None:
-        p = _models(self._models_for(ctx)).policy
+        p = self._models_for(ctx).policy
         try:
-            item = p.get(_policy_pk(ctx), "META", consistent_read=True)
+            item = p.get(policy_pk(ctx), "META", consistent_read=True)
         except p.DoesNotExist:
             return None
         return ApprovalPolicy.model_validate_json(item.doc)
@@ -216,31 +185,25 @@ class DynamoRequestRepository:
         self, ctx: TenantContext, previous_version: int, policy: ApprovalPolicy, event: PolicyEvent
     ) -> None:
         m = self._models_for(ctx)
-        p = _models(m).policy
-        item = p(PK=_policy_pk(ctx), SK="META", doc=policy.model_dump_json(), version=policy.version)
+        p = m.policy
+        item = p(PK=policy_pk(ctx), SK="META", doc=policy.model_dump_json(), version=policy.version)
         condition = m.item.PK.does_not_exist() if previous_version == 0 else p.version == previous_version
-        tx = _Transaction(m.connection)
+        tx = Transaction(m.connection)
         tx.save(item, condition, StaleVersion)
-        history = m.history(PK=_policy_pk(ctx), SK=f"HIST#{event.version:010d}", doc=event.model_dump_json())
+        history = m.history(PK=policy_pk(ctx), SK=f"HIST#{event.version:010d}", doc=event.model_dump_json())
         tx.save(history, m.item.PK.does_not_exist(), StaleVersion)
         tx.commit()
 
     def policy_history(self, ctx: TenantContext, page: PageRequest) -> Page[PolicyEvent]:
         return self._children(
-            ctx, _policy_pk(ctx), page, lambda item: PolicyEvent.model_validate_json(item.doc)
+            ctx, policy_pk(ctx), page, lambda item: PolicyEvent.model_validate_json(item.doc)
         )
 
     # ------------------------------------------------------------------ internals
-    def _item(self, ctx: TenantContext, m: TableModels, request: Request, lease: Lease | None) -> Any:
+    def _item(self, ctx: TenantContext, m: TableModels, request: Request, lease: Lease | None) -> RequestItem:
         by, for_ = fold(request.requested_by), fold(request.requested_for)
-        keys = {
-            "GSI1PK": _listing_pk(ctx),
-            "GSI2PK": _listing_pk(ctx, "status", request.status.value),
-            "GSI3PK": _listing_pk(ctx, "requested_by", by),
-            "GSI4PK": _listing_pk(ctx, "requested_for", for_),
-        }
-        return _models(m).request(
-            PK=_request_pk(ctx, request.id),
+        return m.request(
+            PK=request_pk(ctx, request.id),
             SK="META",
             doc=request.model_dump_json(),
             version=request.version,
@@ -249,14 +212,20 @@ class DynamoRequestRepository:
             requested_for=for_,
             lease=lease.token if lease is not None else None,
             lease_until=lease.until if lease is not None else None,
-            **keys,
-            **{name.replace("PK", "SK"): request.id for name in keys},
+            GSI1PK=request_listing_pk(ctx),
+            GSI1SK=request.id,
+            GSI2PK=request_listing_pk(ctx, "status", request.status.value),
+            GSI2SK=request.id,
+            GSI3PK=request_listing_pk(ctx, "requested_by", by),
+            GSI3SK=request.id,
+            GSI4PK=request_listing_pk(ctx, "requested_for", for_),
+            GSI4SK=request.id,
         )
 
     @staticmethod
-    def _history(ctx: TenantContext, m: TableModels, tx: _Transaction, event: RequestEvent) -> None:
+    def _history(ctx: TenantContext, m: TableModels, tx: Transaction, event: RequestEvent) -> None:
         item = m.history(
-            PK=_request_pk(ctx, event.request_id),
+            PK=request_pk(ctx, event.request_id),
             SK=f"HIST#{event.version:010d}",
             doc=event.model_dump_json(),
         )
@@ -264,29 +233,10 @@ class DynamoRequestRepository:
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
 
     def _children(
-        self, ctx: TenantContext, pk: str, page: PageRequest, convert: Callable[[Any], Any]
-    ) -> Page[Any]:
-        m = self._models_for(ctx)
-        return _query_page_on(
-            m,
-            m.item.query,
-            pk,
-            None,
-            f"{ctx.tenant_id}|{pk}|HIST#",
-            page,
-            convert,
-            range_key_condition=m.item.SK.startswith("HIST#"),
-            scan_index_forward=True,
-            consistent_read=True,
-        )
-
-
-def _request_pk(ctx: TenantContext, request_id: str) -> str:
-    return f"{ctx.key_prefix}REQUEST#{request_id}"
-
-
-def _policy_pk(ctx: TenantContext) -> str:
-    return f"{ctx.key_prefix}APPROVAL_POLICY"
+        self, ctx: TenantContext, pk: str, page: PageRequest, convert: Callable[[Item], T]
+    ) -> Page[T]:
+        scope = f"{ctx.tenant_id}|{pk}|HIST#"
+        return children_page(self._models_for(ctx), scope, pk, "HIST#", page, convert)
 
 
 def _indexed(name: str, value: Any) -> str:
@@ -300,15 +250,10 @@ def _listing_index(ctx: TenantContext, filters: RequestFilter) -> tuple[str, str
     for name, index in INDEXED_FILTERS:
         value = getattr(filters, name)
         if value is not None:
-            return index, _listing_pk(ctx, name, _indexed(name, value))
-    return "GSI1", _listing_pk(ctx)
+            return index, request_listing_pk(ctx, name, _indexed(name, value))
+    return "GSI1", request_listing_pk(ctx)
 
 
 def _listing_scope(ctx: TenantContext, filters: RequestFilter) -> str:
     """What a listing's cursors are bound to."""
     return f"{ctx.tenant_id}|requests|{filters.model_dump_json()}"
-
-
-def _listing_pk(ctx: TenantContext, name: str | None = None, value: str | None = None) -> str:
-    base = f"{ctx.key_prefix}REQUESTS"
-    return base if name is None else f"{base}#{name}#{value}"

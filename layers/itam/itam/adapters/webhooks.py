@@ -10,36 +10,25 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 from itam.adapters import sessions
-from itam.adapters.dynamodb import (
+from itam.adapters.schema import (
     TableModels,
-    _query_page_on,
-    document,
-    listing_page,
-    save_versioned,
+    delivery_listing_pk,
+    delivery_sk,
+    endpoint_listing_pk,
+    endpoint_pk,
+    purchase_order_pk,
 )
+from itam.adapters.table import conditional_check_failed, document, listing_page, query_page, save_versioned
 from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
 from itam.tenancy import TenantContext
-
-
-def _endpoint_pk(ctx: TenantContext, endpoint_id: str) -> str:
-    return f"{ctx.key_prefix}WEBHOOK#{endpoint_id}"
-
-
-def _delivery_sk(delivery_id: str) -> str:
-    return "DELIVERY#" + hashlib.sha256(delivery_id.encode()).hexdigest()[:32]
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 class DynamoProcurementRepository:
@@ -54,45 +43,45 @@ class DynamoProcurementRepository:
     ) -> None:
         m = self._m
         item = m.versioned(
-            PK=_endpoint_pk(ctx, endpoint.id),
+            PK=endpoint_pk(ctx, endpoint.id),
             SK="META",
             doc=endpoint.model_dump_json(),
             version=endpoint.version,
-            GSI1PK=f"{ctx.key_prefix}WEBHOOKS",
+            GSI1PK=endpoint_listing_pk(ctx),
             GSI1SK=endpoint.id,
         )
         save_versioned(m, ctx, item, expected_version)
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
-        return document(self._m.item, _endpoint_pk(ctx, endpoint_id), WebhookEndpoint.model_validate_json)
+        return document(self._m.item, endpoint_pk(ctx, endpoint_id), WebhookEndpoint.model_validate_json)
 
     def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]:
-        partition, scope = f"{ctx.key_prefix}WEBHOOKS", f"{ctx.tenant_id}|webhooks"
+        partition, scope = endpoint_listing_pk(ctx), f"{ctx.tenant_id}|webhooks"
         return listing_page(
-            self._m, partition, scope, page, WebhookEndpoint.model_validate_json, f"{ctx.key_prefix}WEBHOOK#"
+            self._m, partition, scope, page, WebhookEndpoint.model_validate_json, endpoint_pk(ctx, "")
         )
 
     def delete_endpoint(self, ctx: TenantContext, endpoint_id: str) -> None:
         """Delete the endpoint (its deliveries stay, as a record of what was received)."""
-        self._m.item(PK=_endpoint_pk(ctx, endpoint_id), SK="META").delete()
+        self._m.item(PK=endpoint_pk(ctx, endpoint_id), SK="META").delete()
 
     # ------------------------------------------------------------------ deliveries
     def record_delivery(self, ctx: TenantContext, delivery: Delivery, body: str) -> Delivery | None:
         m = self._m
-        pk = _endpoint_pk(ctx, delivery.endpoint_id)
-        sk = _delivery_sk(delivery.id)
+        pk = endpoint_pk(ctx, delivery.endpoint_id)
+        sk = delivery_sk(delivery.id)
         item = m.record(
             PK=pk,
             SK=sk,
             doc=delivery.model_dump_json(),
             returned=body,  # the raw body, as signed
-            GSI1PK=f"{pk}#DELIVERIES",
+            GSI1PK=delivery_listing_pk(ctx, delivery.endpoint_id),
             GSI1SK=f"{delivery.received_at.isoformat()}#{sk}",
         )
         try:
             item.save(condition=m.item.PK.does_not_exist())
         except Exception as error:
-            if not _conditional_failed(error):
+            if not conditional_check_failed(error):
                 raise
             stored = self.delivery(ctx, delivery.endpoint_id, delivery.id)
             return stored[0] if stored else None
@@ -101,7 +90,7 @@ class DynamoProcurementRepository:
     def delivery(self, ctx: TenantContext, endpoint_id: str, delivery_id: str) -> tuple[Delivery, str] | None:
         try:
             item = self._m.record.get(
-                _endpoint_pk(ctx, endpoint_id), _delivery_sk(delivery_id), consistent_read=True
+                endpoint_pk(ctx, endpoint_id), delivery_sk(delivery_id), consistent_read=True
             )
         except self._m.record.DoesNotExist:
             return None
@@ -111,8 +100,8 @@ class DynamoProcurementRepository:
         m = self._m
         # Through the table connection, so that the stored body is not sent back (ReturnValues NONE).
         m.record._get_connection().update_item(
-            _endpoint_pk(ctx, delivery.endpoint_id),
-            _delivery_sk(delivery.id),
+            endpoint_pk(ctx, delivery.endpoint_id),
+            delivery_sk(delivery.id),
             actions=[m.record.doc.set(delivery.model_dump_json())],
             condition=m.item.PK.exists(),
             return_values="NONE",
@@ -120,11 +109,11 @@ class DynamoProcurementRepository:
 
     def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]:
         m = self._m
-        pk = _endpoint_pk(ctx, endpoint_id)
-        return _query_page_on(
+        pk = endpoint_pk(ctx, endpoint_id)
+        return query_page(
             m,
             m.indexes["GSI1"].query,
-            f"{pk}#DELIVERIES",
+            delivery_listing_pk(ctx, endpoint_id),
             "GSI1",
             f"{ctx.tenant_id}|{endpoint_id}|deliveries",
             page,
@@ -136,7 +125,7 @@ class DynamoProcurementRepository:
     # ------------------------------------------------------------------ purchase orders
     def purchase_order(self, ctx: TenantContext, po_number: str) -> tuple[PurchaseOrder | None, int]:
         try:
-            item = self._m.versioned.get(f"{ctx.key_prefix}PO#{po_number}", "META", consistent_read=True)
+            item = self._m.versioned.get(purchase_order_pk(ctx, po_number), "META", consistent_read=True)
         except self._m.versioned.DoesNotExist:
             return None, 0
         return PurchaseOrder.model_validate_json(item.doc), int(item.version)
@@ -144,7 +133,7 @@ class DynamoProcurementRepository:
     def save_purchase_order(self, ctx: TenantContext, po: PurchaseOrder, expected_version: int) -> None:
         m = self._m
         item = m.versioned(
-            PK=f"{ctx.key_prefix}PO#{po.po_number}",
+            PK=purchase_order_pk(ctx, po.po_number),
             SK="META",
             doc=po.model_dump_json(),
             version=expected_version + 1,
@@ -155,7 +144,7 @@ class DynamoProcurementRepository:
         try:
             item.save(condition=condition)
         except Exception as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 raise StaleVersion() from error
             raise
 
