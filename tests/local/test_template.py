@@ -146,7 +146,7 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
         "GET /docs",
         "ANY /v1/{proxy+}",
         "POST /v1/webhooks/{endpoint_id}",
-        # One function per bounded context takes its own paths (docs/adr/0009).
+        # One function per bounded context takes its own paths (docs/adr/0010).
         *(
             f"ANY {path}{tail}"
             for path in (
