@@ -34,9 +34,14 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
     functions = sorted(checks.functions(template))
     assert functions == [
         "ApiFunction",
+        "AssetsApiFunction",
         "AuditSchedulerFunction",
         "AuditWorkerFunction",
+        "InventoryApiFunction",
+        "LicensesApiFunction",
+        "ProcurementApiFunction",
         "ProcurementWorkerFunction",
+        "RequestsApiFunction",
         "SyncSchedulerFunction",
         "SyncWorkerFunction",
         "WebhookIntakeFunction",

@@ -146,6 +146,24 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
         "GET /docs",
         "ANY /v1/{proxy+}",
         "POST /v1/webhooks/{endpoint_id}",
+        # One function per bounded context takes its own paths (docs/adr/0010).
+        *(
+            f"ANY {path}{tail}"
+            for path in (
+                "/v1/assets",
+                "/v1/licenses",
+                "/v1/assets/{asset_id}/software",
+                "/v1/normalization-rules",
+                "/v1/compliance",
+                "/v1/audits",
+                "/v1/connectors",
+                "/v1/sync-runs",
+                "/v1/webhook-endpoints",
+                "/v1/requests",
+                "/v1/approval-policy",
+            )
+            for tail in ("", "/{proxy+}")
+        ),
     }
     assert routes["GET /v1/health"].auth == "NONE"
     intake = routes["POST /v1/webhooks/{endpoint_id}"]
