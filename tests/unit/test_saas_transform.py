@@ -72,8 +72,8 @@ def test_microsoft365_skus_and_sign_ins_become_products() -> None:
     # When they are transformed
     products = by_key(
         microsoft365.transform(
-            load("microsoft365_subscribed_skus")["value"],
-            load("microsoft365_users")["value"],
+            [load("microsoft365_subscribed_skus")["value"]],
+            [load("microsoft365_users")["value"]],
             directory="contoso.onmicrosoft.com",
             window=WINDOW,
             warn=warnings.append,
@@ -110,7 +110,7 @@ def test_microsoft365_skus_and_sign_ins_become_products() -> None:
 
 def test_microsoft365_without_sign_in_activity_reports_every_seat_active() -> None:
     products = microsoft365.transform(
-        load("microsoft365_subscribed_skus")["value"],
+        [load("microsoft365_subscribed_skus")["value"]],
         None,
         directory="contoso.onmicrosoft.com",
         window=WINDOW,
@@ -197,9 +197,9 @@ def test_okta_active_apps_become_products_with_last_logins() -> None:
     warnings: list[str] = []
     products = by_key(
         okta.transform(
-            load("okta_apps"),
-            {"0oa1gjh63g214q0Hq0g4": load("okta_app_users")},
-            load("okta_users"),
+            [load("okta_apps")],
+            {"0oa1gjh63g214q0Hq0g4": [load("okta_app_users")]}.get,
+            [load("okta_users")],
             org="acme.okta.com",
             window=WINDOW,
             warn=warnings.append,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from itam.adapters.aws.common import mapped_fields
 from itam.adapters.aws.inventory import AwsInventory
 from itam.adapters.aws.model import AwsConnectorConfig, AwsConnectorSettings, CloudResource, ResourceType
+from itam.adapters.aws.resources import RESOURCES
 from itam.adapters.aws.session import BotocoreClientFactory, ClientFactory
 from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
 from itam.errors import InvalidInput
@@ -153,7 +154,8 @@ class AwsCollector:
         fields = cloud_asset(resource, self._tag_keys)
         owned = AWS_CUSTOM_FIELDS | set(resource.attributes) | set(self._tag_keys)
         digest = hashlib.sha256(f"{resource.content_hash()}|{self._mapping}".encode()).hexdigest()
-        region = None if resource.resource_type is ResourceType.S3_BUCKET else resource.region
+        # A global type (S3) is listed once per account: its scope is the account, not a region.
+        region = None if RESOURCES[resource.resource_type].is_global else resource.region
         return Discovered(
             external_key=resource.external_key,
             content_hash=digest,
