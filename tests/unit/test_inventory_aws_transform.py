@@ -501,12 +501,80 @@ def test_invalid_settings_name_the_field(field: str, value: Any) -> None:
 # --- the registry -------------------------------------------------------------------------------
 
 
+class RecordedClient:
+    """A botocore client that answers each operation (or paginator) with its recorded response."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def get_paginator(self, operation: str) -> Any:
+        client = self
+
+        class Paginator:
+            def paginate(self, **params: Any) -> Any:
+                client.calls.append((operation, params))
+                return iter(client.answers[operation])
+
+        return Paginator()
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**params: Any) -> Any:
+            self.calls.append((operation, params))
+            return self.answers[operation]
+
+        return call
+
+
+# Each type's recorded pages (and per-record answers), by service and operation.
+RECORDED: dict[ResourceType, dict[str, dict[str, Any]]] = {
+    ResourceType.EC2_INSTANCE: {
+        "ec2": {"describe_instances": [{"Reservations": [{"Instances": [instance()]}]}]}
+    },
+    ResourceType.EBS_VOLUME: {"ec2": {"describe_volumes": [{"Volumes": [volume()]}]}},
+    ResourceType.RDS_INSTANCE: {"rds": {"describe_db_instances": [{"DBInstances": [db_instance()]}]}},
+    ResourceType.LAMBDA_FUNCTION: {
+        "lambda": {"list_functions": [{"Functions": [function()]}], "list_tags": {"Tags": {"Owner": "media"}}}
+    },
+    ResourceType.DYNAMODB_TABLE: {
+        "dynamodb": {
+            "list_tables": [{"TableNames": ["Sessions"]}],
+            "describe_table": {"Table": table()},
+            "list_tags_of_resource": [{"Tags": [{"Key": "Owner", "Value": "web"}]}],
+        }
+    },
+    ResourceType.S3_BUCKET: {
+        "s3": {
+            "list_buckets": [{"Buckets": [{"Name": "acme-invoices"}]}],
+            "get_bucket_location": {"LocationConstraint": "EU"},
+            "get_bucket_tagging": {"TagSet": [{"Key": "Owner", "Value": "finance"}]},
+        }
+    },
+}
+
+
 def test_every_resource_type_is_registered_with_its_get_and_transform() -> None:
-    assert set(RESOURCES) == set(ResourceType)
+    assert list(RESOURCES) == list(ResourceType)
+    assert [t for t, r in RESOURCES.items() if r.is_global] == [ResourceType.S3_BUCKET]
     for resource_type, resource in RESOURCES.items():
-        assert callable(resource.get), resource_type
-        assert callable(resource.transform), resource_type
         assert resource.get.__name__.startswith("get_"), resource_type
         assert resource.transform.__name__ == f"transform_{resource_type.value}"
-        assert resource.service in {"ec2", "rds", "lambda", "dynamodb", "s3"}
-    assert [t for t, r in RESOURCES.items() if r.is_global] == [ResourceType.S3_BUCKET]
+
+
+@pytest.mark.parametrize("resource_type", list(ResourceType))
+def test_each_registered_get_feeds_its_transform(resource_type: ResourceType) -> None:
+    # Given the type's recorded responses
+    resource = RESOURCES[resource_type]
+    clients: dict[tuple[str, str], RecordedClient] = {}
+
+    def client(service: str, region: str) -> RecordedClient:
+        assert service == resource.service
+        return clients.setdefault((service, region), RecordedClient(RECORDED[resource_type][service]))
+
+    # When the registry entry's get and transform run on them
+    found = [resource.transform(record, AT) for record in resource.get(client, AT)]
+
+    # Then the one recorded resource comes out (the bucket in the region its location names)
+    [one] = found
+    assert one is not None
+    assert (one.resource_type, one.account_id, one.region) == (resource_type, ACCOUNT, REGION)
