@@ -221,6 +221,18 @@ def test_okta_active_apps_become_products_with_last_logins() -> None:
     assert any("user of app 0oa1gjh63g214q0Hq0g4 #5" in w for w in warnings)
 
 
+def test_a_skipped_record_is_named_by_its_position_on_its_page() -> None:
+    # Given two pages of users, the second one's first record without an id
+    warnings: list[str] = []
+    pages = [[{"id": "00u1", "profile": {"login": "a@acme.test"}}], [{"status": "ACTIVE"}]]
+
+    # When they are transformed
+    list(okta.transform([], lambda _: None, pages, org="acme.okta.com", window=WINDOW, warn=warnings.append))
+
+    # Then the warning names the record as the collector read it: page by page
+    assert [w.split(":")[0] for w in warnings] == ["skipped user #1 of a page"]
+
+
 # --- GitHub Copilot ------------------------------------------------------------------------------
 
 
