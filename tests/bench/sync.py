@@ -57,14 +57,11 @@ from typing import Any
 import boto3
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
-from itam.adapters.aws_inventory import (
-    AwsConnectorSettings,
-    AwsInventory,
-    CloudResource,
-    ebs_volume,
-    ec2_instance,
-    lambda_function,
-)
+from itam.adapters.aws.ebs_volumes import transform_ebs_volume
+from itam.adapters.aws.ec2_instances import transform_ec2_instance
+from itam.adapters.aws.inventory import AwsInventory
+from itam.adapters.aws.lambda_functions import ListedFunction, transform_lambda_function
+from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, Scope
 from itam.adapters.collectors import AwsCollector
 from itam.assets.models import discovered_asset_id
 from itam.inventory.models import Discovered, RunError
@@ -170,7 +167,7 @@ class Resources:
             "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"AttachTime": self._moment()}}],
             "Tags": tags,
         }
-        resource = ec2_instance(raw, account, region)
+        resource = transform_ec2_instance(raw, Scope(account, region))
         if resource is None:
             raise RuntimeError("the generator made a terminated instance")
         return resource
@@ -189,7 +186,7 @@ class Resources:
             "CreateTime": self._moment(),
             "Tags": tags,
         }
-        return ebs_volume(raw, account, region)
+        return transform_ebs_volume(raw, Scope(account, region))
 
     def _function(self, name: str, account: str, region: str, tags: dict[str, str]) -> CloudResource:
         rng = self.rng
@@ -201,7 +198,7 @@ class Resources:
             "Architectures": [rng.choice(("x86_64", "arm64"))],
             "PackageType": "Zip",
         }
-        return lambda_function(raw, account, region, tags)
+        return transform_lambda_function(ListedFunction(raw, tags), Scope(account, region))
 
 
 class GeneratedCollector:

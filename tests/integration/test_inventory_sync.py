@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from itam.adapters import aws_inventory
+from itam.adapters.aws.session import BotocoreClientFactory
 from itam.inventory.models import SyncJob
 from itam.tenancy import TenantContext
 from tests.integration.audit_support import drain, sqs_event
@@ -291,7 +291,7 @@ def test_a_role_that_cannot_be_assumed_fails_the_run_and_leaves_the_register_as_
     sync_now(api, connector["id"])
     before = cloud_assets(api)
 
-    class Refusing(aws_inventory.BotocoreClientFactory):
+    class Refusing(BotocoreClientFactory):
         def __call__(self, service: str, region: str, credentials: Any) -> Any:
             client = super().__call__(service, region, credentials)
 

@@ -10,24 +10,19 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from itam.adapters.aws_inventory import (
-    AwsConnectorSettings,
-    CloudResource,
-    MalformedRecord,
-    ResourceType,
-    bucket_region,
-    dynamodb_table,
-    ebs_volume,
-    ec2_instance,
-    lambda_function,
-    mapped_fields,
-    rds_instance,
-    s3_bucket,
-    tag_map,
-)
+from itam.adapters.aws.common import mapped_fields, tag_map
+from itam.adapters.aws.dynamodb_tables import DescribedTable, transform_dynamodb_table
+from itam.adapters.aws.ebs_volumes import transform_ebs_volume
+from itam.adapters.aws.ec2_instances import transform_ec2_instance
+from itam.adapters.aws.lambda_functions import ListedFunction, transform_lambda_function
+from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, MalformedRecord, ResourceType, Scope
+from itam.adapters.aws.rds_instances import transform_rds_instance
+from itam.adapters.aws.resources import RESOURCES
+from itam.adapters.aws.s3_buckets import LocatedBucket, bucket_region, transform_s3_bucket
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
+AT = Scope(ACCOUNT, REGION)
 TAG_KEYS = {"owner": "Owner", "cost_center": "CostCenter", "location": "Site"}
 
 
@@ -198,7 +193,7 @@ def test_tag_map_drops_bad_entries_and_caps_sizes() -> None:
 
 
 def test_ec2_instance() -> None:
-    resource = ec2_instance(instance(), ACCOUNT, REGION)
+    resource = transform_ec2_instance(instance(), AT)
 
     assert resource is not None
     assert resource.external_key == f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-1234567890abcdef0"
@@ -218,17 +213,17 @@ def test_ec2_instance() -> None:
 
 @pytest.mark.parametrize("state", ["terminated"])
 def test_a_terminated_instance_is_not_a_resource(state: str) -> None:
-    assert ec2_instance(instance(State={"Code": 48, "Name": state}), ACCOUNT, REGION) is None
+    assert transform_ec2_instance(instance(State={"Code": 48, "Name": state}), AT) is None
 
 
 @pytest.mark.parametrize("state", ["pending", "stopped", "shutting-down"])
 def test_instances_in_other_states_are_resources(state: str) -> None:
-    resource = ec2_instance(instance(State={"Name": state}), ACCOUNT, REGION)
+    resource = transform_ec2_instance(instance(State={"Name": state}), AT)
     assert resource is not None and resource.state == state
 
 
 def test_an_instance_with_only_its_id() -> None:
-    resource = ec2_instance({"InstanceId": "i-0abc"}, ACCOUNT, REGION)
+    resource = transform_ec2_instance({"InstanceId": "i-0abc"}, AT)
     assert resource is not None
     assert (resource.name, resource.size, resource.state, resource.created_at) == ("i-0abc", None, None, None)
     assert (resource.tags, resource.attributes) == ({}, {})
@@ -238,7 +233,7 @@ def test_mistyped_values_become_unknown_not_a_crash() -> None:
     raw = instance(
         State="running", Tags="Name=x", InstanceType=["t3"], Placement=None, BlockDeviceMappings={"a": 1}
     )
-    resource = ec2_instance(raw, ACCOUNT, REGION)
+    resource = transform_ec2_instance(raw, AT)
     assert resource is not None
     assert (resource.name, resource.size, resource.state) == ("i-1234567890abcdef0", None, None)
 
@@ -246,24 +241,24 @@ def test_mistyped_values_become_unknown_not_a_crash() -> None:
 @pytest.mark.parametrize("raw", [{}, {"InstanceId": ""}, {"InstanceId": None}, {"InstanceId": {}}, [], "i-1"])
 def test_a_record_without_its_identifier_is_malformed(raw: Any) -> None:
     with pytest.raises(MalformedRecord):
-        ec2_instance(raw, ACCOUNT, REGION)
+        transform_ec2_instance(raw, AT)
 
 
 def test_arns_carry_the_partition() -> None:
-    resource = ec2_instance(instance(), ACCOUNT, "cn-north-1", partition="aws-cn")
+    resource = transform_ec2_instance(instance(), Scope(ACCOUNT, "cn-north-1", "aws-cn"))
     assert resource is not None
     assert resource.external_key == f"arn:aws-cn:ec2:cn-north-1:{ACCOUNT}:instance/i-1234567890abcdef0"
 
 
 def test_a_long_name_tag_is_capped_and_a_blank_one_ignored() -> None:
-    long = ec2_instance(instance(Tags=[{"Key": "Name", "Value": "n" * 250}]), ACCOUNT, REGION)
-    blank = ec2_instance(instance(Tags=[{"Key": "Name", "Value": "  "}]), ACCOUNT, REGION)
+    long = transform_ec2_instance(instance(Tags=[{"Key": "Name", "Value": "n" * 250}]), AT)
+    blank = transform_ec2_instance(instance(Tags=[{"Key": "Name", "Value": "  "}]), AT)
     assert long is not None and long.name == "n" * 200
     assert blank is not None and blank.name == "i-1234567890abcdef0"
 
 
 def test_ebs_volume() -> None:
-    resource = ebs_volume(volume(Tags=[{"Key": "Name", "Value": "root"}]), ACCOUNT, REGION)
+    resource = transform_ebs_volume(volume(Tags=[{"Key": "Name", "Value": "root"}]), AT)
 
     assert resource.external_key == f"arn:aws:ec2:{REGION}:{ACCOUNT}:volume/vol-049df61146c4d7901"
     assert (resource.resource_type, resource.name, resource.size, resource.state) == (
@@ -282,7 +277,7 @@ def test_ebs_volume() -> None:
 
 
 def test_an_unattached_volume_without_size() -> None:
-    resource = ebs_volume(volume(Attachments=[], Size=None, State="available"), ACCOUNT, REGION)
+    resource = transform_ebs_volume(volume(Attachments=[], Size=None, State="available"), AT)
     assert (resource.name, resource.size, resource.state) == ("vol-049df61146c4d7901", None, "available")
     assert "attached_to" not in resource.attributes
 
@@ -291,7 +286,7 @@ def test_an_unattached_volume_without_size() -> None:
 
 
 def test_rds_instance() -> None:
-    resource = rds_instance(db_instance(), ACCOUNT, REGION)
+    resource = transform_rds_instance(db_instance(), AT)
 
     assert resource.external_key == f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-db"
     assert (resource.name, resource.size, resource.state) == ("orders-db", "db.r6g.large", "available")
@@ -309,13 +304,15 @@ def test_rds_instance() -> None:
 def test_an_rds_instance_being_created_has_no_creation_time_and_a_built_arn() -> None:
     raw = db_instance(DBInstanceStatus="creating", DBInstanceArn="not an arn", TagList=None)
     del raw["InstanceCreateTime"]
-    resource = rds_instance(raw, ACCOUNT, REGION)
+    resource = transform_rds_instance(raw, AT)
     assert resource.external_key == f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-db"
     assert (resource.state, resource.created_at, resource.tags) == ("creating", None, {})
 
 
 def test_lambda_function_with_its_list_tags_map() -> None:
-    resource = lambda_function(function(), ACCOUNT, REGION, {"Owner": "media", "CostCenter": "CC-1"})
+    resource = transform_lambda_function(
+        ListedFunction(function(), {"Owner": "media", "CostCenter": "CC-1"}), AT
+    )
 
     assert resource.external_key == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:thumbnailer"
     assert (resource.name, resource.size, resource.state) == ("thumbnailer", "1024 MB", None)
@@ -327,7 +324,7 @@ def test_lambda_function_with_its_list_tags_map() -> None:
 def test_a_container_image_function_without_arn_or_tags() -> None:
     raw = function(PackageType="Image", Runtime=None, MemorySize="lots")
     del raw["FunctionArn"]
-    resource = lambda_function(raw, ACCOUNT, REGION)
+    resource = transform_lambda_function(ListedFunction(raw), AT)
     assert resource.external_key == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:thumbnailer"
     assert (resource.size, resource.tags, resource.attributes) == (
         None,
@@ -337,7 +334,7 @@ def test_a_container_image_function_without_arn_or_tags() -> None:
 
 
 def test_dynamodb_on_demand_table() -> None:
-    resource = dynamodb_table(table(), ACCOUNT, REGION, [{"Key": "Owner", "Value": "web"}])
+    resource = transform_dynamodb_table(DescribedTable(table(), [{"Key": "Owner", "Value": "web"}]), AT)
 
     assert resource.external_key == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Sessions"
     assert (resource.name, resource.size, resource.state) == ("Sessions", "on-demand", "ACTIVE")
@@ -351,13 +348,15 @@ def test_dynamodb_on_demand_table() -> None:
 def test_dynamodb_provisioned_table_without_billing_mode_summary() -> None:
     raw = table(ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 10})
     del raw["BillingModeSummary"]
-    resource = dynamodb_table(raw, ACCOUNT, REGION)
+    resource = transform_dynamodb_table(DescribedTable(raw), AT)
     assert (resource.size, resource.attributes["billing_mode"]) == ("5 RCU / 10 WCU", "PROVISIONED")
 
 
 def test_s3_bucket() -> None:
     raw = {"Name": "acme-invoices", "CreationDate": "2019-02-01T00:00:00.000Z"}
-    resource = s3_bucket(raw, ACCOUNT, "eu-central-1", [{"Key": "Owner", "Value": "finance"}])
+    resource = transform_s3_bucket(
+        LocatedBucket(raw, "eu-central-1", [{"Key": "Owner", "Value": "finance"}]), AT
+    )
 
     assert resource.external_key == "arn:aws:s3:::acme-invoices"
     assert (resource.resource_type, resource.account_id, resource.region) == (
@@ -371,7 +370,7 @@ def test_s3_bucket() -> None:
 
 
 def test_a_bucket_whose_location_could_not_be_read() -> None:
-    assert s3_bucket({"Name": "b-1"}, ACCOUNT, None).region is None
+    assert transform_s3_bucket(LocatedBucket({"Name": "b-1"}, None), AT).region is None
 
 
 @pytest.mark.parametrize(
@@ -393,7 +392,7 @@ def test_bucket_region_follows_get_bucket_location(constraint: Any, region: str 
 
 def _resource(**overrides: Any) -> CloudResource:
     raw = instance(**overrides)
-    resource = ec2_instance(raw, ACCOUNT, REGION)
+    resource = transform_ec2_instance(raw, AT)
     assert resource is not None
     return resource
 
@@ -432,10 +431,8 @@ def test_a_resource_is_frozen_and_closed() -> None:
 
 
 def test_mapped_fields_fill_owner_location_and_custom_fields() -> None:
-    resource = rds_instance(
-        db_instance(TagList=[*db_instance()["TagList"], {"Key": "CostCenter", "Value": "42"}]),
-        ACCOUNT,
-        REGION,
+    resource = transform_rds_instance(
+        db_instance(TagList=[*db_instance()["TagList"], {"Key": "CostCenter", "Value": "42"}]), AT
     )
 
     assert mapped_fields(resource, TAG_KEYS) == {
@@ -445,18 +442,22 @@ def test_mapped_fields_fill_owner_location_and_custom_fields() -> None:
 
 
 def test_mapped_fields_match_tag_keys_case_insensitively_when_not_exact() -> None:
-    resource = s3_bucket({"Name": "b-1"}, ACCOUNT, REGION, {"owner": "ops", "costcenter": "CC-9"})
+    resource = transform_s3_bucket(
+        LocatedBucket({"Name": "b-1"}, REGION, {"owner": "ops", "costcenter": "CC-9"}), AT
+    )
     assert mapped_fields(resource, TAG_KEYS) == {"custom_fields": {"cost_center": "CC-9", "owner": "ops"}}
 
 
 def test_absent_or_blank_tags_map_to_nothing() -> None:
-    resource = s3_bucket({"Name": "b-1"}, ACCOUNT, REGION, {"Owner": "   ", "Other": "x"})
+    resource = transform_s3_bucket(LocatedBucket({"Name": "b-1"}, REGION, {"Owner": "   ", "Other": "x"}), AT)
     assert mapped_fields(resource, TAG_KEYS) == {}
     assert mapped_fields(resource, {}) == {}
 
 
 def test_mapped_values_fit_the_register() -> None:
-    resource = s3_bucket({"Name": "b-1"}, ACCOUNT, REGION, {"Owner": "o" * 256, "Site": "  Dublin 2  "})
+    resource = transform_s3_bucket(
+        LocatedBucket({"Name": "b-1"}, REGION, {"Owner": "o" * 256, "Site": "  Dublin 2  "}), AT
+    )
     fields = mapped_fields(resource, TAG_KEYS)
     assert fields == {"location": "Dublin 2", "custom_fields": {"owner": "o" * 256}}
 
@@ -495,3 +496,85 @@ def test_invalid_settings_name_the_field(field: str, value: Any) -> None:
     with pytest.raises(ValidationError) as raised:
         AwsConnectorSettings(**{**GOOD, field: value})
     assert {str(error["loc"][0]) for error in raised.value.errors()} == {field}
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+
+class RecordedClient:
+    """A botocore client that answers each operation (or paginator) with its recorded response."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def get_paginator(self, operation: str) -> Any:
+        client = self
+
+        class Paginator:
+            def paginate(self, **params: Any) -> Any:
+                client.calls.append((operation, params))
+                return iter(client.answers[operation])
+
+        return Paginator()
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**params: Any) -> Any:
+            self.calls.append((operation, params))
+            return self.answers[operation]
+
+        return call
+
+
+# Each type's recorded pages (and per-record answers), by service and operation.
+RECORDED: dict[ResourceType, dict[str, dict[str, Any]]] = {
+    ResourceType.EC2_INSTANCE: {
+        "ec2": {"describe_instances": [{"Reservations": [{"Instances": [instance()]}]}]}
+    },
+    ResourceType.EBS_VOLUME: {"ec2": {"describe_volumes": [{"Volumes": [volume()]}]}},
+    ResourceType.RDS_INSTANCE: {"rds": {"describe_db_instances": [{"DBInstances": [db_instance()]}]}},
+    ResourceType.LAMBDA_FUNCTION: {
+        "lambda": {"list_functions": [{"Functions": [function()]}], "list_tags": {"Tags": {"Owner": "media"}}}
+    },
+    ResourceType.DYNAMODB_TABLE: {
+        "dynamodb": {
+            "list_tables": [{"TableNames": ["Sessions"]}],
+            "describe_table": {"Table": table()},
+            "list_tags_of_resource": [{"Tags": [{"Key": "Owner", "Value": "web"}]}],
+        }
+    },
+    ResourceType.S3_BUCKET: {
+        "s3": {
+            "list_buckets": [{"Buckets": [{"Name": "acme-invoices"}]}],
+            "get_bucket_location": {"LocationConstraint": "EU"},
+            "get_bucket_tagging": {"TagSet": [{"Key": "Owner", "Value": "finance"}]},
+        }
+    },
+}
+
+
+def test_every_resource_type_is_registered_with_its_get_and_transform() -> None:
+    assert list(RESOURCES) == list(ResourceType)
+    assert [t for t, r in RESOURCES.items() if r.is_global] == [ResourceType.S3_BUCKET]
+    for resource_type, resource in RESOURCES.items():
+        assert resource.get.__name__.startswith("get_"), resource_type
+        assert resource.transform.__name__ == f"transform_{resource_type.value}"
+
+
+@pytest.mark.parametrize("resource_type", list(ResourceType))
+def test_each_registered_get_feeds_its_transform(resource_type: ResourceType) -> None:
+    # Given the type's recorded responses
+    resource = RESOURCES[resource_type]
+    clients: dict[tuple[str, str], RecordedClient] = {}
+
+    def client(service: str, region: str) -> RecordedClient:
+        assert service == resource.service
+        return clients.setdefault((service, region), RecordedClient(RECORDED[resource_type][service]))
+
+    # When the registry entry's get and transform run on them
+    found = [resource.transform(record, AT) for record in resource.get(client, AT)]
+
+    # Then the one recorded resource comes out (the bucket in the region its location names)
+    [one] = found
+    assert one is not None
+    assert (one.resource_type, one.account_id, one.region) == (resource_type, ACCOUNT, REGION)

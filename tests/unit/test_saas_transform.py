@@ -72,8 +72,8 @@ def test_microsoft365_skus_and_sign_ins_become_products() -> None:
     # When they are transformed
     products = by_key(
         microsoft365.transform(
-            load("microsoft365_subscribed_skus")["value"],
-            load("microsoft365_users")["value"],
+            [load("microsoft365_subscribed_skus")["value"]],
+            [load("microsoft365_users")["value"]],
             directory="contoso.onmicrosoft.com",
             window=WINDOW,
             warn=warnings.append,
@@ -110,7 +110,7 @@ def test_microsoft365_skus_and_sign_ins_become_products() -> None:
 
 def test_microsoft365_without_sign_in_activity_reports_every_seat_active() -> None:
     products = microsoft365.transform(
-        load("microsoft365_subscribed_skus")["value"],
+        [load("microsoft365_subscribed_skus")["value"]],
         None,
         directory="contoso.onmicrosoft.com",
         window=WINDOW,
@@ -197,9 +197,9 @@ def test_okta_active_apps_become_products_with_last_logins() -> None:
     warnings: list[str] = []
     products = by_key(
         okta.transform(
-            load("okta_apps"),
-            {"0oa1gjh63g214q0Hq0g4": load("okta_app_users")},
-            load("okta_users"),
+            [load("okta_apps")],
+            {"0oa1gjh63g214q0Hq0g4": [load("okta_app_users")]}.get,
+            [load("okta_users")],
             org="acme.okta.com",
             window=WINDOW,
             warn=warnings.append,
@@ -219,6 +219,18 @@ def test_okta_active_apps_become_products_with_last_logins() -> None:
     assert any("user #4" in w for w in warnings)
     assert any("app #4" in w for w in warnings)
     assert any("user of app 0oa1gjh63g214q0Hq0g4 #5" in w for w in warnings)
+
+
+def test_a_skipped_record_is_named_by_its_position_on_its_page() -> None:
+    # Given two pages of users, the second one's first record without an id
+    warnings: list[str] = []
+    pages = [[{"id": "00u1", "profile": {"login": "a@acme.test"}}], [{"status": "ACTIVE"}]]
+
+    # When they are transformed
+    list(okta.transform([], lambda _: None, pages, org="acme.okta.com", window=WINDOW, warn=warnings.append))
+
+    # Then the warning names the record as the collector read it: page by page
+    assert [w.split(":")[0] for w in warnings] == ["skipped user #1 of a page"]
 
 
 # --- GitHub Copilot ------------------------------------------------------------------------------

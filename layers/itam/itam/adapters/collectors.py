@@ -13,29 +13,26 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from itam.adapters.aws_inventory import (
-    AwsConnectorConfig,
-    AwsConnectorSettings,
-    AwsInventory,
-    BotocoreClientFactory,
-    ClientFactory,
-    CloudResource,
-    ResourceType,
-    mapped_fields,
-)
+from itam.adapters.aws.common import mapped_fields
+from itam.adapters.aws.inventory import AwsInventory
+from itam.adapters.aws.model import AwsConnectorConfig, AwsConnectorSettings, CloudResource, ResourceType
+from itam.adapters.aws.resources import RESOURCES
+from itam.adapters.aws.session import BotocoreClientFactory, ClientFactory
 from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
 from itam.errors import InvalidInput
 from itam.inventory.models import Connector, ConnectorType, Discovered, RunError
 from itam.inventory.ports import Collector
 
 if TYPE_CHECKING:
-    from itam.inventory.saas import Provider
+    from itam.adapters.saas import SaasCollector
+    from itam.inventory.saas import Provider, SaasProduct
 
 logger = logging.getLogger(__name__)
 AWS_VENDOR = "Amazon Web Services"
@@ -48,6 +45,8 @@ SAAS_CUSTOM_FIELDS = frozenset(
 )
 MAX_CUSTOM_TEXT = 1024
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 
 def validate_settings(
     type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
@@ -55,8 +54,8 @@ def validate_settings(
     """The settings and credentials as the type's models read them, or InvalidInput naming the
     first field in error (`settings.role_arn`, `credentials.token`)."""
     if type_ is ConnectorType.AWS:
-        checked = _checked(AwsConnectorConfig, settings, "settings")
-        return checked.model_dump(mode="json", exclude_none=True), None
+        aws = _checked(AwsConnectorConfig, settings, "settings")
+        return aws.model_dump(mode="json", exclude_none=True), None
     from itam.inventory.saas import CREDENTIALS, SETTINGS
 
     provider = cast("Provider", type_.value)
@@ -67,7 +66,7 @@ def validate_settings(
     return checked.model_dump(mode="json"), secret
 
 
-def _checked(model: type[BaseModel], value: Mapping[str, Any], where: str) -> Any:
+def _checked(model: type[ModelT], value: Mapping[str, Any], where: str) -> ModelT:
     try:
         return model.model_validate(dict(value))
     except ValidationError as error:
@@ -97,7 +96,7 @@ class CollectorFactory:
         self,
         aws_endpoint: str | None = None,
         provider_endpoints: Mapping[str, str] | None = None,
-        sleep: Any = None,
+        sleep: Callable[[float], None] | None = None,
         aws_clients: ClientFactory | None = None,
     ) -> None:
         self._aws_clients = aws_clients or BotocoreClientFactory(endpoint_url=aws_endpoint)
@@ -120,7 +119,6 @@ class CollectorFactory:
         if credentials is None:
             raise InvalidInput(f"the {provider} connector has no credentials", "credentials")
         secret = _checked(CREDENTIALS[provider], credentials, "credentials")
-        extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
         collector = saas_collector(
             provider,
             settings_model,
@@ -128,7 +126,7 @@ class CollectorFactory:
             reclaim_after_days=connector.reclaim_after_days,
             now=datetime.now(UTC),
             endpoints=self._endpoints,
-            **extra,
+            sleep=self._sleep or time.sleep,
         )
         return SaasCollectorAdapter(provider, collector)
 
@@ -156,7 +154,8 @@ class AwsCollector:
         fields = cloud_asset(resource, self._tag_keys)
         owned = AWS_CUSTOM_FIELDS | set(resource.attributes) | set(self._tag_keys)
         digest = hashlib.sha256(f"{resource.content_hash()}|{self._mapping}".encode()).hexdigest()
-        region = None if resource.resource_type is ResourceType.S3_BUCKET else resource.region
+        # A global type (S3) is listed once per account: its scope is the account, not a region.
+        region = None if RESOURCES[resource.resource_type].is_global else resource.region
         return Discovered(
             external_key=resource.external_key,
             content_hash=digest,
@@ -228,7 +227,7 @@ def cloud_asset(resource: CloudResource, tag_keys: Mapping[str, str]) -> AssetCr
 
 
 class SaasCollectorAdapter:
-    def __init__(self, provider: str, collector: Any) -> None:
+    def __init__(self, provider: str, collector: SaasCollector) -> None:
         self.provider = provider
         self._collector = collector
 
@@ -253,7 +252,7 @@ class SaasCollectorAdapter:
         return [str(text) for text in self._collector.warnings if "skipped" in str(text)]
 
 
-def saas_discovered(product: Any) -> Discovered:
+def saas_discovered(product: SaasProduct) -> Discovered:
     reclaimable = ", ".join(seat.assignee for seat in product.reclaimable)
     if len(reclaimable) > MAX_CUSTOM_TEXT:
         reclaimable = reclaimable[: MAX_CUSTOM_TEXT - 1].rsplit(", ", 1)[0] + "…"

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from pydantic import Field, ValidationError
 
 from itam.adapters.saas import SaasConnector
-from itam.adapters.saas.http import ProviderSession, link_pages, malformed
+from itam.adapters.saas.http import HttpClient, ProviderSession, link_pages, malformed
 from itam.inventory.saas import (
     GitHubCredentials,
     GitHubSettings,
@@ -133,13 +133,12 @@ def transform(
     warn: Callable[[str], None],
 ) -> SaasProduct | None:
     """The product from the billing answer and the seats pages, as the API returns them."""
+    billing = read_billing(billing_doc)
     tally = SeatTally(window)
     total: int | None = None
     for doc in seat_pages:
         _, total = add_seats(doc, tally, warn)
-    return copilot_product(
-        read_billing(billing_doc), tally, total, organization=organization, window=window, warn=warn
-    )
+    return copilot_product(billing, tally, total, organization=organization, window=window, warn=warn)
 
 
 # --- get -----------------------------------------------------------------------------------------
@@ -164,15 +163,23 @@ class GitHubCopilotCollector(SaasConnector[GitHubSettings, GitHubCredentials]):
             headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
         )
         org = quote(self.settings.organization, safe="")
-        billing = read_billing(github.get(github.url(f"/orgs/{org}/copilot/billing")).json_object())
-        tally = SeatTally(window)
-        total: int | None = None
-        url = github.url(f"/orgs/{org}/copilot/billing/seats", {"per_page": SEATS_PAGE})
-        for response in link_pages(github, url):
-            listed, total = add_seats(response.json_object(), tally, session.warn)
-            session.count(listed)
-        product = copilot_product(
-            billing, tally, total, organization=self.settings.organization, window=window, warn=session.warn
+        billing = github.get(github.url(f"/orgs/{org}/copilot/billing")).json_object()
+        seats = github.url(f"/orgs/{org}/copilot/billing/seats", {"per_page": SEATS_PAGE})
+        product = transform(
+            billing,
+            self._seat_pages(github, session, seats),
+            organization=self.settings.organization,
+            window=window,
+            warn=session.warn,
         )
         if product is not None:
             yield product
+
+    @staticmethod
+    def _seat_pages(github: HttpClient, session: ProviderSession, url: str) -> Iterator[dict[str, Any]]:
+        """Every Copilot seats page, following the Link header."""
+        for response in link_pages(github, url):
+            doc = response.json_object()
+            seats = doc.get("seats")
+            session.count(len(seats) if isinstance(seats, list) else 0)
+            yield doc

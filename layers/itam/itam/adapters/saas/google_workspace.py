@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Annotated, Any, ClassVar
 from urllib.parse import quote
 
@@ -221,10 +222,13 @@ class GoogleWorkspaceCollector(SaasConnector[GoogleWorkspaceSettings, GoogleWork
         token = BearerToken(session, lambda: self._token(session))
         licensing = session.client("google_licensing", auth=token.header)
         for selection in self.settings.products:
-            seats = ProductSeats(selection)
-            if not self._assignments(licensing, session, seats):
-                continue
-            yield from sku_products(seats, customer=self.customer, observed_at=window.now, warn=session.warn)
+            pages = self._assignment_pages(licensing, session, selection)
+            first = next(pages, None)
+            if first is None:
+                continue  # the account does not have this product (a warning says so)
+            yield from transform(
+                selection, chain([first], pages), customer=self.customer, window=window, warn=session.warn
+            )
 
     def _token(self, session: ProviderSession) -> tuple[str, int]:
         assertion = signed_assertion(
@@ -239,10 +243,11 @@ class GoogleWorkspaceCollector(SaasConnector[GoogleWorkspaceSettings, GoogleWork
         )
         return access_token(response)
 
-    def _assignments(self, licensing: HttpClient, session: ProviderSession, seats: ProductSeats) -> bool:
-        """Read one configured product's assignments into `seats`; False when the account does not
-        have it."""
-        selection = seats.selection
+    def _assignment_pages(
+        self, licensing: HttpClient, session: ProviderSession, selection: GoogleProduct
+    ) -> Iterator[list[Any]]:
+        """The `items` array of each page of one configured product's license assignments; none at
+        all when the account does not have the product."""
         path = f"/apps/licensing/v1/product/{quote(selection.product_id, safe='')}"
         if selection.sku_id is not None:
             path += f"/sku/{quote(selection.sku_id, safe='')}"
@@ -255,17 +260,16 @@ class GoogleWorkspaceCollector(SaasConnector[GoogleWorkspaceSettings, GoogleWork
             if response.status in NOT_SUBSCRIBED:
                 _, message = provider_error(response.body)
                 session.warn(f"{selection.product_id}/{selection.sku_id or '*'} skipped: {message}")
-                return False
+                return
             doc = response.json_object()
             items = doc.get("items", [])
             if not isinstance(items, list):
                 raise malformed(session.provider, f"{response.path} answered without an items array")
             session.count(len(items))
-            for assignment in read_records(LicenseAssignment, items, session.warn, "license assignment"):
-                seats.add(assignment, session.warn)
+            yield items
             page_token = doc.get("nextPageToken")
             if not page_token:
-                return True
+                return
             if not isinstance(page_token, str):
                 raise malformed(session.provider, "nextPageToken is not a string")
             guard.check(page_token)

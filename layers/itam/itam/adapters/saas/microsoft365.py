@@ -221,19 +221,20 @@ def sku_products(
 
 
 def transform(
-    sku_values: Iterable[Any],
-    user_values: Iterable[Any] | None,
+    sku_pages: Iterable[Iterable[Any]],
+    user_pages: Iterable[Iterable[Any]] | None,
     *,
     directory: str,
     window: UsageWindow,
     warn: Callable[[str], None],
 ) -> list[SaasProduct]:
-    """Products from the `value` arrays of subscribedSkus and users (None: sign-in activity could
-    not be read, so activity is unknown)."""
-    seats = DirectorySeats(window if user_values is not None else None)
-    for user in read_records(GraphUser, user_values or [], warn, "user"):
-        seats.add(user)
-    skus = read_records(GraphSku, sku_values, warn, "subscribed SKU")
+    """Products from the `value` arrays of the subscribedSkus and users pages (None: sign-in
+    activity could not be read, so activity is unknown)."""
+    skus = [sku for values in sku_pages for sku in read_records(GraphSku, values, warn, "subscribed SKU")]
+    seats = DirectorySeats(window if user_pages is not None else None)
+    for values in user_pages or ():
+        for user in read_records(GraphUser, values, warn, "user"):
+            seats.add(user)
     return list(sku_products(skus, seats, directory=directory, observed_at=window.now, warn=warn))
 
 
@@ -259,6 +260,13 @@ def odata_pages(client: HttpClient, first: Response) -> Iterator[list[Any]]:
         response = client.get(link)
 
 
+def counted(session: ProviderSession, pages: Iterable[list[Any]]) -> Iterator[list[Any]]:
+    """The pages, each one's records counted against the run's budget."""
+    for values in pages:
+        session.count(len(values))
+        yield values
+
+
 class Microsoft365Collector(SaasConnector[Microsoft365Settings, Microsoft365Credentials]):
     """Collects a directory's subscribed SKUs and their holders' sign-in activity."""
 
@@ -273,14 +281,14 @@ class Microsoft365Collector(SaasConnector[Microsoft365Settings, Microsoft365Cred
     def _collect(self, session: ProviderSession, window: UsageWindow) -> Iterator[SaasProduct]:
         token = BearerToken(session, lambda: self._token(session))
         graph = session.client("graph", auth=token.header)
-        skus: list[GraphSku] = []
-        first = graph.get(graph.url("/v1.0/subscribedSkus"))
-        for values in odata_pages(graph, first):
-            session.count(len(values))
-            skus.extend(read_records(GraphSku, values, session.warn, "subscribed SKU"))
-        seats = self._seats(graph, session, window)
-        yield from sku_products(
-            skus, seats, directory=self.settings.directory_id, observed_at=window.now, warn=session.warn
+        # Every SKU page is read before the users, whose first answer says whether activity is known.
+        sku_pages = list(counted(session, odata_pages(graph, graph.get(graph.url("/v1.0/subscribedSkus")))))
+        yield from transform(
+            sku_pages,
+            self._user_pages(graph, session),
+            directory=self.settings.directory_id,
+            window=window,
+            warn=session.warn,
         )
 
     def _token(self, session: ProviderSession) -> tuple[str, int]:
@@ -298,7 +306,9 @@ class Microsoft365Collector(SaasConnector[Microsoft365Settings, Microsoft365Cred
         )
         return access_token(response)
 
-    def _seats(self, graph: HttpClient, session: ProviderSession, window: UsageWindow) -> DirectorySeats:
+    def _user_pages(self, graph: HttpClient, session: ProviderSession) -> Iterator[list[Any]] | None:
+        """The users pages with their licenses and sign-in activity; None when Graph refuses the
+        sign-in activity (a warning says why)."""
         params: dict[str, str | int] = {
             "$select": "id,userPrincipalName,assignedLicenses,signInActivity",
             "$top": USERS_PAGE,
@@ -310,10 +320,5 @@ class Microsoft365Collector(SaasConnector[Microsoft365Settings, Microsoft365Cred
                 "sign-in activity cannot be read (it needs AuditLog.Read.All and Microsoft Entra ID "
                 f"P1): activity is unknown for every SKU. Graph said: {session.redact(message)}"
             )
-            return DirectorySeats(None)
-        seats = DirectorySeats(window)
-        for values in odata_pages(graph, first):
-            session.count(len(values))
-            for user in read_records(GraphUser, values, session.warn, "user"):
-                seats.add(user)
-        return seats
+            return None
+        return counted(session, odata_pages(graph, first))

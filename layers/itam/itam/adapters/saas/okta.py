@@ -26,7 +26,7 @@ from urllib.parse import quote
 from pydantic import Field
 
 from itam.adapters.saas import SaasConnector
-from itam.adapters.saas.http import HttpClient, ProviderSession, link_pages
+from itam.adapters.saas.http import ProviderSession, link_pages
 from itam.inventory.saas import (
     DisplayText,
     Moment,
@@ -154,25 +154,31 @@ def app_product(
 
 
 def transform(
-    apps: Iterable[Any],
-    app_users: Mapping[str, Iterable[Any]],
-    users: Iterable[Any],
+    app_pages: Iterable[Iterable[Any]],
+    app_user_pages: Callable[[str], Iterable[Iterable[Any]] | None],
+    user_pages: Iterable[Iterable[Any]],
     *,
     org: str,
     window: UsageWindow,
     warn: Callable[[str], None],
-) -> list[SaasProduct]:
-    """Products from the apps, each app's users (by app id) and the users, as the API lists them."""
-    directory = people(read_records(OktaUser, users, warn, "user"))
-    found = []
-    for app in read_records(OktaApp, apps, warn, "app"):
-        if app.status != "ACTIVE":
-            continue
-        assigned = read_records(OktaAppUser, app_users.get(app.id, []), warn, f"user of app {app.id}")
-        product = app_product(app, assigned, directory, org=org, window=window, warn=warn)
-        if product is not None:
-            found.append(product)
-    return found
+) -> Iterator[SaasProduct]:
+    """Products from the pages of the apps, of each app's users (by app id; None: none) and of the
+    users, as the API lists them."""
+    directory: dict[str, Person] = {}
+    for page in user_pages:
+        directory.update(people(read_records(OktaUser, page, warn, "user")))
+    for page in app_pages:
+        for app in read_records(OktaApp, page, warn, "app"):
+            if app.status != "ACTIVE":
+                continue
+            assigned = (
+                app_user
+                for users in app_user_pages(app.id) or ()
+                for app_user in read_records(OktaAppUser, users, warn, f"user of app {app.id}")
+            )
+            product = app_product(app, assigned, directory, org=org, window=window, warn=warn)
+            if product is not None:
+                yield product
 
 
 # --- get -----------------------------------------------------------------------------------------
@@ -192,36 +198,21 @@ class OktaCollector(SaasConnector[OktaSettings, OktaCredentials]):
     def _collect(self, session: ProviderSession, window: UsageWindow) -> Iterator[SaasProduct]:
         token = self._credentials.api_token.get_secret_value()
         okta = session.client("okta", auth=lambda: {"Authorization": f"SSWS {token}"})
-        directory: dict[str, Person] = {}
-        for response in link_pages(okta, okta.url("/api/v1/users", {"limit": USERS_PAGE})):
-            page = response.json_array()
-            session.count(len(page))
-            directory.update(people(read_records(OktaUser, page, session.warn, "user")))
-        for response in link_pages(okta, okta.url("/api/v1/apps", {"limit": APPS_PAGE})):
-            page = response.json_array()
-            session.count(len(page))
-            for app in read_records(OktaApp, page, session.warn, "app"):
-                if app.status == "ACTIVE":
-                    product = self._app(okta, session, app, directory, window)
-                    if product is not None:
-                        yield product
 
-    def _app(
-        self,
-        okta: HttpClient,
-        session: ProviderSession,
-        app: OktaApp,
-        directory: Mapping[str, Person],
-        window: UsageWindow,
-    ) -> SaasProduct | None:
-        url = okta.url(f"/api/v1/apps/{quote(app.id, safe='')}/users", {"limit": APP_USERS_PAGE})
-
-        def assigned() -> Iterator[OktaAppUser]:
-            for response in link_pages(okta, url):
+        def pages(path: str, limit: int) -> Iterator[list[Any]]:
+            for response in link_pages(okta, okta.url(path, {"limit": limit})):
                 page = response.json_array()
                 session.count(len(page))
-                yield from read_records(OktaAppUser, page, session.warn, f"user of app {app.id}")
+                yield page
 
-        return app_product(
-            app, assigned(), directory, org=self.settings.org_domain, window=window, warn=session.warn
+        def app_user_pages(app_id: str) -> Iterator[list[Any]]:
+            return pages(f"/api/v1/apps/{quote(app_id, safe='')}/users", APP_USERS_PAGE)
+
+        yield from transform(
+            pages("/api/v1/apps", APPS_PAGE),
+            app_user_pages,
+            pages("/api/v1/users", USERS_PAGE),
+            org=self.settings.org_domain,
+            window=window,
+            warn=session.warn,
         )

@@ -141,24 +141,30 @@ class SlackCollector(SaasConnector[SlackSettings, SlackCredentials]):
         token = self._credentials.token.get_secret_value()
         slack = session.client("slack", auth=lambda: {"Authorization": f"Bearer {token}"})
         team_id = self._team(slack)
-        tally = SeatTally(None)
+        product = transform(
+            self._billable_pages(slack, session), team_id=team_id, window=window, warn=session.warn
+        )
+        if product is not None:
+            yield product
+
+    def _billable_pages(self, slack: HttpClient, session: ProviderSession) -> Iterator[dict[str, Any]]:
+        """Every team.billableInfo page, following next_cursor."""
         guard = PageGuard(session.provider)
         params: dict[str, str | int] = {"limit": PAGE_SIZE}
         if self.settings.team_id is not None:
             params["team_id"] = self.settings.team_id
         while True:
             doc = slack_answer(slack.get(slack.url("/api/team.billableInfo", params)), "team.billableInfo")
-            session.count(add_billable(doc, tally, session.warn))
+            info = doc.get("billable_info", {})
+            session.count(len(info) if isinstance(info, dict) else 0)
+            yield doc
             cursor = next_cursor(doc)
             if not cursor:
-                break
+                return
             if not isinstance(cursor, str):
                 raise malformed(session.provider, "next_cursor is not a string")
             guard.check(cursor)
             params["cursor"] = cursor
-        product = billable_product(tally, team_id=team_id, observed_at=window.now, warn=session.warn)
-        if product is not None:
-            yield product
 
     def _team(self, slack: HttpClient) -> str:
         """The configured workspace, else the token's (auth.test also checks the token first)."""
