@@ -33,7 +33,7 @@ from tests.bench.support import (
 from tests.support.events import claims_for, http_event
 from tests.support.lambda_api import reset_caches
 
-ROUNDS = 9
+ROUNDS = 15
 # Each context's first request may cost at most 10% more than the floor's (measured in the same run).
 TARGET_OVER_FLOOR = 1.10
 
