@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from itam.adapters import asset_repository
 from itam.assets.service import AssetService
@@ -13,7 +13,6 @@ from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.adapters.inventory import DynamoInventoryRepository
-    from itam.inventory.models import ConnectorType
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.ports import SecretStore
@@ -144,6 +143,7 @@ def _inventory_repositories() -> Callable[[TenantContext], DynamoInventoryReposi
 @lru_cache(maxsize=1)
 def connector_service() -> ConnectorService:
     """Inventory connectors: their items on the table, credentials in Secrets Manager, runs queued."""
+    from itam.adapters.connector_settings import validate_settings
     from itam.adapters.messaging import SqsJobQueue
     from itam.inventory.service import ConnectorService
 
@@ -152,20 +152,10 @@ def connector_service() -> ConnectorService:
     return ConnectorService(
         _inventory_repositories(),
         _secret_store(),
-        _validate_settings,
+        validate_settings,
         queue,
         settings.connector_secret_prefix,
     )
-
-
-def _validate_settings(
-    type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The connector types' settings check, imported by the first create or change: the providers'
-    modules are no part of a connector read's cold start."""
-    from itam.adapters.collectors import validate_settings
-
-    return validate_settings(type_, settings, credentials)
 
 
 @lru_cache(maxsize=1)

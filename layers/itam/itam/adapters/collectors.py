@@ -16,15 +16,14 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, cast
 
 from itam.adapters.aws.common import mapped_fields
 from itam.adapters.aws.inventory import AwsInventory
-from itam.adapters.aws.model import AwsConnectorConfig, AwsConnectorSettings, CloudResource, ResourceType
+from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, ResourceType
 from itam.adapters.aws.resources import RESOURCES
 from itam.adapters.aws.session import BotocoreClientFactory, ClientFactory
+from itam.adapters.connector_settings import checked_model
 from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
 from itam.errors import InvalidInput
 from itam.inventory.models import Connector, ConnectorType, Discovered, RunError
@@ -44,48 +43,6 @@ SAAS_CUSTOM_FIELDS = frozenset(
     {"provider", "sku", "suspended", "activity_known", "reclaimable_seats", "reclaimable_assignees"}
 )
 MAX_CUSTOM_TEXT = 1024
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def validate_settings(
-    type_: ConnectorType, settings: Mapping[str, Any], credentials: Mapping[str, Any] | None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The settings and credentials as the type's models read them, or InvalidInput naming the
-    first field in error (`settings.role_arn`, `credentials.token`)."""
-    if type_ is ConnectorType.AWS:
-        aws = _checked(AwsConnectorConfig, settings, "settings")
-        return aws.model_dump(mode="json", exclude_none=True), None
-    from itam.inventory.saas import CREDENTIALS, SETTINGS
-
-    provider = cast("Provider", type_.value)
-    checked = _checked(SETTINGS[provider], settings, "settings")
-    secret = None
-    if credentials is not None:
-        secret = _secret_values(_checked(CREDENTIALS[provider], credentials, "credentials"))
-    return checked.model_dump(mode="json"), secret
-
-
-def _checked(model: type[ModelT], value: Mapping[str, Any], where: str) -> ModelT:
-    try:
-        return model.model_validate(dict(value))
-    except ValidationError as error:
-        first = error.errors()[0]
-        path = ".".join(str(part) for part in (where, *first["loc"]))
-        raise InvalidInput(f"{path}: {first['msg']}", path) from None
-
-
-def _secret_values(model: BaseModel) -> dict[str, Any]:
-    """The credentials as stored: secret strings revealed (they go to the secret store only)."""
-    values: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, BaseModel):
-            value = _secret_values(value)
-        values[name] = value
-    return values
 
 
 class CollectorFactory:
@@ -118,7 +75,7 @@ class CollectorFactory:
         settings_model = SETTINGS[provider].model_validate(connector.settings)
         if credentials is None:
             raise InvalidInput(f"the {provider} connector has no credentials", "credentials")
-        secret = _checked(CREDENTIALS[provider], credentials, "credentials")
+        secret = checked_model(CREDENTIALS[provider], credentials, "credentials")
         collector = saas_collector(
             provider,
             settings_model,
