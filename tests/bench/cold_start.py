@@ -205,8 +205,8 @@ def _compile_project() -> None:
         compileall.compile_dir(REPO_ROOT / folder, quiet=1)
 
 
-def _medians(children: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, float]:
-    """Median wall time of each child over ROUNDS rounds, the order rotated every round."""
+def _rounds(children: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, list[float]]:
+    """Each child's wall times over ROUNDS rounds, every child once a round, the order rotated."""
     for script, request in children.values():  # warm-up: compiled bytecode and OS file cache
         _run_child(script, request)
     names = list(children)
@@ -215,7 +215,13 @@ def _medians(children: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, float
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             times[name].append(_run_child(*children[name]))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def paired_ratio(times: list[float], against: list[float]) -> float:
+    """The median of the round-by-round ratios: each pair ran within the same second, so a change in
+    the machine's load between rounds moves both sides of a ratio alike."""
+    return statistics.median(a / b for a, b in zip(times, against, strict=True))
 
 
 def run() -> list[Figure]:
@@ -239,19 +245,25 @@ def run() -> list[Figure]:
             }
             for probe in PROBES:
                 children[probe.suffix] = (HANDLER_CHILD, deployed_request(paths[probe.suffix]))
-            ms = _medians(children)
+            times = _rounds(children)
     finally:
         server.stop()
         access_log.setLevel(level)
+    ms = {name: statistics.median(values) for name, values in times.items()}
     floor_ms, baseline_ms = ms["floor"], ms["baseline"]
     figures = [
-        figure(f"cold_start_over_floor_ratio{p.suffix}", ms[p.suffix] / floor_ms, "x", TARGET_OVER_FLOOR)
+        figure(
+            f"cold_start_over_floor_ratio{p.suffix}",
+            paired_ratio(times[p.suffix], times["floor"]),
+            "x",
+            TARGET_OVER_FLOOR,
+        )
         for p in PROBES
     ]
     return [
         *figures,
-        figure("cold_start_ratio", ms[""] / baseline_ms, "x"),
-        figure("cold_start_floor_ratio", floor_ms / baseline_ms, "x"),
+        figure("cold_start_ratio", paired_ratio(times[""], times["baseline"]), "x"),
+        figure("cold_start_floor_ratio", paired_ratio(times["floor"], times["baseline"]), "x"),
         figure("cold_start_handler_ms", ms[""], "ms"),
         *(figure(f"cold_start_handler{p.suffix}_ms", ms[p.suffix], "ms") for p in PROBES[1:]),
         figure("cold_start_baseline_ms", baseline_ms, "ms"),

@@ -69,7 +69,7 @@ def _procurement_repositories() -> Callable[[TenantContext], ProcurementReposito
 
 def _secret_store() -> SecretStore:
     """Webhook secrets and connector credentials, in Secrets Manager."""
-    from itam.adapters.webhooks import SecretsManagerStore
+    from itam.adapters.secrets import SecretsManagerStore
 
     settings = load_settings()
     return SecretsManagerStore(settings.region, settings.secrets_endpoint)
