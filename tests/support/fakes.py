@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
@@ -158,6 +158,28 @@ class SequentialIds:
 _repository: AssetRepository = FakeAssetRepository()
 _clock: Clock = FixedClock()
 _ids: IdGenerator = SequentialIds()
+
+
+class Versioned(Protocol):
+    """A stored document with an optimistic-locking version."""
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def save_versioned(
+    store: dict[tuple[str, str], V], key: tuple[str, str], item: V, expected: int | None
+) -> None:
+    """Store `item` as a versioned adapter does: a create (no `expected`) only where nothing is, an
+    update only over the version read; StaleVersion otherwise."""
+    stored = store.get(key)
+    stale = stored is not None if expected is None else stored is None or stored.version != expected
+    if stale:
+        raise StaleVersion()
+    store[key] = item
 
 
 class RecordingQueue:

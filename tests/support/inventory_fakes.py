@@ -8,11 +8,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from itam.errors import StaleVersion
 from itam.inventory.models import Connector, ConnectorType, SyncRun
 from itam.inventory.ports import ConnectorRepository, SettingsValidator
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
+from tests.support.fakes import save_versioned
 
 
 class FakeInventoryRepository:
@@ -25,15 +25,7 @@ class FakeInventoryRepository:
         self.leases: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
-        key = (ctx.tenant_id, connector.id)
-        stored = self.connectors.get(key)
-        if expected_version is None:
-            stale = stored is not None
-        else:
-            stale = stored is None or stored.version != expected_version
-        if stale:
-            raise StaleVersion()
-        self.connectors[key] = connector
+        save_versioned(self.connectors, (ctx.tenant_id, connector.id), connector, expected_version)
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
         return self.connectors.get((ctx.tenant_id, connector_id))

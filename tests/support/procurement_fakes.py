@@ -13,6 +13,7 @@ from itam.ports import SecretStore
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
 from itam.procurement.ports import ProcurementRepository
 from itam.tenancy import TenantContext
+from tests.support.fakes import save_versioned
 
 
 class FakeProcurementRepository:
@@ -26,15 +27,7 @@ class FakeProcurementRepository:
     def save_endpoint(
         self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
     ) -> None:
-        key = (ctx.tenant_id, endpoint.id)
-        stored = self.endpoints.get(key)
-        if expected_version is None:
-            stale = stored is not None
-        else:
-            stale = stored is None or stored.version != expected_version
-        if stale:
-            raise StaleVersion()
-        self.endpoints[key] = endpoint
+        save_versioned(self.endpoints, (ctx.tenant_id, endpoint.id), endpoint, expected_version)
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
         return self.endpoints.get((ctx.tenant_id, endpoint_id))
