@@ -96,13 +96,15 @@ build: .tools/sam/.installed ## sam build (arm64, python3.13, bytecode compiled 
 	  .tools/sam/bin/sam build --template template.yaml --config-file infra/samconfig.toml
 	@b=.aws-sam/build; fail() { echo "make build: $$*" >&2; exit 1; }; \
 	test -f $$b/ApiFunction/handler.py || fail "$$b/ApiFunction/handler.py is missing"; \
+	for f in ApiFunction AssetsApiFunction LicensesApiFunction InventoryApiFunction ProcurementApiFunction RequestsApiFunction; do \
+	  test -f $$b/$$f/routes/__init__.py || fail "$$b/$$f/routes/ is missing"; done; \
 	test -z "$$(find $$b/ApiFunction -name __pycache__ -o -name '*.pyc')" || fail "$$b/ApiFunction holds bytecode"; \
 	test -f $$b/DomainLayer/python/itam/__init__.py || fail "$$b/DomainLayer/python/itam/ is missing"; \
 	compgen -G "$$b/DomainLayer/python/pydantic_core/_pydantic_core.cpython-313-aarch64-linux-gnu.so" >/dev/null \
 	  || fail "$$b/DomainLayer/python/pydantic_core has no cpython-313 aarch64 extension"; \
 	test -z "$$(find $$b/DomainLayer/python -name '*x86_64*.so')" || fail "the layer holds x86_64 extensions"; \
 	test -f $$b/DomainLayer/python/itam/__pycache__/__init__.cpython-313.pyc || fail "the layer ships no python3.13 bytecode"; \
-	echo "build artifacts OK: $$b/ApiFunction/handler.py, $$b/DomainLayer/python/{itam,pydantic_core (aarch64)}"
+	echo "build artifacts OK: $$b/*ApiFunction/{handler.py,routes/}, $$b/DomainLayer/python/{itam,pydantic_core (aarch64)}"
 
 deploy: build ## Deploy to the AWS account of your credentials (sam deploy --guided)
 	SAM_CLI_TELEMETRY=0 .tools/sam/bin/sam deploy --guided --config-file infra/samconfig.toml
