@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.handlers import BUILTIN_HANDLERS
 from botocore.loaders import Loader
@@ -106,3 +107,26 @@ def test_the_tenants_clients_share_one_loader_of_botocore_data(
     # and the data directory's listing are read once per process, not once per client
     assert {service for _, service in loaded} == {"sts", "dynamodb"}
     assert len({loader for loader, _ in loaded}) == 1
+
+
+def test_one_botocore_session_serves_sts_and_every_tenants_dynamodb_client(
+    api: Api, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: every botocore session made from now on is counted
+    made: list[botocore.session.Session] = []
+    init = botocore.session.Session.__init__
+
+    def counting(self: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "__init__", counting)
+
+    # When: two tenants are served, each on credentials of its own
+    assert api.post("/v1/assets", {"name": "acme laptop", "kind": "hardware"}).status == 201
+    assert api.as_("globex").get("/v1/assets").status == 200
+
+    # Then: one session (a session sets up botocore's event handlers: a cold start pays it once),
+    # while each tenant's calls are still signed with that tenant's own credentials
+    assert len(made) == 1
+    assert len({key for key in calls.signed_by}) == 2

@@ -454,13 +454,15 @@ def table_models(
     # Transactions use the models' own connection: one botocore client per tenant, not two (each costs
     # tens of milliseconds of a cold start to build).
     connection = item._get_connection().connection
-    if credentials is not None:
-        # PynamoDB makes its session on first use; handing it one on the shared loader instead saves
-        # reading the botocore data a second time (see itam.adapters.sessions). It signs with the
-        # same credentials as Meta above, which PynamoDB would use anyway in another thread.
-        connection._local.session = sessions.new_session(
-            credentials.access_key, credentials.secret_key, credentials.session_token
-        )
+    # PynamoDB makes a botocore session of its own on first use; handing it the process's shared one
+    # instead (see itam.adapters.sessions) saves setting up a second session and reading botocore's
+    # data again. It signs with the same credentials as Meta above, which PynamoDB would use anyway
+    # in another thread.
+    connection._local.session = (
+        sessions.SigningAs(credentials.access_key, credentials.secret_key, credentials.session_token)
+        if credentials is not None
+        else sessions.SigningAs()
+    )
     indexes = (item.gsi1, item.gsi2, item.gsi3, item.gsi4, item.gsi5, item.gsi6)
     return TableModels(
         item=item,
