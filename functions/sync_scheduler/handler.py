@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from itam.adapters.inventory import connector_directory
+from itam.adapters.inventory_store import connector_directory
 from itam.adapters.messaging import SqsJobQueue
 from itam.clock import fired_at
 from itam.inventory.service import scheduled_job

@@ -52,7 +52,7 @@ from typing import Any
 import boto3
 from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
-from itam.adapters.assets import DynamoAssetRepository
+from itam.adapters.asset_store import DynamoAssetRepository
 from itam.adapters.licensing import DynamoLicenseRepository
 from itam.adapters.schema import TableModels, table_models
 from itam.assets.models import Asset, AssetCreate, Kind, Money, SaasSeats, Status

@@ -59,9 +59,9 @@ from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
 from itam.adapters.aws.ebs_volumes import transform_ebs_volume
 from itam.adapters.aws.ec2_instances import transform_ec2_instance
-from itam.adapters.aws.inventory import AwsInventory
 from itam.adapters.aws.lambda_functions import ListedFunction, transform_lambda_function
 from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, Scope
+from itam.adapters.aws.walk import AwsInventory
 from itam.adapters.collectors import AwsCollector
 from itam.assets.models import discovered_asset_id
 from itam.inventory.models import Discovered, RunError
@@ -393,7 +393,7 @@ class Tenant:
     def built_links(self, connector_id: str, size: int) -> Iterator[dict[str, Any]]:
         """The link items of the connector's resources, built by the adapter's own item code, as
         its first sync writes them."""
-        from itam.adapters.inventory import DynamoInventoryRepository
+        from itam.adapters.inventory_store import DynamoInventoryRepository
         from itam.adapters.schema import table_models
 
         repository = DynamoInventoryRepository(table_models(self.table, REGION, self.endpoint))
@@ -411,7 +411,7 @@ def tenant_on_moto(size: int) -> Iterator[Tenant]:
     """A tenant on a fresh moto server with the template's table; a warm-up connector synced twice
     (clients, credentials and validators built, as in a worker that has run before)."""
     from itam.adapters import models_for_tenant
-    from itam.adapters.inventory import DynamoInventoryRepository
+    from itam.adapters.inventory_store import DynamoInventoryRepository
     from itam.bootstrap import asset_service
     from itam.settings import load_settings
 

@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from itam.adapters.aws.inventory import AwsInventory
 from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, InventoryLimits, ResourceType
 from itam.adapters.aws.session import AwsCredentials, BotocoreClientFactory
+from itam.adapters.aws.walk import AwsInventory
 from itam.inventory.errors import ConnectorAuthError, ConnectorError, InventoryLimitExceeded
 
 PROCESS = "123456789012"  # moto's account for the process's own (environment) credentials

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from itam.adapters import models_for_tenant
-from itam.adapters.inventory import DynamoInventoryRepository
+from itam.adapters.inventory_store import DynamoInventoryRepository
 from itam.errors import StaleVersion
 from itam.inventory.models import Connector, SyncRun
 from itam.pagination import PageRequest

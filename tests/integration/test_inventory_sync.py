@@ -406,7 +406,7 @@ def test_runs_of_one_connector_never_overlap(api: Api, connector: dict[str, Any]
 def test_a_run_interrupted_midway_is_rerun_safely(
     api: Api, connector: dict[str, Any], estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from itam.adapters.inventory import DynamoInventoryRepository
+    from itam.adapters.inventory_store import DynamoInventoryRepository
 
     real = DynamoInventoryRepository.create
     calls = {"n": 0}
@@ -415,7 +415,7 @@ def test_a_run_interrupted_midway_is_rerun_safely(
         calls["n"] += 1
         # The assets are stored, then the worker stops before their history and links.
         with self._m.item.batch_write() as batch:
-            from itam.adapters.assets import DynamoAssetRepository
+            from itam.adapters.asset_store import DynamoAssetRepository
 
             for asset, _, _ in created:
                 batch.save(DynamoAssetRepository(self._m).asset_item(ctx, asset))
@@ -478,7 +478,7 @@ def test_items_dynamodb_leaves_unprocessed_are_sent_again(
 ) -> None:
     from pynamodb.connection.base import Connection
 
-    from itam.adapters import inventory
+    from itam.adapters import inventory_store
 
     real = Connection.batch_write_item
     calls: list[int] = []
@@ -493,7 +493,7 @@ def test_items_dynamodb_leaves_unprocessed_are_sent_again(
         return real(self, table_name, put_items=items, **kwargs)
 
     monkeypatch.setattr(Connection, "batch_write_item", throttled)
-    monkeypatch.setattr(inventory.time, "sleep", lambda _: None)
+    monkeypatch.setattr(inventory_store.time, "sleep", lambda _: None)
 
     run = sync_now(api, connector["id"])
 

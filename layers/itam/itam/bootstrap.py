@@ -12,7 +12,7 @@ from itam.settings import load_settings
 from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
-    from itam.adapters.inventory import DynamoInventoryRepository
+    from itam.adapters.inventory_store import DynamoInventoryRepository
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.ports import SecretStore
@@ -134,7 +134,7 @@ def _inventory_repositories() -> Callable[[TenantContext], DynamoInventoryReposi
     """The inventory repository for a tenant: connectors and runs (ConnectorRepository), the sync's
     links (LinkStore) and the connector ids the asset register looks discovered assets up by."""
     from itam.adapters import models_for_tenant
-    from itam.adapters.inventory import DynamoInventoryRepository
+    from itam.adapters.inventory_store import DynamoInventoryRepository
 
     models_for = models_for_tenant(load_settings())
     return lambda ctx: DynamoInventoryRepository(models_for(ctx))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from itam.adapters.assets import TenantScopedAssets
+from itam.adapters.asset_store import TenantScopedAssets
 from itam.adapters.credentials import TenantCredentials
 from itam.adapters.schema import TENANT_DIRECTORY, TableModels, table_models
 from itam.settings import Settings

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from itam.adapters.aws.common import mapped_fields
-from itam.adapters.aws.inventory import AwsInventory
 from itam.adapters.aws.model import AwsConnectorSettings, CloudResource, ResourceType
 from itam.adapters.aws.resources import RESOURCES
 from itam.adapters.aws.session import BotocoreClientFactory, ClientFactory
+from itam.adapters.aws.walk import AwsInventory
 from itam.adapters.connector_settings import checked_model
 from itam.assets.models import TAG_KEY, AssetCreate, Kind, SaasSeats
 from itam.errors import InvalidInput

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from itam.adapters.assets import DynamoAssetRepository
+from itam.adapters.asset_store import DynamoAssetRepository
 from itam.adapters.schema import (
     CONNECTOR_DIRECTORY,
     Item,
