@@ -260,6 +260,21 @@ def test_every_route_with_another_tenants_id_is_404_and_changes_nothing(local_st
         ({"json_body": {"name": "x", "kind": "hardware", "tenant_id": "other"}}, 422),
         ({"json_body": {"name": "x", "kind": "hardware", "version": 3}}, 422),
         ({"json_body": {"name": "x", "kind": "hardware", "sparkles": True}}, 422),
+        # Nested past the API's limit, and past the JSON parser's own stack.
+        (
+            {
+                "data": b'{"name": "x", "kind": "hardware", "custom_fields": '
+                + b'{"a":' * 40
+                + b"1"
+                + b"}" * 41,
+                "headers": {"Content-Type": "application/json"},
+            },
+            422,
+        ),
+        (
+            {"data": b'{"a":' * 5000 + b"1" + b"}" * 5000, "headers": {"Content-Type": "application/json"}},
+            422,
+        ),
     ],
 )
 def test_bad_input_gets_a_problem_and_writes_nothing(

@@ -13,7 +13,7 @@ from itam.etags import etag_matches
 from itam.pagination import decode_cursor, encode_cursor
 from itam.tenancy import Permission, Role, TenantContext
 from itam.web.auth import parse_list_claim, tenant_context
-from itam.web.gate import MAX_BODY_BYTES, reject_unacceptable_body
+from itam.web.gate import MAX_BODY_BYTES, MAX_DEPTH, reject_unacceptable_body
 from itam.web.problems import from_domain_error, from_validation_errors
 
 
@@ -161,8 +161,28 @@ def _event(method: str, body: str | None, content_type: str | None = "applicatio
         (_event("POST", '{"a": 1}', None), 415),
         (_event("PATCH", '{"a": 1}', "application/json; charset=utf-8"), None),
         (_event("POST", '"' + "x" * MAX_BODY_BYTES + '"'), 413),
+        (_event("POST", "[1]"), 422),
+        # As deep as the API allows, one level deeper, and deeper than the parser's own stack.
+        (_event("POST", '{"a":' * (MAX_DEPTH - 1) + "[1]" + "}" * (MAX_DEPTH - 1)), None),
+        (_event("POST", '{"a":' * MAX_DEPTH + "[1]" + "}" * MAX_DEPTH), 422),
+        (_event("POST", '{"a":[' * 5000 + "1" + "]}" * 5000), 422),
     ],
 )
 def test_raw_body_checks(event: dict[str, object], status: int | None) -> None:
     rejected = reject_unacceptable_body(event)
     assert (rejected or {}).get("status") == status
+
+
+def test_a_body_nested_too_deep_is_named_as_such() -> None:
+    rejected = reject_unacceptable_body(_event("POST", '{"a":' * 5000 + "1" + "}" * 5000))
+
+    assert rejected is not None
+    assert rejected["type"] == "/problems/validation-error"
+    assert rejected["errors"] == [
+        {
+            "location": "body",
+            "field": "",
+            "message": f"is nested more than {MAX_DEPTH} levels deep",
+            "type": "value_error",
+        }
+    ]
