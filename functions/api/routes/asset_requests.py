@@ -23,7 +23,7 @@ from itam.requests.models import (
 )
 from itam.requests.service import RequestService
 from itam.web.openapi import responses
-from itam.web.responses import json_response, page_response
+from itam.web.responses import json_response, page_response, versioned_response
 from routes.common import WRITE_ERRORS, Caller, Cursor, IdempotencyKey, IfMatch, Limit
 
 PREFIX = "/v1"
@@ -32,19 +32,11 @@ Requests = Annotated[RequestService, Depends(request_service)]
 OptionalComment = Annotated[DecisionBody | None, Body(description="An optional comment")]
 
 
-def request_response(req: Request, status: int = 200) -> Response[Request]:
-    """A request with its ETag; a 201 also carries its Location."""
-    headers = {"ETag": req.etag}
-    if status == 201:
-        headers["Location"] = f"/v1/requests/{req.id}"
-    return json_response(req, status, headers)
-
-
 @router.post("/requests", tags=["requests"], responses=responses(Request, 422, status=201))
 def handle_submit_request(
     submitted: RequestCreate, ctx: Caller, requests: Requests, idempotency_key: IdempotencyKey = None
 ) -> Response[Request]:
-    return request_response(requests.submit_request(ctx, submitted, idempotency_key), status=201)
+    return versioned_response(requests.submit_request(ctx, submitted, idempotency_key), "/v1/requests", 201)
 
 
 @router.get("/requests", tags=["requests"], responses=responses(RequestPage, 400, 422))
@@ -70,7 +62,7 @@ def handle_list_requests(
 
 @router.get("/requests/<request_id>", tags=["requests"], responses=responses(Request, 404))
 def handle_get_request(request_id: str, ctx: Caller, requests: Requests) -> Response[Request]:
-    return request_response(requests.get_request(ctx, request_id))
+    return versioned_response(requests.get_request(ctx, request_id), "/v1/requests")
 
 
 @router.get(
@@ -95,7 +87,7 @@ def handle_approve_request(
     if_match: IfMatch = None,
 ) -> Response[Request]:
     body = decision or DecisionBody()
-    return request_response(requests.approve_request(ctx, request_id, body, if_match))
+    return versioned_response(requests.approve_request(ctx, request_id, body, if_match), "/v1/requests")
 
 
 @router.post(
@@ -104,7 +96,7 @@ def handle_approve_request(
 def handle_reject_request(
     request_id: str, decision: RejectionBody, ctx: Caller, requests: Requests, if_match: IfMatch = None
 ) -> Response[Request]:
-    return request_response(requests.reject_request(ctx, request_id, decision, if_match))
+    return versioned_response(requests.reject_request(ctx, request_id, decision, if_match), "/v1/requests")
 
 
 @router.post(
@@ -118,14 +110,14 @@ def handle_cancel_request(
     if_match: IfMatch = None,
 ) -> Response[Request]:
     body = decision or DecisionBody()
-    return request_response(requests.cancel_request(ctx, request_id, body, if_match))
+    return versioned_response(requests.cancel_request(ctx, request_id, body, if_match), "/v1/requests")
 
 
 @router.post("/requests/<request_id>/fulfil", tags=["requests"], responses=responses(Request, 404, 409, 412))
 def handle_fulfil_request(
     request_id: str, ctx: Caller, requests: Requests, if_match: IfMatch = None
 ) -> Response[Request]:
-    return request_response(requests.fulfil_request(ctx, request_id, if_match))
+    return versioned_response(requests.fulfil_request(ctx, request_id, if_match), "/v1/requests")
 
 
 @router.get("/approval-policy", tags=["requests"], responses=responses(ApprovalPolicy))

@@ -27,7 +27,7 @@ from itam.assets.models import (
 )
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
-from itam.web.responses import asset_response, json_response, page_response
+from itam.web.responses import json_response, page_response, versioned_response
 from routes.common import WRITE_ERRORS, Assets, Caller, Cursor, IdempotencyKey, IfMatch, Limit
 
 PREFIX = "/v1/assets"
@@ -38,7 +38,7 @@ router = Router()
 def handle_create_asset(
     asset: AssetCreate, ctx: Caller, assets: Assets, idempotency_key: IdempotencyKey = None
 ) -> Response[Asset]:
-    return asset_response(assets.register_asset(ctx, asset, idempotency_key), status=201)
+    return versioned_response(assets.register_asset(ctx, asset, idempotency_key), PREFIX, 201)
 
 
 @router.get("/", tags=["assets"], responses=responses(AssetPage, 400, 422))
@@ -84,35 +84,35 @@ def handle_list_assets(
 
 @router.get("/<asset_id>", tags=["assets"], responses=responses(Asset, 404))
 def handle_get_asset(asset_id: str, ctx: Caller, assets: Assets) -> Response[Asset]:
-    return asset_response(assets.get_asset(ctx, asset_id))
+    return versioned_response(assets.get_asset(ctx, asset_id), PREFIX)
 
 
 @router.patch("/<asset_id>", tags=["assets"], responses=responses(Asset, *WRITE_ERRORS, 428))
 def handle_update_asset(
     asset_id: str, patch: AssetPatch, ctx: Caller, assets: Assets, if_match: IfMatch = None
 ) -> Response[Asset]:
-    return asset_response(assets.update_asset(ctx, asset_id, patch, if_match))
+    return versioned_response(assets.update_asset(ctx, asset_id, patch, if_match), PREFIX)
 
 
 @router.post("/<asset_id>/transitions", tags=["lifecycle"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_transition_asset(
     asset_id: str, transition: TransitionRequest, ctx: Caller, assets: Assets, if_match: IfMatch = None
 ) -> Response[Asset]:
-    return asset_response(assets.transition_asset(ctx, asset_id, transition, if_match))
+    return versioned_response(assets.transition_asset(ctx, asset_id, transition, if_match), PREFIX)
 
 
 @router.post("/<asset_id>/checkout", tags=["assignments"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_checkout_asset(
     asset_id: str, checkout: CheckoutRequest, ctx: Caller, assets: Assets, if_match: IfMatch = None
 ) -> Response[Asset]:
-    return asset_response(assets.checkout_asset(ctx, asset_id, checkout, if_match))
+    return versioned_response(assets.checkout_asset(ctx, asset_id, checkout, if_match), PREFIX)
 
 
 @router.post("/<asset_id>/checkin", tags=["assignments"], responses=responses(Asset, *WRITE_ERRORS))
 def handle_checkin_asset(
     asset_id: str, checkin: CheckinRequest, ctx: Caller, assets: Assets, if_match: IfMatch = None
 ) -> Response[Asset]:
-    return asset_response(assets.checkin_asset(ctx, asset_id, checkin, if_match))
+    return versioned_response(assets.checkin_asset(ctx, asset_id, checkin, if_match), PREFIX)
 
 
 @router.get(

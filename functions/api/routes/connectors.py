@@ -17,7 +17,7 @@ from itam.inventory.models import (
 from itam.inventory.service import ConnectorService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
-from itam.web.responses import json_response, page_response
+from itam.web.responses import json_response, page_response, versioned_response
 from routes.common import Caller, Cursor, IfMatch, Limit, no_content, removed
 
 PREFIX = "/v1"
@@ -25,19 +25,11 @@ router = Router()
 Connectors = Annotated[ConnectorService, Depends(connector_service)]
 
 
-def connector_response(connector: Connector, status: int = 200) -> Response[Connector]:
-    """A connector with its ETag; a 201 also carries its Location."""
-    headers = {"ETag": connector.etag}
-    if status == 201:
-        headers["Location"] = f"/v1/connectors/{connector.id}"
-    return json_response(connector, status, headers)
-
-
 @router.post("/connectors", tags=["inventory"], responses=responses(Connector, 422, status=201))
 def handle_create_connector(
     connector: ConnectorCreate, ctx: Caller, connectors: Connectors
 ) -> Response[Connector]:
-    return connector_response(connectors.create(ctx, connector), 201)
+    return versioned_response(connectors.create(ctx, connector), "/v1/connectors", 201)
 
 
 @router.get("/connectors", tags=["inventory"], responses=responses(ConnectorPage, 400, 422))
@@ -49,14 +41,14 @@ def handle_list_connectors(
 
 @router.get("/connectors/<connector_id>", tags=["inventory"], responses=responses(Connector, 404))
 def handle_get_connector(connector_id: str, ctx: Caller, connectors: Connectors) -> Response[Connector]:
-    return connector_response(connectors.get(ctx, connector_id))
+    return versioned_response(connectors.get(ctx, connector_id), "/v1/connectors")
 
 
 @router.patch("/connectors/<connector_id>", tags=["inventory"], responses=responses(Connector, 404, 412, 422))
 def handle_update_connector(
     connector_id: str, patch: ConnectorPatch, ctx: Caller, connectors: Connectors, if_match: IfMatch = None
 ) -> Response[Connector]:
-    return connector_response(connectors.update(ctx, connector_id, patch, if_match))
+    return versioned_response(connectors.update(ctx, connector_id, patch, if_match), "/v1/connectors")
 
 
 @router.delete("/connectors/<connector_id>", tags=["inventory"], responses=removed())

@@ -22,7 +22,7 @@ from itam.licenses.models import (
 from itam.licenses.service import LicenseService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
-from itam.web.responses import json_response, page_response
+from itam.web.responses import json_response, page_response, versioned_response
 from routes.common import WRITE_ERRORS, Caller, Cursor, IfMatch, Limit
 
 PREFIX = "/v1/licenses"
@@ -30,17 +30,9 @@ router = Router()
 Licenses = Annotated[LicenseService, Depends(license_service)]
 
 
-def license_response(lic: License, status: int = 200) -> Response[License]:
-    """A license with its ETag; a 201 also carries its Location."""
-    headers = {"ETag": lic.etag}
-    if status == 201:
-        headers["Location"] = f"/v1/licenses/{lic.id}"
-    return json_response(lic, status, headers)
-
-
 @router.post("/", tags=["licenses"], responses=responses(License, 422, status=201))
 def handle_create_license(license: LicenseCreate, ctx: Caller, licenses: Licenses) -> Response[License]:
-    return license_response(licenses.create_license(ctx, license), status=201)
+    return versioned_response(licenses.create_license(ctx, license), PREFIX, 201)
 
 
 @router.get("/", tags=["licenses"], responses=responses(LicensePage, 400, 422))
@@ -63,14 +55,14 @@ def handle_list_licenses(
 
 @router.get("/<license_id>", tags=["licenses"], responses=responses(License, 404))
 def handle_get_license(license_id: str, ctx: Caller, licenses: Licenses) -> Response[License]:
-    return license_response(licenses.get_license(ctx, license_id))
+    return versioned_response(licenses.get_license(ctx, license_id), PREFIX)
 
 
 @router.patch("/<license_id>", tags=["licenses"], responses=responses(License, *WRITE_ERRORS, 428))
 def handle_update_license(
     license_id: str, patch: LicensePatch, ctx: Caller, licenses: Licenses, if_match: IfMatch = None
 ) -> Response[License]:
-    return license_response(licenses.update_license(ctx, license_id, patch, if_match))
+    return versioned_response(licenses.update_license(ctx, license_id, patch, if_match), PREFIX)
 
 
 @router.get(

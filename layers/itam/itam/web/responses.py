@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
-from itam.assets.models import Asset
 from itam.pagination import Page
 from itam.web.problems import PROBLEM_CONTENT_TYPE, problem_json
 
@@ -21,12 +20,23 @@ def json_response(
     return Response(status_code=status, content_type=JSON, body=body, headers=headers or {})
 
 
-def asset_response(asset: Asset, status: int = 200) -> Response[Any]:
-    """An asset with its ETag; a 201 also carries its Location."""
-    headers = {"ETag": asset.etag}
+class Versioned(Protocol):
+    """A resource with an id and a version, which its ETag carries."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def etag(self) -> str: ...
+
+
+def versioned_response(item: Versioned, collection: str, status: int = 200) -> Response[Any]:
+    """A versioned resource (asset, license, connector, request) with its ETag; a 201 also carries
+    its Location in `collection` (e.g. "/v1/assets")."""
+    headers = {"ETag": item.etag}
     if status == 201:
-        headers["Location"] = f"/v1/assets/{asset.id}"
-    return json_response(asset, status, headers)
+        headers["Location"] = f"{collection}/{item.id}"
+    return Response(status_code=status, content_type=JSON, body=item, headers=headers)
 
 
 def page_response(page: Page[Any]) -> Response[Any]:
