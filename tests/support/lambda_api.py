@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -35,11 +40,32 @@ class Reply:
         return self.headers["ETag"]
 
 
+_environments = threading.local()
+_loaded = itertools.count()
+
+
+def _lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The API function's lambda_handler: the imported module's on the main thread (where route tests
+    set dependency overrides), and on any other thread an execution environment of that thread's own,
+    as Lambda runs each concurrent request in its own (the resolver keeps the request it serves)."""
+    if threading.current_thread() is threading.main_thread():
+        from functions.api.handler import lambda_handler
+
+        return lambda_handler
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = getattr(_environments, "handler", None)
+    if handler is None:
+        path = Path(__file__).resolve().parents[2] / "functions" / "api" / "handler.py"
+        spec = importlib.util.spec_from_file_location(f"_api_environment_{next(_loaded)}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        handler = _environments.handler = module.lambda_handler
+    return handler
+
+
 def invoke(event: dict[str, Any]) -> Reply:
     """Call the API function's lambda_handler with `event`."""
-    from functions.api.handler import lambda_handler
-
-    result = lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
+    result = _lambda_handler()(event, LambdaContext())
     headers = dict(result.get("headers") or {})
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers.setdefault(name, values[0])
