@@ -10,10 +10,11 @@ import pytest
 from itam import errors
 from itam.assets.errors import AssetNotFound, DuplicateValue
 from itam.etags import etag_matches
+from itam.json_text import MAX_DEPTH
 from itam.pagination import decode_cursor, encode_cursor
 from itam.tenancy import Permission, Role, TenantContext
 from itam.web.auth import parse_list_claim, tenant_context
-from itam.web.gate import MAX_BODY_BYTES, MAX_DEPTH, reject_unacceptable_body
+from itam.web.gate import MAX_BODY_BYTES, reject_unacceptable_body, routed_event
 from itam.web.problems import from_domain_error, from_validation_errors
 
 
@@ -151,6 +152,14 @@ def _event(method: str, body: str | None, content_type: str | None = "applicatio
     }
 
 
+def _encoded(method: str, raw: bytes, content_type: str = "application/json") -> dict[str, object]:
+    """An event whose body the gateway passed base64-encoded, as it does for bytes that are not UTF-8."""
+    return {**_event(method, base64.b64encode(raw).decode(), content_type), "isBase64Encoded": True}
+
+
+OBJECT = '{"name": "x", "kind": "hardware"}'
+
+
 @pytest.mark.parametrize(
     ("event", "status"),
     [
@@ -166,6 +175,41 @@ def _event(method: str, body: str | None, content_type: str | None = "applicatio
         (_event("POST", '{"a":' * (MAX_DEPTH - 1) + "[1]" + "}" * (MAX_DEPTH - 1)), None),
         (_event("POST", '{"a":' * MAX_DEPTH + "[1]" + "}" * MAX_DEPTH), 422),
         (_event("POST", '{"a":[' * 5000 + "1" + "]}" * 5000), 422),
+        (_event("POST", "[" * 100_000 + "]" * 100_000), 422),
+        # Media types and their parameters are case-insensitive; JSON is UTF-8 only (RFC 8259).
+        (_event("POST", OBJECT, "APPLICATION/JSON"), None),
+        (_event("POST", OBJECT, 'Application/Json; Charset="UTF-8"'), None),
+        (_event("POST", OBJECT, "application/json;charset=utf-16"), 415),
+        (_event("PATCH", OBJECT, "application/merge-patch+json"), 415),
+        (_event("POST", OBJECT, "application/json, text/plain"), 415),
+        # Bytes that are not UTF-8 JSON text: UTF-16 and UTF-32 (with or without a BOM), a UTF-8 BOM,
+        # invalid UTF-8, base64 that is not base64, a lone surrogate in a text body.
+        (_encoded("POST", OBJECT.encode("utf-16")), 400),
+        (_encoded("POST", OBJECT.encode("utf-16-be")), 400),
+        (_encoded("POST", OBJECT.encode("utf-32")), 400),
+        (_encoded("POST", OBJECT.encode("utf-32-le")), 400),
+        (_encoded("POST", "\ufeff".encode() + OBJECT.encode()), 400),
+        (_event("POST", "\ufeff" + OBJECT), 400),
+        (_encoded("POST", b'{"name": "\xff\xfe"}'), 400),
+        (_encoded("POST", OBJECT.encode()), None),
+        ({**_event("POST", "abc"), "isBase64Encoded": True}, 400),
+        (_event("POST", '{"name": "\ud800"}'), 400),
+        # JSON the parser would take but no route can: a lone surrogate escape, numbers beyond a double,
+        # a name given twice; and what is not an object.
+        (_event("POST", '{"name": "\\ud800"}'), 400),
+        (_event("POST", '{"\\udc00": 1}'), 400),
+        (_event("POST", '{"name": "\\ud83d\\ude00"}'), None),
+        (_event("POST", '{"cost": 1e400}'), 400),
+        (_event("POST", '{"cost": -1e400}'), 400),
+        (_event("POST", '{"cost": ' + "9" * 10_000 + "}"), 400),
+        (_event("POST", '{"cost": ' + "9" * 400 + "}"), 400),
+        (_event("POST", '{"cost": 1e-400, "n": ' + "9" * 300 + "}"), None),
+        (_event("POST", '{"cost": NaN}'), 400),
+        (_event("POST", '{"name": "x", "name": "y"}'), 400),
+        (_event("POST", '{"a": {"b": 1, "b": 1}}'), 400),
+        (_event("POST", "null"), 422),
+        (_event("POST", '"x"'), 422),
+        (_event("PUT", "1"), 422),
     ],
 )
 def test_raw_body_checks(event: dict[str, object], status: int | None) -> None:
@@ -182,7 +226,51 @@ def test_a_body_nested_too_deep_is_named_as_such() -> None:
         {
             "location": "body",
             "field": "",
-            "message": f"is nested more than {MAX_DEPTH} levels deep",
+            "message": f"the body nests objects and arrays more than {MAX_DEPTH} levels deep",
             "type": "value_error",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            "{",
+            "the body is not valid JSON: Expecting property name enclosed in double quotes (line 1 column 2)",
+        ),
+        ('{"a": 1, "a": 2}', 'the body is not valid JSON: the member name "a" appears twice in one object'),
+        ('{"a": 1e999}', "the body is not valid JSON: the number 1e999 is beyond the range of a double"),
+        ("\ufeff{}", "the body starts with a byte order mark: send UTF-8 JSON without one"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_told_why(body: str, detail: str) -> None:
+    rejected = reject_unacceptable_body(_event("POST", body))
+
+    assert rejected is not None
+    assert (rejected["status"], rejected["type"], rejected["detail"]) == (
+        400,
+        "/problems/malformed-body",
+        detail,
+    )
+
+
+def test_a_declared_charset_other_than_utf8_is_unsupported() -> None:
+    rejected = reject_unacceptable_body(_event("POST", OBJECT, "application/json; charset=UTF-16"))
+
+    assert rejected is not None
+    assert rejected["type"] == "/problems/unsupported-media-type"
+    assert rejected["detail"] == "send the body as UTF-8 application/json (charset=utf-16 is not supported)"
+
+
+def test_the_resolver_gets_the_media_type_in_its_canonical_spelling_and_the_body_as_text() -> None:
+    event = {**_encoded("POST", OBJECT.encode(), "Application/JSON; charset=UTF-8"), "headers": {}}
+    event["headers"] = {"Content-Type": "Application/JSON; charset=UTF-8", "if-match": '"1"'}
+
+    routed = routed_event(event)
+
+    assert routed["headers"] == {"content-type": "application/json", "if-match": '"1"'}
+    assert (routed["body"], routed["isBase64Encoded"]) == (OBJECT, False)
+    assert event["headers"]["Content-Type"] == "Application/JSON; charset=UTF-8"  # the original is kept
+    plain = _event("GET", None, None)
+    assert routed_event(plain) is plain

@@ -78,6 +78,10 @@ class InvalidInput(DomainError):
         self.field = field
 
 
+class MalformedInput(DomainError):
+    """Input that cannot be read at all: not UTF-8, not JSON, or JSON this API does not take."""
+
+
 class InvalidCursor(DomainError):
     """A pagination cursor that was not issued for this query."""
 

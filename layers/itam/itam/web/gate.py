@@ -1,75 +1,102 @@
-"""Checks on the raw request that run before routing: size, content type, JSON syntax and depth."""
+"""Checks on the raw request that run before routing: size, media type, encoding, JSON syntax and shape."""
 
 from __future__ import annotations
 
 import base64
-import json
+import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from itam.web.problems import problem
+from itam.errors import DomainError, MalformedInput
+from itam.json_text import read_object
+from itam.web.problems import from_domain_error, problem
 
 MAX_BODY_BYTES = 1024 * 1024
-JSON_TYPES = ("application/json",)
+JSON_TYPE = "application/json"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-MAX_DEPTH = 32
+# RFC 8259 defines no charset parameter for application/json (it is always UTF-8); one that says UTF-8
+# is harmless, any other names an encoding the API does not read.
+_UTF8 = frozenset({"utf-8", "utf8"})
 
 
 def reject_unacceptable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A problem document (413, 415, 400, or 422 for a body that is not an object or nests too deep)
-    when the body cannot be taken, else None."""
+    """A problem document (413; 415 for another media type or charset; 400 for a body that is not UTF-8
+    JSON; 422 for one that is not an object or nests too deep) when the body cannot be taken, else None."""
     http = event.get("requestContext", {}).get("http", {})
     method = str(http.get("method", "")).upper()
     path = str(event.get("rawPath") or http.get("path") or "")
-    body = event.get("body")
-    if method not in _BODY_METHODS or body in (None, ""):
+    if method not in _BODY_METHODS or event.get("body") in (None, ""):
         return None
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode()
-    if len(raw) > MAX_BODY_BYTES:
-        return problem(413, "payload-too-large", f"the body is over {MAX_BODY_BYTES} bytes", path)
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in JSON_TYPES:
-        shown = media_type or "none"
-        return problem(
-            415, "unsupported-media-type", f"send the body as application/json (got {shown})", path
-        )
     try:
-        document = json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError:
-        return _invalid_body(path, f"is nested more than {MAX_DEPTH} levels deep")
-    except ValueError:
-        return problem(400, "malformed-body", "the request body is not valid JSON", path)
-    if not isinstance(document, dict):
-        # Every body of this API is an object; an array or a scalar is never a valid one.
-        return _invalid_body(path, "the body must be a JSON object", "model_type")
-    if _deeper_than(document, MAX_DEPTH):
-        # No body of this API nests beyond a few levels; a deeper one would only exhaust the stack of
-        # a later parse or validation.
-        return _invalid_body(path, f"is nested more than {MAX_DEPTH} levels deep")
+        raw = raw_body(event)
+        if len(raw) > MAX_BODY_BYTES:
+            return problem(413, "payload-too-large", f"the body is over {MAX_BODY_BYTES} bytes", path)
+        media, charset = media_type(event)
+        if media != JSON_TYPE:
+            shown = media or "none"
+            return problem(415, "unsupported-media-type", f"send the body as {JSON_TYPE} (got {shown})", path)
+        if charset is not None and charset not in _UTF8:
+            return problem(
+                415,
+                "unsupported-media-type",
+                f"send the body as UTF-8 {JSON_TYPE} (charset={charset} is not supported)",
+                path,
+            )
+        read_object(raw)
+    except DomainError as error:
+        return from_domain_error(error, path)
     return None
 
 
-def _invalid_body(path: str, message: str, kind: str = "value_error") -> dict[str, Any]:
-    error = {"location": "body", "field": "", "message": message, "type": kind}
-    return problem(422, "validation-error", f"the request body {message}", path, errors=[error])
+def raw_body(event: Mapping[str, Any]) -> bytes:
+    """The body's bytes, decoded from base64 when the gateway encoded them (MalformedInput if they are not
+    base64)."""
+    body = event.get("body")
+    if body in (None, ""):
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(str(body), validate=True)
+        except binascii.Error:
+            raise MalformedInput("the body is marked base64-encoded but is not base64") from None
+    # A text body cannot hold a surrogate once it came over the wire as UTF-8; one that does is kept as
+    # bytes, to be refused as not UTF-8 rather than fail here.
+    return str(body).encode("utf-8", "surrogatepass")
 
 
-def _deeper_than(document: Any, limit: int) -> bool:
-    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if depth > limit:
-            return True
-        children = value.values() if isinstance(value, dict) else value
-        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+def media_type(event: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The content type's media type and charset parameter, lower-cased (they are case-insensitive)."""
+    value = next(
+        (str(v) for k, v in (event.get("headers") or {}).items() if str(k).lower() == "content-type"), ""
+    )
+    media, *parameters = value.split(";")
+    charset = None
+    for parameter in parameters:
+        name, _, given = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = given.strip().strip('"').lower()
+    return media.strip().lower(), charset
 
 
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are accepted by Python's parser but are not JSON (RFC 8259).
-    raise ValueError(f"{name} is not a JSON value")
+def routed_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the resolver is given it once the gate let it through: a JSON media type spelled
+    `application/json` (the resolver compares it case-sensitively, and would fail on `Application/JSON`),
+    and a base64-encoded body as its UTF-8 text (the resolver would decode it as UTF-8 unchecked)."""
+    media, _ = media_type(event)
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
+    decode = (
+        bool(event.get("isBase64Encoded")) and method in _BODY_METHODS and event.get("body") not in (None, "")
+    )
+    if media != JSON_TYPE and not decode:
+        return event
+    routed = dict(event)
+    if media == JSON_TYPE:
+        headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}
+        routed["headers"] = {**headers, "content-type": JSON_TYPE}
+    if decode:
+        routed["body"] = raw_body(event).decode("utf-8")
+        routed["isBase64Encoded"] = False
+    return routed
 
 
 def access_fields(event: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ ERROR_KINDS: Sequence[tuple[type[errors.DomainError], ProblemKind]] = (
     (errors.PreconditionRequired, ProblemKind(428, "precondition-required")),
     (errors.InvalidInput, ProblemKind(422, "validation-error")),
     (errors.IdempotencyKeyReused, ProblemKind(422, "idempotency-key-reused")),
+    (errors.MalformedInput, ProblemKind(400, "malformed-body")),
     (errors.InvalidCursor, ProblemKind(400, "invalid-cursor")),
     (errors.Unauthenticated, ProblemKind(401, "unauthorized")),
     (errors.Forbidden, ProblemKind(403, "forbidden")),
