@@ -3,7 +3,6 @@ Verify, record once per webhook-id, queue, answer 202 -- the work happens behind
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -14,8 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from itam import telemetry
 from itam.bootstrap import webhook_intake
 from itam.errors import DomainError
+from itam.json_text import decode
 from itam.procurement.service import MAX_BODY_BYTES
 from itam.web import problems
+from itam.web.gate import raw_body
 
 logger = Logger()
 JSON = "application/json"
@@ -42,18 +43,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _deliver(event: dict[str, Any], endpoint_id: str) -> dict[str, Any]:
     path = str(event.get("rawPath") or "")
-    raw = event.get("body") or ""
-    data = base64.b64decode(raw) if event.get("isBase64Encoded") else str(raw).encode()
-    if len(data) > MAX_BODY_BYTES:
-        return _problem(
-            problems.problem(413, "payload-too-large", f"the body is over {MAX_BODY_BYTES} bytes", path)
-        )
-    try:
-        body = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _problem(problems.problem(400, "malformed-body", "the body is not UTF-8", path))
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     try:
+        data = raw_body(event)
+        if len(data) > MAX_BODY_BYTES:
+            return _problem(
+                problems.problem(413, "payload-too-large", f"the body is over {MAX_BODY_BYTES} bytes", path)
+            )
+        # Bytes that are not UTF-8 cannot be checked against a signature made over UTF-8 text.
+        body = decode(data)
         accepted = webhook_intake().receive(endpoint_id, headers, body)
     except DomainError as error:
         problem = problems.from_domain_error(error, path)

@@ -3,6 +3,7 @@ of purchasing events to assets and license entitlements (in any order)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -254,6 +255,80 @@ def test_a_signed_but_invalid_payload_is_recorded_as_failed(api: Api, endpoint: 
     assert "occurred_at" in deliveries["bad_1"]["error"]
     assert deliveries["bad_2"]["status"] == "failed"
     assert po_assets(api) == []
+
+
+# Signed bodies no worker could read, and the reason each is recorded with.
+UNREADABLE = {
+    "object nested 1,000 deep": ('{"a":' * 1000 + "1" + "}" * 1000, "more than 32 levels deep"),
+    "array nested 100,000 deep": ("[" * 100_000 + "]" * 100_000, "more than 32 levels deep"),
+    "object nested 33 deep": ('{"a":' * 33 + "1" + "}" * 33, "more than 32 levels deep"),
+    "not JSON": ("not json at all", "not valid JSON"),
+    "not an object": ('["po.approved"]', "must be a JSON object"),
+    "a name twice": ('{"type": "po.approved", "type": "po.cancelled"}', "appears twice"),
+    "a byte order mark": ('\ufeff{"type": "po.approved"}', "byte order mark"),
+    "a lone surrogate": ('{"type": "\\ud800"}', "lone surrogate"),
+    "a number beyond a double": ('{"type": "po.approved", "n": 1e400}', "beyond the range of a double"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_a_signed_delivery_no_worker_could_read_is_recorded_failed_with_its_reason(
+    api: Api, endpoint: dict[str, Any], case: str
+) -> None:
+    body, reason = UNREADABLE[case]
+    sender = Sender(endpoint)
+    headers = sender.headers("msg_unreadable", body)
+
+    # The sender is told at once, and its retry gets the same answer
+    for _ in range(2):
+        reply = deliver(endpoint["id"], body, headers)
+        assert (reply.status, reply.body) == (202, {"delivery_id": "msg_unreadable", "status": "failed"})
+
+    [delivery] = api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries").body["items"]
+    assert (delivery["id"], delivery["status"]) == ("msg_unreadable", "failed")
+    assert reason in delivery["error"], delivery["error"]
+    # Nothing was queued for the worker, nothing applied
+    url = boto3.client("sqs").get_queue_url(QueueName="itam-test-procurement")["QueueUrl"]
+    assert drain(url) == []
+    assert po_assets(api) == []
+
+
+def test_an_unsigned_unreadable_body_is_refused_and_not_recorded(api: Api, endpoint: dict[str, Any]) -> None:
+    body = '{"a":' * 1000 + "1" + "}" * 1000
+    headers = Sender(endpoint).headers("msg_forged", body)
+    reply = deliver(endpoint["id"], body, {**headers, "webhook-signature": "v1," + "A" * 44})
+
+    assert reply.status == 401
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    assert api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries").body["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("event_changes", "status"),
+    [
+        ({"body": "abc", "isBase64Encoded": True}, 400),  # not base64
+        ({"body": base64.b64encode('{"type": "x"}'.encode("utf-16")).decode(), "isBase64Encoded": True}, 400),
+        ({"body": base64.b64encode(b'{"type": "\xff"}').decode(), "isBase64Encoded": True}, 400),
+        ({"body": '{"type": "\ud800"}'}, 400),  # a surrogate in the text itself: not UTF-8
+        ({"body": "x" * (300 * 1024)}, 413),
+        ({"headers": {"Content-Type": "APPLICATION/JSON; charset=utf-16"}}, 401),  # unsigned
+        ({"pathParameters": {"endpoint_id": "acme." + "0" * 31 + "\u00e9"}}, 404),
+        ({"pathParameters": None}, 404),
+    ],
+)
+def test_a_delivery_that_cannot_be_read_gets_a_problem_not_a_server_error(
+    endpoint: dict[str, Any], event_changes: dict[str, Any], status: int
+) -> None:
+    from functions.webhook_intake.handler import lambda_handler
+
+    event = http_event("POST", f"/v1/webhooks/{endpoint['id']}", raw_body='{"type": "po.approved"}')
+    event["pathParameters"] = {"endpoint_id": endpoint["id"]}
+    event["requestContext"].pop("authorizer", None)
+    event.update(event_changes)
+
+    result = lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    assert (result["statusCode"], result["headers"]["Content-Type"]) == (status, "application/problem+json")
 
 
 def test_rotation_keeps_the_previous_secret_for_the_overlap(api: Api, endpoint: dict[str, Any]) -> None:

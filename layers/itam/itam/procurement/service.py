@@ -4,7 +4,6 @@ processing that turns purchasing events into assets and license entitlements."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -19,11 +18,14 @@ from itam.clock import SystemClock, TimeOrderedIds
 from itam.errors import (
     DomainError,
     IllegalTransition,
+    InvalidInput,
     InvalidState,
+    MalformedInput,
     NotFound,
     PreconditionFailed,
     StaleVersion,
 )
+from itam.json_text import parse_object
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
@@ -191,16 +193,32 @@ class Intake:
         if not WEBHOOK_ID.fullmatch(webhook_id):
             raise SignatureRejected("webhook-id is missing or not 1-255 visible characters")
         self._verify(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}", headers, body)
-        delivery = Delivery(
-            id=webhook_id,
-            endpoint_id=endpoint_id,
-            received_at=self._clock.now(),
-            event_type=_event_type(body),
-            status=DeliveryStatus.RECEIVED,
-        )
+        now = self._clock.now()
+        try:
+            document = parse_object(body)
+        except (MalformedInput, InvalidInput) as unreadable:
+            # Authentic, but no worker could read it: recorded failed with the reason at once, not queued.
+            delivery = Delivery(
+                id=webhook_id,
+                endpoint_id=endpoint_id,
+                received_at=now,
+                status=DeliveryStatus.FAILED,
+                error=unreadable.detail,
+                processed_at=now,
+            )
+        else:
+            delivery = Delivery(
+                id=webhook_id,
+                endpoint_id=endpoint_id,
+                received_at=now,
+                event_type=_event_type(document),
+                status=DeliveryStatus.RECEIVED,
+            )
         earlier = repo.record_delivery(ctx, delivery, body)
         if earlier is not None and earlier.status is not DeliveryStatus.RECEIVED:
             return Accepted(delivery_id=earlier.id, status=earlier.status)  # a retry: the first answer
+        if earlier is None and delivery.status is DeliveryStatus.FAILED:
+            return Accepted(delivery_id=webhook_id, status=DeliveryStatus.FAILED)
         self._queue.send(
             {
                 "job": "delivery",
@@ -232,12 +250,8 @@ class Intake:
         raise SignatureRejected("the signature does not verify, or the timestamp is not within 5 minutes")
 
 
-def _event_type(body: str) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    kind = data.get("type") if isinstance(data, dict) else None
+def _event_type(document: Mapping[str, Any]) -> str | None:
+    kind = document.get("type")
     return kind[:64] if isinstance(kind, str) else None
 
 
