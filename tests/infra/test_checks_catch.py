@@ -40,6 +40,17 @@ def client(t: Template) -> dict[str, Any]:
     return res(t, "UserPoolClient")
 
 
+def endpoint_lookup(t: Template) -> dict[str, Any]:
+    """The webhook intake's own grant to read endpoint items."""
+    [statement] = [
+        s
+        for policy in res(t, "WebhookIntakeFunction")["Policies"]
+        for s in policy.get("Statement", [])
+        if s.get("Sid") == "FindWebhookEndpoints"
+    ]
+    return statement
+
+
 # (name, what it breaks, the check that must catch it)
 BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None]]] = [
     (
@@ -135,6 +146,25 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         "function reaches the table itself",
         lambda t: res(t, "ApiFunction")["Policies"].append(
             {"DynamoDBCrudPolicy": {"TableName": {"Ref": "AssetTable"}}}
+        ),
+        checks.check_iam,
+    ),
+    (
+        "intake reads more than webhook endpoints with its own role",
+        lambda t: endpoint_lookup(t)["Condition"]["ForAllValues:StringLike"].update(
+            {"dynamodb:LeadingKeys": ["T#*"]}
+        ),
+        checks.check_iam,
+    ),
+    (
+        "intake writes webhook partitions with its own role",
+        lambda t: endpoint_lookup(t).update(Action=["dynamodb:GetItem", "dynamodb:PutItem"]),
+        checks.check_iam,
+    ),
+    (
+        "another function reads webhook endpoints with its own role",
+        lambda t: res(t, "ProcurementWorkerFunction")["Policies"].append(
+            {"Statement": [copy.deepcopy(endpoint_lookup(t))]}
         ),
         checks.check_iam,
     ),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,7 @@ from botocore.handlers import BUILTIN_HANDLERS
 from botocore.loaders import Loader
 
 from tests.integration.conftest import Api
+from tests.integration.test_procurement import Sender, deliver
 from tests.support.lambda_api import reset_caches
 
 ROLE = "arn:aws:iam::123456789012:role/itam-test-us-east-1-tenant-data"
@@ -130,3 +133,43 @@ def test_one_botocore_session_serves_sts_and_every_tenants_dynamodb_client(
     # while each tenant's calls are still signed with that tenant's own credentials
     assert len(made) == 1
     assert len({key for key in calls.signed_by}) == 2
+
+
+def test_deliveries_to_made_up_webhook_endpoints_assume_no_tenant_role(api: Api, calls: Calls) -> None:
+    # Given: 20 made-up endpoint ids, each naming a tenant of its own
+    made_up = [f"t-{uuid.uuid4().hex[:10]}.{uuid.uuid4().hex}" for _ in range(20)]
+    body = json.dumps({"type": "po.approved"})
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": "1", "webhook-signature": "v1,forged"}
+
+    # When: a delivery is sent to each
+    replies = [deliver(endpoint_id, body, headers) for endpoint_id in made_up]
+
+    # Then: each is refused as an unknown endpoint, without one AssumeRole: the endpoints were looked
+    # up on the function's own credentials
+    assert {reply.status for reply in replies} == {404}
+    assert calls.assumed == []
+    assert set(calls.signed_by) == {os.environ["AWS_ACCESS_KEY_ID"]}
+
+
+def test_only_an_authentic_delivery_assumes_its_tenants_role(api: Api, calls: Calls) -> None:
+    # Given: an endpoint of acme, and a function that has assumed no role yet
+    endpoint = api.post("/v1/webhook-endpoints", {"name": "Coupa"}).body
+    reset_caches()
+    calls.assumed.clear()
+    calls.signed_by.clear()
+    sender = Sender(endpoint)
+    body = json.dumps({"type": "po.approved"})
+
+    # When: a forged delivery comes, then an authentic one
+    forged = deliver(endpoint["id"], body, {**sender.headers("msg_1", body), "webhook-signature": "v1,AAAA"})
+    assumed_after_forged = list(calls.assumed)
+    authentic = sender.send(body, msg_id="msg_1")
+
+    # Then: the forged one cost a lookup on the function's own credentials and no AssumeRole; the
+    # authentic one is recorded on credentials assumed for acme
+    assert (forged.status, authentic.status) == (401, 202)
+    assert assumed_after_forged == []
+    assert [c["Tags"] for c in calls.assumed] == [[{"Key": "tenant_id", "Value": "acme"}]]
+    own, *tenants = calls.signed_by[1:]  # after the forged delivery's lookup: the authentic one's
+    assert calls.signed_by[0] == own == os.environ["AWS_ACCESS_KEY_ID"]
+    assert tenants and all(key.startswith("ASIA") for key in tenants)

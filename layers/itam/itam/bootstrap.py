@@ -87,13 +87,21 @@ def endpoint_service() -> EndpointService:
 
 @lru_cache(maxsize=1)
 def webhook_intake() -> Intake:
-    """The intake: endpoint lookup and delivery records, secrets, the procurement queue."""
+    """The intake: endpoint lookup (on the function's own credentials), delivery records (on the
+    tenant's), secrets, the procurement queue."""
+    from itam.adapters import webhook_endpoint_directory
     from itam.adapters.messaging import SqsJobQueue
     from itam.procurement.service import Intake
 
     settings = load_settings()
     queue = SqsJobQueue(settings.procurement_queue_url or "", settings.region, settings.sqs_endpoint)
-    return Intake(_procurement_repositories(), _secret_store(), queue, settings.webhook_secret_prefix)
+    return Intake(
+        _procurement_repositories(),
+        webhook_endpoint_directory(settings),
+        _secret_store(),
+        queue,
+        settings.webhook_secret_prefix,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:
     from itam.adapters.licensing import DynamoLicenseRepository
+    from itam.procurement.ports import EndpointDirectory
 
 
 def models_for_tenant(settings: Settings) -> Callable[[TenantContext], TableModels]:
@@ -53,6 +54,17 @@ def license_repository_for(settings: Settings) -> Callable[[TenantContext], Dyna
 
     models_for = models_for_tenant(settings)
     return lambda ctx: DynamoLicenseRepository(models_for(ctx))
+
+
+def webhook_endpoint_directory(settings: Settings) -> EndpointDirectory:
+    """Webhook endpoints, read on the function's own credentials: the intake finds an endpoint before
+    it knows whether a delivery is authentic, and assumes the tenant's role only for one that is. In
+    AWS that role may read endpoint partitions and nothing else (template.yaml, FindWebhookEndpoints)."""
+    from itam.adapters.webhooks import DynamoProcurementRepository
+
+    return DynamoProcurementRepository(
+        table_models(settings.table_name, settings.region, settings.dynamodb_endpoint)
+    )
 
 
 def tenant_directory(settings: Settings) -> Iterator[str]:

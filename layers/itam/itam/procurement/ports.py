@@ -33,6 +33,13 @@ class ProcurementRepository(Protocol):
         """Store the PO state if its version is still `expected_version` (0: new), else StaleVersion."""
 
 
+class EndpointDirectory(Protocol):
+    """Webhook endpoints found by id without the tenant's scoped credentials: the intake looks one up
+    before it knows a delivery is authentic, and assumes the tenant's role only for one that is."""
+
+    def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None: ...
+
+
 class RequestFulfilment(Protocol):
     """The asset requests a received PO line may fulfil."""
 

@@ -47,7 +47,7 @@ from itam.procurement.models import (
     WebhookEndpoint,
 )
 from itam.procurement.orders import EntitlementPlan, UnitPlan, merge, plan, po_number_of
-from itam.procurement.ports import ProcurementRepository, RequestFulfilment
+from itam.procurement.ports import EndpointDirectory, ProcurementRepository, RequestFulfilment
 from itam.tenancy import TENANT_ID_PATTERN, Permission, TenantContext
 
 ENDPOINT_ID = re.compile(r"^(?P<tenant>[a-z0-9][a-z0-9-]{1,62})\.(?P<id>[0-9a-f]{32})$")
@@ -164,17 +164,23 @@ class EndpointService:
 
 
 class Intake:
-    """Verifies a delivery (Standard Webhooks), records it once per webhook-id, queues it."""
+    """Verifies a delivery (Standard Webhooks), records it once per webhook-id, queues it.
+
+    The endpoint is looked up in `endpoints`, which needs no tenant credentials; the tenant's
+    repository (`repository_for`, on credentials assumed for the tenant) is reached only once the
+    delivery's signature verifies, so a made-up endpoint id or a forged delivery costs no AssumeRole."""
 
     def __init__(
         self,
         repository_for: Callable[[TenantContext], ProcurementRepository],
+        endpoints: EndpointDirectory,
         store: SecretStore,
         queue: JobQueue,
         secret_prefix: str,
         clock: Clock | None = None,
     ) -> None:
         self._repo_for = repository_for
+        self._endpoints = endpoints
         self._store = store
         self._queue = queue
         self._prefix = secret_prefix
@@ -185,14 +191,14 @@ class Intake:
         if found is None or not TENANT_ID_PATTERN.fullmatch(found["tenant"]):
             raise EndpointNotFound(endpoint_id)
         ctx = TenantContext.system(found["tenant"], "webhook-intake")
-        repo = self._repo_for(ctx)
-        endpoint = repo.get_endpoint(ctx, endpoint_id)
+        endpoint = self._endpoints.get_endpoint(ctx, endpoint_id)
         if endpoint is None or not endpoint.enabled:
             raise EndpointNotFound(endpoint_id)
         webhook_id = headers.get("webhook-id", "")
         if not WEBHOOK_ID.fullmatch(webhook_id):
             raise SignatureRejected("webhook-id is missing or not 1-255 visible characters")
         self._verify(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}", headers, body)
+        repo = self._repo_for(ctx)
         now = self._clock.now()
         try:
             document = parse_object(body)
