@@ -16,16 +16,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from itam.errors import DomainError
 from itam.web import problems
-from itam.web.gate import access_fields, media_type, reject_unacceptable_body, routed_event
+from itam.web.gate import access_fields, reject_unacceptable_body, routed_event
 from itam.web.responses import problem_response
 from routes import CONTEXTS, include_contexts
 
@@ -47,21 +44,6 @@ def handle_domain_error(error: DomainError) -> Response[Any]:
 @app.exception_handler(RequestValidationError)
 def handle_validation_error(error: RequestValidationError) -> Response[Any]:
     return problem_response(problems.from_validation_errors(error.errors(), app.current_event.path))
-
-
-@app.exception_handler(RequestUnsupportedContentType)
-def handle_unsupported_content_type(_: RequestUnsupportedContentType) -> Response[Any]:
-    # Reached by a route that needs a body when none came, under another media type (with a body,
-    # the gate has answered already).
-    shown = media_type(app.current_event.raw_event)[0] or "none"
-    return problem_response(
-        problems.problem(
-            415,
-            "unsupported-media-type",
-            f"send the body as application/json (got {shown})",
-            app.current_event.path,
-        )
-    )
 
 
 @app.not_found

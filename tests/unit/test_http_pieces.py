@@ -264,7 +264,7 @@ def test_a_declared_charset_other_than_utf8_is_unsupported() -> None:
 
 
 def test_the_resolver_gets_the_media_type_in_its_canonical_spelling_and_the_body_as_text() -> None:
-    event = {**_encoded("POST", OBJECT.encode(), "Application/JSON; charset=UTF-8"), "headers": {}}
+    event = _encoded("POST", OBJECT.encode())
     event["headers"] = {"Content-Type": "Application/JSON; charset=UTF-8", "if-match": '"1"'}
 
     routed = routed_event(event)
@@ -272,5 +272,13 @@ def test_the_resolver_gets_the_media_type_in_its_canonical_spelling_and_the_body
     assert routed["headers"] == {"content-type": "application/json", "if-match": '"1"'}
     assert (routed["body"], routed["isBase64Encoded"]) == (OBJECT, False)
     assert event["headers"]["Content-Type"] == "Application/JSON; charset=UTF-8"  # the original is kept
-    plain = _event("GET", None, None)
-    assert routed_event(plain) is plain
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "application/x-www-form-urlencoded", "APPLICATION/JSON"]
+)
+def test_a_request_without_a_body_reaches_the_resolver_without_a_media_type(content_type: str) -> None:
+    # A media type that describes no body would have the resolver parse nothing as a form, or refuse it
+    routed = routed_event(_event("POST", None, content_type))
+
+    assert "content-type" not in routed["headers"]

@@ -79,23 +79,20 @@ def media_type(event: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def routed_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as the resolver is given it once the gate let it through: a JSON media type spelled
-    `application/json` (the resolver compares it case-sensitively, and would fail on `Application/JSON`),
-    and a base64-encoded body as its UTF-8 text (the resolver would decode it as UTF-8 unchecked)."""
-    media, _ = media_type(event)
+    """The event as the resolver is given it once the gate let it through. A body it checked comes as
+    its UTF-8 text (not base64) under `content-type: application/json`, spelled so: the resolver
+    compares media types case-sensitively and decodes base64 as UTF-8 unchecked. A request without a
+    body has no content type: the resolver would otherwise parse an empty body as a form or as
+    multipart, or refuse a media type that describes nothing."""
     method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
-    decode = (
-        bool(event.get("isBase64Encoded")) and method in _BODY_METHODS and event.get("body") not in (None, "")
-    )
-    if media != JSON_TYPE and not decode:
-        return event
-    routed = dict(event)
-    if media == JSON_TYPE:
-        headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}
-        routed["headers"] = {**headers, "content-type": JSON_TYPE}
-    if decode:
-        routed["body"] = raw_body(event).decode("utf-8")
-        routed["isBase64Encoded"] = False
+    has_body = event.get("body") not in (None, "")
+    if has_body and method not in _BODY_METHODS:
+        return event  # not checked, and no route of such a method reads a body
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if str(k).lower() != "content-type"}
+    routed = {**event, "headers": headers}
+    if has_body:
+        headers["content-type"] = JSON_TYPE
+        routed["body"], routed["isBase64Encoded"] = raw_body(event).decode("utf-8"), False
     return routed
 
 
