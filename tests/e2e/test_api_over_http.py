@@ -290,6 +290,53 @@ def test_bad_input_gets_a_problem_and_writes_nothing(
     assert admin.get("/v1/assets").body["items"] == []
 
 
+NESTED = b'{"a":' * 1000 + b"1" + b"}" * 1000
+ASSET = json.dumps({"name": "x", "kind": "hardware"})
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        (NESTED, "application/json", 422),
+        (b"[" * 100_000 + b"]" * 100_000, "APPLICATION/JSON", 422),
+        (ASSET.encode(), "APPLICATION/JSON", 201),
+        (ASSET.encode(), "Application/Json; charset=UTF-8", 201),
+        (ASSET.encode("utf-16"), "application/json", 400),
+        (ASSET.encode("utf-16-le"), "APPLICATION/JSON", 400),
+        (ASSET.encode("utf-16"), "application/json; charset=utf-16", 415),
+        (ASSET.encode(), "application/json;charset=UTF-16", 415),
+    ],
+    ids=[
+        "nested object",
+        "nested array",
+        "upper case",
+        "charset utf-8",
+        "utf-16",
+        "utf-16 no bom",
+        "declared utf-16",
+        "mislabelled",
+    ],
+)
+def test_nested_upper_case_and_utf16_bodies_get_their_answer_for_every_role(
+    local_stack: LocalStack, data: bytes, content_type: str, status: int
+) -> None:
+    tenant_id = tenant()
+    for role in ("admin", "editor", "viewer", "auditor"):
+        caller = client(local_stack, tenant_id, role)
+
+        reply = caller.call("POST", "/v1/assets", data=data, headers={"Content-Type": content_type})
+
+        if status == 201 and role in ("viewer", "auditor"):
+            assert reply.status == 403, reply.body  # well-formed: the role is what refuses it
+        elif status == 201:
+            assert reply.status == 201, reply.body
+            continue
+        else:
+            assert reply.status == status, (role, reply.body)
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert reply.body["status"] == reply.status
+
+
 def test_invalid_cursor_and_oversized_page(local_stack: LocalStack) -> None:
     admin = client(local_stack, tenant())
     assert admin.get("/v1/assets", params={"cursor": "not-a-cursor"}).status == 400

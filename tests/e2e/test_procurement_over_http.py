@@ -93,3 +93,24 @@ def test_a_signed_purchase_order_becomes_assets_once(local_stack: LocalStack) ->
     assert tampered.headers["content-type"].startswith("application/problem+json")
     time.sleep(1)
     assert len(ordered()) == 2
+
+
+def test_a_signed_delivery_nested_too_deep_is_recorded_failed(local_stack: LocalStack) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:10]}"
+    admin = Client(local_stack.gateway_url, local_stack.token(tenant, "admin"))
+    endpoint = admin.post("/v1/webhook-endpoints", {"name": "Coupa"}).body
+    sender = Client(local_stack.gateway_url, None)
+    body = '{"a":' * 1000 + "1" + "}" * 1000
+
+    # A forged copy is refused and not recorded; the signed one is acknowledged as failed
+    forged = {**signed(endpoint["secret"], "msg_deep", body), "webhook-signature": "v1,AAAA"}
+    assert sender.call("POST", endpoint["url_path"], data=body, headers=forged).status == 401
+    reply = sender.call(
+        "POST", endpoint["url_path"], data=body, headers=signed(endpoint["secret"], "msg_deep", body)
+    )
+
+    assert reply.status == 202, reply.body
+    assert reply.body == {"delivery_id": "msg_deep", "status": "failed"}
+    [delivery] = admin.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries").body["items"]
+    assert (delivery["id"], delivery["status"]) == ("msg_deep", "failed")
+    assert "more than 32 levels deep" in delivery["error"]

@@ -15,7 +15,7 @@ DESCRIPTIONS = {
     409: "Conflicts with the object's state (duplicate value, illegal transition, concurrent write)",
     412: "If-Match does not name the current version",
     413: "Body over 1 MB",
-    415: "Body is not application/json",
+    415: "Body is not application/json, or its charset is not UTF-8",
     422: "Invalid, unknown or read-only fields",
     428: "If-Match is required",
 }
