@@ -293,6 +293,18 @@ def test_a_signed_delivery_no_worker_could_read_is_recorded_failed_with_its_reas
     assert po_assets(api) == []
 
 
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "text/plain; charset=utf-16", ""])
+def test_the_intake_reads_a_signed_body_whatever_its_declared_content_type(
+    endpoint: dict[str, Any], content_type: str
+) -> None:
+    sender = Sender(endpoint)
+    body = json.dumps(approved(LAPTOPS))
+
+    reply = deliver(endpoint["id"], body, {**sender.headers("msg_typed", body), "content-type": content_type})
+
+    assert (reply.status, reply.body) == (202, {"delivery_id": "msg_typed", "status": "queued"})
+
+
 def test_an_unsigned_unreadable_body_is_refused_and_not_recorded(api: Api, endpoint: dict[str, Any]) -> None:
     body = '{"a":' * 1000 + "1" + "}" * 1000
     headers = Sender(endpoint).headers("msg_forged", body)
