@@ -4,7 +4,8 @@ A body is UTF-8 (RFC 8259 section 8.1: JSON exchanged between systems is UTF-8),
 mark, and holds one object whose member names are unique, whose numbers a double can hold and whose
 strings are Unicode (no lone surrogate escapes), nested at most MAX_DEPTH levels. Anything else is
 refused with a typed error that says what is wrong (MalformedInput: it cannot be read; InvalidInput:
-it reads, but is not a body any route takes), never with the parser's own exception.
+it reads, but is not a body any route takes: not an object, too deep, a number out of range), never
+with the parser's own exception.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ MAX_INTEGER_DIGITS = 309
 
 
 class _Refused(ValueError):
-    """Raised by the parser's hooks; carries the reason shown to the client."""
+    """Raised by the parser's hooks for text that is not JSON; carries the reason shown to the client."""
+
+
+class _OutOfRange(ValueError):
+    """Raised by the parser's number hooks: valid JSON, but no value any field can hold."""
 
 
 def decode(raw: bytes) -> str:
@@ -51,6 +56,8 @@ def parse_object(text: str) -> dict[str, Any]:
         raise _too_deep() from None
     except _Refused as refused:
         raise MalformedInput(f"the body is not valid JSON: {refused}") from None
+    except _OutOfRange as out_of_range:
+        raise InvalidInput(f"the body holds {out_of_range}") from None
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise MalformedInput(f"the body is not valid JSON: {error.msg} ({where})") from None
@@ -84,13 +91,13 @@ def _constant(name: str) -> Any:
 def _float(literal: str) -> float:
     value = float(literal)
     if not math.isfinite(value):
-        raise _Refused(f"the number {literal[:20]} is beyond the range of a double")
+        raise _OutOfRange(f"the number {literal[:20]}, beyond the range of a double")
     return value
 
 
 def _integer(literal: str) -> int:
     if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _Refused(f"an integer of {len(literal)} digits is beyond the range of a double")
+        raise _OutOfRange(f"an integer of {len(literal)} digits, beyond the range of a double")
     return int(literal)
 
 
