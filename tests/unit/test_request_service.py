@@ -357,6 +357,18 @@ def test_a_step_naming_no_user_of_the_tenant_is_refused_and_nothing_is_written(
     assert world.service.get_policy(BOSS).version == 0
 
 
+def test_names_are_looked_up_only_for_a_write_that_can_succeed_and_ids_never_taken_from_the_body(
+    world: World,
+) -> None:
+    world.service.put_policy(BOSS, PolicyUpdate(steps=[ApprovalStep(role=Role.EDITOR)]), '"0"')
+    with pytest.raises(PreconditionFailed):
+        world.service.put_policy(BOSS, PolicyUpdate(steps=[ApprovalStep(user="nobody@acme")]), '"0"')
+    assert world.people.lookups == []
+    given = [ApprovalStep(role=Role.ADMIN, user_id="alice"), ApprovalStep(user="chief@acme", user_id="alice")]
+    stored = world.service.put_policy(BOSS, PolicyUpdate(steps=given), '"1"')
+    assert [step.user_id for step in stored.steps] == [None, "chief"]
+
+
 def test_someone_who_takes_the_step_s_name_neither_sees_nor_decides_the_request(world: World) -> None:
     # Given: a policy naming the controller, and a request waiting for her
     controller_policy(world)

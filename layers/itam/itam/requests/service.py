@@ -456,11 +456,13 @@ class RequestService:
         ctx.require(Permission.ADMIN)
         if if_match is None:
             raise PreconditionRequired()
-        steps = [self._stored_step(ctx, index, step) for index, step in enumerate(body.steps)]
+        steps: list[ApprovalStep] | None = None
         for attempt in range(self._max_attempts):
             current = self._policy(ctx)
             if not etag_matches(if_match, current.version):
                 raise PreconditionFailed("approval policy")
+            if steps is None:  # looked up once, and only for a write that can succeed
+                steps = [self._stored_step(ctx, index, step) for index, step in enumerate(body.steps)]
             if current.version > 0 and steps == current.steps:
                 return current  # nothing to write
             now = self._clock.now()
@@ -480,7 +482,8 @@ class RequestService:
         )
 
     def _stored_step(self, ctx: TenantContext, index: int, step: StepUpdate) -> ApprovalStep:
-        stored = ApprovalStep.model_validate(step.model_dump())
+        # Only what an admin writes is taken from the body; the id is the directory's answer.
+        stored = ApprovalStep.model_validate(step.model_dump(include=set(StepUpdate.model_fields)))
         if step.user is None:
             return stored
         user_id = self._user_id(ctx, step.user)
