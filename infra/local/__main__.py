@@ -21,6 +21,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra.local.atomic import make_dynamodb_writes_atomic
+from infra.local.cognito import make_cognito_keep_pool_settings
 from infra.local.gateway import Gateway
 from infra.local.logs import configure_logging
 from infra.local.resources import StackResources, create_resources
@@ -150,6 +151,7 @@ class LocalStack:
     def _start_moto(self) -> None:
         ensure_port_free(self.settings.moto_port)
         make_dynamodb_writes_atomic()
+        make_cognito_keep_pool_settings()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()

@@ -103,6 +103,14 @@ def _set_role(cognito: Any, pool_id: str, username: str, role: str) -> None:
 
 def issue_token(state: Mapping[str, Any], tenant: str, role: str, *, user: str | None = None) -> str:
     """An ID token for user (default "<role>"; "<user>@<tenant>.example.com" unless it has an @)."""
+    return str(issue_tokens(state, tenant, role, user=user)["IdToken"])
+
+
+def issue_tokens(
+    state: Mapping[str, Any], tenant: str, role: str, *, user: str | None = None
+) -> dict[str, Any]:
+    """As issue_token, the whole sign-in result: IdToken, AccessToken (what a user calls Cognito itself
+    with, e.g. UpdateUserAttributes), RefreshToken."""
     validate(tenant, role)
     name = user or role
     username = name if "@" in name else f"{name}@{tenant}.example.com"
@@ -118,7 +126,7 @@ def issue_token(state: Mapping[str, Any], tenant: str, role: str, *, user: str |
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": username, "PASSWORD": password},
     )
-    return str(result["AuthenticationResult"]["IdToken"])
+    return dict(result["AuthenticationResult"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

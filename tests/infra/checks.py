@@ -206,10 +206,22 @@ def check_code_locations(template: Template) -> None:
 # ---------------------------------------------------------------- identity and API
 
 
+# What identifies a user or says the address is theirs: no app client may write these.
+IDENTITY_ATTRIBUTES = {"email", "email_verified", "phone_number", "phone_number_verified"}
+
+
 def check_user_pool(template: Template) -> None:
-    """The pool has custom:tenant_id; its app clients can read it but not write it."""
+    """The pool has custom:tenant_id; its app clients can read it but not write it. Users cannot
+    change their e-mail address (by which names are resolved to users), an address takes effect only
+    once verified, and user names and addresses are one user's in any case."""
     pool_id, pool = only(template, "AWS::Cognito::UserPool")
-    schema = {a.get("Name"): a for a in (pool.get("Properties") or {}).get("Schema") or []}
+    props = pool.get("Properties") or {}
+    assert (props.get("UsernameConfiguration") or {}).get("CaseSensitive") is False, (
+        f"{pool_id}: user names are case-sensitive: {props.get('UsernameConfiguration')}"
+    )
+    verify = (props.get("UserAttributeUpdateSettings") or {}).get("AttributesRequireVerificationBeforeUpdate")
+    assert "email" in (verify or []), f"{pool_id}: an e-mail change applies unverified: {verify}"
+    schema = {a.get("Name"): a for a in props.get("Schema") or []}
     assert TENANT_ATTRIBUTE in schema, f"{pool_id}: no {TENANT_ATTRIBUTE} attribute in {sorted(schema)}"
     assert schema[TENANT_ATTRIBUTE].get("AttributeDataType") == "String", (
         f"{pool_id}: {schema[TENANT_ATTRIBUTE]}"
@@ -223,7 +235,12 @@ def check_user_pool(template: Template) -> None:
         # Without WriteAttributes a client may write every writable attribute, the tenant included.
         assert "WriteAttributes" in props, f"{lid}: no WriteAttributes (all attributes writable)"
         assert custom not in props["WriteAttributes"], f"{lid} can write {custom}: {props['WriteAttributes']}"
-        assert custom in (props.get("ReadAttributes") or []), f"{lid} cannot read {custom}"
+        # An empty list is no list to Cognito: the client would write every standard attribute.
+        assert props["WriteAttributes"], f"{lid}: WriteAttributes is empty (all attributes writable)"
+        written = IDENTITY_ATTRIBUTES & set(props["WriteAttributes"])
+        assert not written, f"{lid}: users can change {sorted(written)} themselves"
+        read = set(props.get("ReadAttributes") or [])
+        assert {custom, "email", "email_verified"} <= read, f"{lid} reads only {sorted(read)}"
 
 
 def check_groups(template: Template) -> None:
@@ -383,6 +400,31 @@ def _check_function_policies(lid: str, props: Mapping[str, Any]) -> tuple[bool, 
     return assumes, directory_only
 
 
+def check_user_lookups(template: Template) -> None:
+    """The functions that resolve names to users may look one user up in the template's pool
+    (AdminGetUser) and nothing else of Cognito, and are told the pool."""
+    pool_id, _ = only(template, "AWS::Cognito::UserPool")
+    finders = set()
+    for lid, props in functions(template).items():
+        for policy in props.get("Policies") or []:
+            for statement in _statements(policy):
+                cognito = [a for a in _actions(statement) if a.lower().startswith("cognito-idp:") or a == "*"]
+                if not cognito:
+                    continue
+                assert _actions(statement) == ["cognito-idp:AdminGetUser"], f"{lid}: {_actions(statement)}"
+                assert statement.get("Resource") == {"Fn::GetAtt": [pool_id, "Arn"]}, (
+                    f"{lid}: AdminGetUser on {statement.get('Resource')}"
+                )
+                finders.add(lid)
+        env = ((props.get("Environment") or {}).get("Variables")) or {}
+        if lid in finders:
+            assert env.get("USER_POOL_ID") == {"Ref": pool_id}, (
+                f"{lid}: USER_POOL_ID is {env.get('USER_POOL_ID')}"
+            )
+    # The functions serving the request routes (the requests context and the all-routes function).
+    assert finders >= {"ApiFunction", "RequestsApiFunction"}, f"only {sorted(finders)} can look users up"
+
+
 def check_iam(template: Template) -> None:
     """No function reaches the table with its own role (but for directory reads and the intake's
     endpoint lookup); each assumes the tenant-data role, whose sessions reach only the template's
@@ -435,6 +477,7 @@ ALL_CHECKS = (
     check_domain_layer,
     check_code_locations,
     check_user_pool,
+    check_user_lookups,
     check_groups,
     check_http_api_auth,
     check_public_routes,

@@ -135,6 +135,56 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         checks.check_user_pool,
     ),
     ("client writes everything", lambda t: client(t).pop("WriteAttributes"), checks.check_user_pool),
+    (
+        "client writes everything (empty list)",
+        lambda t: client(t).update(WriteAttributes=[]),
+        checks.check_user_pool,
+    ),
+    (
+        "users change their e-mail",
+        lambda t: client(t)["WriteAttributes"].append("email"),
+        checks.check_user_pool,
+    ),
+    (
+        "users verify their own e-mail",
+        lambda t: client(t)["WriteAttributes"].append("email_verified"),
+        checks.check_user_pool,
+    ),
+    (
+        "tokens without email_verified",
+        lambda t: client(t)["ReadAttributes"].remove("email_verified"),
+        checks.check_user_pool,
+    ),
+    (
+        "case-sensitive user names",
+        lambda t: res(t, "UserPool").pop("UsernameConfiguration"),
+        checks.check_user_pool,
+    ),
+    (
+        "unverified e-mail changes apply",
+        lambda t: res(t, "UserPool").pop("UserAttributeUpdateSettings"),
+        checks.check_user_pool,
+    ),
+    (
+        "the requests function cannot look users up",
+        lambda t: res(t, "RequestsApiFunction")["Policies"].remove({"Statement": [lookup(t)]}),
+        checks.check_user_lookups,
+    ),
+    (
+        "a function lists the pool's users",
+        lambda t: lookup(t).update(Action=["cognito-idp:AdminGetUser", "cognito-idp:ListUsers"]),
+        checks.check_user_lookups,
+    ),
+    (
+        "a function looks users up in every pool",
+        lambda t: lookup(t).update(Resource="*"),
+        checks.check_user_lookups,
+    ),
+    (
+        "a function not told the pool",
+        lambda t: res(t, "RequestsApiFunction")["Environment"]["Variables"].pop("USER_POOL_ID"),
+        checks.check_user_lookups,
+    ),
     ("no auditor group", lambda t: t["Resources"].pop("AuditorGroup"), checks.check_groups),
     (
         "API route public",
@@ -206,6 +256,18 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         checks.check_iam,
     ),
 ]
+
+
+def lookup(template: dict[str, Any]) -> dict[str, Any]:
+    """The requests function's AdminGetUser statement."""
+    [statement] = [
+        s
+        for p in res(template, "RequestsApiFunction")["Policies"]
+        for s in p.get("Statement", [])
+        if isinstance(p, dict)
+        if s.get("Sid") == "FindUsersByName"
+    ]
+    return statement
 
 
 def role_statement(template: dict[str, Any]) -> dict[str, Any]:

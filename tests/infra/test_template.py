@@ -68,8 +68,10 @@ def test_no_role_may_scan_or_manage_the_table(template: dict[str, Any]) -> None:
         for s in p.get("Statement", [])
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
-    # Its own role: assume the tenant-data role, and manage webhook signing secrets; no data.
+    # Its own role: assume the tenant-data role, manage webhook signing secrets, and look a user up
+    # in the pool; no data.
     assert {a for a in function_actions if not a.startswith("secretsmanager:")} == {
         "sts:AssumeRole",
         "sts:TagSession",
+        "cognito-idp:AdminGetUser",
     }

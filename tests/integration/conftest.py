@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,9 @@ import pytest
 from moto import mock_aws
 
 from infra.local.atomic import make_dynamodb_writes_atomic
-from infra.local.template import load_template, table_create_kwargs
+from infra.local.cognito import make_cognito_keep_pool_settings
+from infra.local.resources import Context, create_user_pool
+from infra.local.template import Resolver, load_template, table_create_kwargs
 from tests.support.events import claims_for, http_event
 from tests.support.lambda_api import Reply, invoke, reset_caches
 
@@ -27,6 +30,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "itam")
     make_dynamodb_writes_atomic()
+    make_cognito_keep_pool_settings()
     with mock_aws():
         yield
 
@@ -62,7 +66,8 @@ class Jobs:
 @pytest.fixture
 def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The template's table, created in moto; settings and cached clients are reset around each test."""
-    [kwargs] = table_create_kwargs(load_template(), {"Stage": "test"})
+    template = load_template()
+    [kwargs] = table_create_kwargs(template, {"Stage": "test"})
     boto3.client("dynamodb").create_table(**kwargs)
     monkeypatch.setenv("TABLE_NAME", kwargs["TableName"])
     jobs = _create_jobs()
@@ -74,16 +79,55 @@ def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     sync = boto3.client("sqs").create_queue(QueueName="itam-test-sync")["QueueUrl"]
     monkeypatch.setenv("SYNC_QUEUE_URL", sync)
     monkeypatch.setenv("CONNECTOR_SECRET_PREFIX", "itam-test/connectors")
+    monkeypatch.setenv("USER_POOL_ID", _create_user_pool(template))
     reset_caches()
     yield kwargs["TableName"]
     reset_caches()
 
 
+def _create_user_pool(template: dict[str, Any]) -> str:
+    """The template's user pool, created in moto; its id."""
+    props = template["Resources"]["UserPool"]["Properties"]
+    resolved = Resolver(params={"Stage": "test"}).resolve(props)
+    return create_user_pool(Context(boto3.Session(), None, "us-east-1"), "UserPool", resolved).ref  # type: ignore[arg-type]
+
+
 class Api:
-    """Calls the API function's lambda_handler with HTTP API v2 events, as a given tenant and role."""
+    """Calls the API function's lambda_handler with HTTP API v2 events, as a given tenant and role.
+
+    The caller's claims name a user the user pool does not hold (sub "<tenant>-<user>"); `Api.member`
+    makes a caller who is a user of the pool, as anyone an approval step or a request names must be."""
 
     def __init__(self, tenant: str = "acme", role: str = "admin", user: str = "u-1") -> None:
         self.claims: dict[str, str] | None = claims_for(tenant, role, user)
+
+    @classmethod
+    def member(cls, tenant: str, role: str, user: str, email: str | None = None) -> Api:
+        """A caller who is a user of the pool (created if need be): the claims carry the pool's sub."""
+        address = email or f"{user}@{tenant}.example.com"
+        cognito, pool_id = boto3.client("cognito-idp"), os.environ["USER_POOL_ID"]
+        try:
+            found = cognito.admin_get_user(UserPoolId=pool_id, Username=address)
+        except cognito.exceptions.UserNotFoundException:
+            attributes = [
+                {"Name": "email", "Value": address},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "custom:tenant_id", "Value": tenant},
+            ]
+            cognito.admin_create_user(
+                UserPoolId=pool_id, Username=address, UserAttributes=attributes, MessageAction="SUPPRESS"
+            )
+            found = cognito.admin_get_user(UserPoolId=pool_id, Username=address)
+        sub = next(a["Value"] for a in found["UserAttributes"] if a["Name"] == "sub")
+        api = cls(tenant, role, user)
+        assert api.claims is not None
+        api.claims.update({"sub": sub, "cognito:username": sub, "email": address})
+        return api
+
+    @property
+    def sub(self) -> str:
+        assert self.claims is not None
+        return self.claims["sub"]
 
     def as_(self, tenant: str, role: str = "admin", user: str = "u-1") -> Api:
         return Api(tenant, role, user)

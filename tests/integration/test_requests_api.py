@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import jsonschema
 import pytest
+from botocore.exceptions import ClientError
 
 from itam.bootstrap import request_service
 from itam.tenancy import Role, TenantContext
@@ -81,10 +84,10 @@ def test_any_employee_submits_a_request_with_location_etag_history_and_event(api
     assert reply.headers["Location"] == f"/v1/requests/{body['id']}"
     assert reply.etag == '"1"'
     assert (body["status"], body["quantity"], body["remaining"]) == ("submitted", 2, 2)
-    assert (body["requested_by"], body["requested_for"]) == ("acme-alice", "acme-alice")
+    assert (body["requested_by"], body["requested_for"], body["requested_for_id"]) == ("acme-alice",) * 3
     assert body["approval"] == {
         "policy_version": 0,
-        "steps": [{"role": "admin", "user": None, "min_cost": None}],
+        "steps": [{"role": "admin", "user": None, "user_id": None, "min_cost": None}],
         "current_step": 0,
         "decisions": [],
     }
@@ -124,14 +127,26 @@ def test_invalid_requests_are_422_and_store_nothing(api: Api, body: dict[str, An
 
 
 def test_a_request_on_behalf_of_someone(api: Api) -> None:
-    made = submit(alice(api), requested_for="bob@acme.example.com")
-    assert (made["requested_by"], made["requested_for"]) == ("acme-alice", "bob@acme.example.com")
-    bob = api.as_("acme", "viewer", "bob")
+    bob = Api.member("acme", "viewer", "bob")
+    made = submit(alice(api), requested_for="Bob@ACME.example.com")
+    assert (made["requested_by"], made["requested_for"]) == ("acme-alice", "Bob@ACME.example.com")
+    assert made["requested_for_id"] == bob.sub  # the user the name names, found in the pool
     assert bob.get(f"/v1/requests/{made['id']}").status == 200  # the person it is for sees it
-    assert [
-        r["id"]
-        for r in bob.get("/v1/requests", query={"requested_for": "BOB@acme.example.com"}).body["items"]
-    ] == [made["id"]]
+    for name in ("BOB@acme.example.com", bob.sub):
+        listed = bob.get("/v1/requests", query={"requested_for": name}).body["items"]
+        assert [r["id"] for r in listed] == [made["id"]]
+        assert [r["id"] for r in api.get("/v1/requests", query={"requested_for": name}).body["items"]] == [
+            made["id"]
+        ]
+
+
+def test_a_recipient_who_is_no_user_of_the_tenant_is_only_a_name(api: Api) -> None:
+    Api.member("globex", "viewer", "bob", email="bob@globex.example.com")
+    for name in ("Bob Smith", "bob@globex.example.com", "nobody@acme.example.com"):
+        made = submit(alice(api), requested_for=name)
+        assert (made["requested_for"], made["requested_for_id"]) == (name, None)
+    listed = api.get("/v1/requests", query={"requested_for": "BOB SMITH"}).body["items"]
+    assert [r["requested_for"] for r in listed] == ["Bob Smith"]
 
 
 # ---------------------------------------------------------------------- approval and fulfilment
@@ -274,7 +289,7 @@ def test_the_requester_and_the_recipient_never_approve_their_own_request(api: Ap
     reply = act(api, own, "approve")
     assert (reply.status, reply.body["type"]) == (403, "/problems/self-approval")
 
-    boss = api.as_("acme", "admin", "boss")
+    boss = Api.member("acme", "admin", "boss")
     for_boss = submit(alice(api), requested_for="boss@acme.example.com")
     reply = act(boss, for_boss, "approve")
     assert (reply.status, reply.body["type"]) == (403, "/problems/self-approval")
@@ -297,17 +312,20 @@ def test_only_the_current_steps_approver_decides(api: Api) -> None:
 
 
 def test_a_multi_step_chain_with_cost_thresholds(api: Api, jobs: Jobs) -> None:
+    controller = Api.member("acme", "viewer", "controller")
     steps = [
         {"role": "editor"},
-        {"user": "acme-controller"},
+        {"user": "controller@acme.example.com"},
         {"role": "admin", "min_cost": {"amount": "1000", "currency": "EUR"}},
     ]
     reply = put_policy(api, steps)
     assert (reply.status, reply.etag, reply.body["version"]) == (200, '"1"', 1)
+    assert [step["user_id"] for step in reply.body["steps"]] == [None, controller.sub, None]
 
     def chain(cost: dict[str, str] | None) -> list[dict[str, Any]]:
         made = submit(alice(api), estimated_cost=cost) if cost else submit(alice(api))
-        return [{k: v for k, v in step.items() if v is not None} for step in made["approval"]["steps"]]
+        shown = [{k: v for k, v in step.items() if v is not None} for step in made["approval"]["steps"]]
+        return [{k: v for k, v in step.items() if k != "user_id"} for step in shown]
 
     assert chain({"amount": "999.99", "currency": "EUR"}) == steps[:2]
     assert chain({"amount": "1000", "currency": "EUR"}) == steps
@@ -317,7 +335,6 @@ def test_a_multi_step_chain_with_cost_thresholds(api: Api, jobs: Jobs) -> None:
     stock(api, 1)
     made = submit(alice(api), estimated_cost={"amount": "2500", "currency": "EUR"})
     editor = api.as_("acme", "editor", "ed")
-    controller = api.as_("acme", "viewer", "controller")
     assert act(controller, made, "approve").body["type"] == "/problems/not-approver"  # not yet
     first = act(editor, made, "approve", {"comment": "fine by IT"})
     assert first.status == 200, first.body
@@ -332,7 +349,7 @@ def test_a_multi_step_chain_with_cost_thresholds(api: Api, jobs: Jobs) -> None:
     assert last.body["status"] == "fulfilled"
     assert [d["by"]["user_id"] for d in last.body["approval"]["decisions"]] == [
         "acme-ed",
-        "acme-controller",
+        controller.sub,
         "acme-u-1",
     ]
     assert history_types(api, made["id"]) == [
@@ -350,9 +367,9 @@ def test_a_multi_step_chain_with_cost_thresholds(api: Api, jobs: Jobs) -> None:
 
 def test_an_approver_lists_what_awaits_their_decision(api: Api) -> None:
     # Given: a chain of an editor, then the controller (a viewer the policy names), and four requests
-    assert put_policy(api, [{"role": "editor"}, {"user": "acme-controller"}]).status == 200
+    controller = Api.member("acme", "viewer", "controller")
+    assert put_policy(api, [{"role": "editor"}, {"user": "controller@acme.example.com"}]).status == 200
     editor = api.as_("acme", "editor", "ed")
-    controller = api.as_("acme", "viewer", "controller")
     first, second = submit(alice(api)), submit(alice(api))
     act(editor, submit(alice(api)), "reject", {"comment": "no budget"})
     own = submit(editor)  # nobody decides their own request
@@ -473,6 +490,70 @@ def test_decisions_need_if_match_and_a_stale_one_is_412(api: Api) -> None:
     assert api.get(path).body == made
 
 
+# ---------------------------------------------------------------------- people are their sub
+def set_email(member: Api, address: str) -> None:
+    """An admin changes the user's address in the pool; the user's next token carries it, verified."""
+    cognito = boto3.client("cognito-idp")
+    attributes = [{"Name": "email", "Value": address}, {"Name": "email_verified", "Value": "true"}]
+    cognito.admin_update_user_attributes(
+        UserPoolId=os.environ["USER_POOL_ID"], Username=member.sub, UserAttributes=attributes
+    )
+    assert member.claims is not None
+    member.claims["email"] = address
+
+
+def test_a_recipient_with_a_new_e_mail_address_still_cannot_approve(api: Api) -> None:
+    # Given: a request for an editor who holds the approving role
+    assert put_policy(api, [{"role": "editor"}]).status == 200
+    erin = Api.member("acme", "editor", "erin")
+    made = submit(alice(api), requested_for="erin@acme.example.com")
+    assert (act(erin, made, "approve").status, made["requested_for_id"]) == (403, erin.sub)
+    # When: her address changes and she signs in again
+    set_email(erin, "erin.new@acme.example.com")
+    # Then: she is still the person the request is for
+    reply = act(erin, made, "approve")
+    assert (reply.status, reply.body["type"]) == (403, "/problems/self-approval")
+    reply = act(erin, made, "reject", {"comment": "not needed"})
+    assert (reply.status, reply.body["type"]) == (403, "/problems/self-rejection")
+    assert erin.get(f"/v1/requests/{made['id']}").body["status"] == "submitted"
+    assert act(api.as_("acme", "editor", "ed"), made, "approve").status == 200
+
+
+def test_a_viewer_with_the_step_s_address_neither_sees_nor_approves(api: Api) -> None:
+    # Given: a policy naming the controller, saved while she had the address, and a request for it
+    controller = Api.member("acme", "viewer", "controller")
+    vera = Api.member("acme", "viewer", "vera")
+    assert put_policy(api, [{"user": "controller@acme.example.com"}]).status == 200
+    stock(api, 1)
+    made = submit(alice(api))
+    # When: vera tries to take the address in another case, the pool refuses (one user per address)
+    with pytest.raises(ClientError, match="AliasExistsException"):
+        set_email(vera, "Controller@acme.example.com")
+    # ... and when the controller's address changes and vera is given the old one, verified
+    set_email(controller, "controller.old@acme.example.com")
+    set_email(vera, "controller@acme.example.com")
+    for address in ("controller@acme.example.com", "Controller@ACME.example.com"):
+        assert vera.claims is not None
+        vera.claims["email"] = address
+        # Then: to vera the request does not exist; it waits for the controller, by id
+        assert vera.get(f"/v1/requests/{made['id']}").status == 404
+        assert act(vera, made, "approve").status == 404
+        assert vera.get("/v1/requests", query={"awaiting_me": "true"}).body["items"] == []
+    reply = act(controller, made, "approve")
+    assert (reply.status, reply.body["status"]) == (200, "fulfilled")
+    decision = reply.body["approval"]["decisions"][0]["by"]
+    assert decision == {"user_id": controller.sub, "username": "controller.old@acme.example.com"}
+
+
+def test_a_policy_step_naming_a_user_of_another_tenant_or_nobody_is_refused(api: Api) -> None:
+    Api.member("globex", "admin", "controller")
+    for name in ("controller@globex.example.com", "nobody@acme.example.com"):
+        reply = put_policy(api, [{"role": "editor"}, {"user": name}])
+        assert (reply.status, reply.body["type"]) == (422, "/problems/unknown-user")
+        assert reply.body["errors"][0]["field"] == "steps.1.user"
+    assert api.get("/v1/approval-policy").etag == '"0"'
+
+
 # ---------------------------------------------------------------------- cancellation
 def test_the_requester_or_an_admin_cancels_before_fulfilment(api: Api, jobs: Jobs) -> None:
     mine = submit(alice(api))
@@ -547,9 +628,9 @@ def test_two_approvers_of_one_step_at_once_decide_once(api: Api) -> None:
 # ---------------------------------------------------------------------- lists and visibility
 def test_lists_filter_and_viewers_see_only_their_own(api: Api) -> None:
     a1 = submit(alice(api))
-    bob = api.as_("acme", "viewer", "bob")
+    bob = Api.member("acme", "viewer", "bob")
     b1 = submit(bob)
-    for_bob = submit(alice(api), requested_for="acme-bob")
+    for_bob = submit(alice(api), requested_for="bob@acme.example.com")
     rejected = act(api, a1, "reject", {"comment": "no"}).body
 
     ids = lambda reply: [r["id"] for r in reply.body["items"]]  # noqa: E731
@@ -559,10 +640,10 @@ def test_lists_filter_and_viewers_see_only_their_own(api: Api) -> None:
     assert ids(api.get("/v1/requests", query={"requested_by": "acme-alice", "status": "submitted"})) == [
         for_bob["id"]
     ]
-    assert ids(api.get("/v1/requests", query={"requested_for": "acme-bob"})) == [for_bob["id"], b1["id"]]
+    assert ids(api.get("/v1/requests", query={"requested_for": bob.sub})) == [for_bob["id"], b1["id"]]
 
     assert ids(alice(api).get("/v1/requests")) == [for_bob["id"], a1["id"]]  # her own, by default
-    assert ids(bob.get("/v1/requests", query={"requested_for": "acme-bob"})) == [for_bob["id"], b1["id"]]
+    assert ids(bob.get("/v1/requests", query={"requested_for": bob.sub})) == [for_bob["id"], b1["id"]]
     reply = bob.get("/v1/requests", query={"requested_by": "acme-alice"})
     assert (reply.status, reply.body["type"]) == (403, "/problems/forbidden")
     assert bob.get(f"/v1/requests/{a1['id']}").status == 404
@@ -590,7 +671,7 @@ def test_policy_default_put_if_match_history_and_roles(api: Api) -> None:
     assert (got.status, got.etag, got.body["steps"]) == (
         200,
         '"0"',
-        [{"role": "admin", "user": None, "min_cost": None}],
+        [{"role": "admin", "user": None, "user_id": None, "min_cost": None}],
     )
     assert alice(api).get("/v1/approval-policy").status == 200  # everyone may see who approves
 

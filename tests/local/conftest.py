@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from infra.local.cognito import make_cognito_keep_pool_settings
 from infra.local.gateway import Gateway
 from infra.local.resources import StackResources, create_resources
 from infra.local.template import load_template
@@ -46,6 +47,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
+    """The emulator in this process, with the user pool behaviour the local stack gives it."""
+    make_cognito_keep_pool_settings()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -56,6 +59,14 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def session() -> boto3.Session:
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def itam(moto_url: str, session: boto3.Session) -> StackResources:
+    """template.yaml's resources on the emulator (once: some have fixed names)."""
+    return create_resources(
+        load_template(), endpoint_url=moto_url, region=REGION, params={"Stage": "stacktest"}, session=session
+    )
 
 
 @dataclass

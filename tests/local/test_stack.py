@@ -16,20 +16,13 @@ import boto3
 import pytest
 
 from infra.local.__main__ import Settings, StackError, ensure_port_free, functions_environment
-from infra.local.resources import StackResources, create_resources
+from infra.local.resources import StackResources
 from infra.local.runner import Runner, resolve_queue_sources, resolve_schedule_sources
 from infra.local.template import TemplateError, load_template
 from infra.local.token import issue_token
 from infra.local.token import main as token_main
 from tests.local.conftest import FIXTURE_TEMPLATE, REGION, EchoStack, free_port
 from tests.support.tokens import unverified_claims
-
-
-@pytest.fixture(scope="module")
-def itam(moto_url: str, session: boto3.Session) -> StackResources:
-    return create_resources(
-        load_template(), endpoint_url=moto_url, region=REGION, params={"Stage": "stacktest"}, session=session
-    )
 
 
 def test_template_resources_are_created(itam: StackResources, moto_url: str, session: boto3.Session) -> None:

@@ -193,6 +193,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
             "EventBus": "itam-local",
             "ProcurementQueue": queue_url.replace("Audit", "Procurement"),
             "SyncQueue": queue_url.replace("Audit", "Sync"),
+            "UserPool": "us-east-1_local",
         },
         attributes={"TenantDataRole": {"Arn": role_arn}},
     )
@@ -210,6 +211,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "STAGE": "local",
         "TENANT_ROLE_ARN": role_arn,
+        "USER_POOL_ID": "us-east-1_local",
     }
 
 

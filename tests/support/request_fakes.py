@@ -13,7 +13,7 @@ from itam.licenses.models import License, LicenseFilter, Seat, SeatCreate, produ
 from itam.pagination import Page, PageRequest
 from itam.ports import EventPublisher, IdempotencyClaim
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
-from itam.requests.ports import Lease, RequestRepository, Seats, StoredRequest
+from itam.requests.ports import Directory, Lease, Person, RequestRepository, Seats, StoredRequest
 from itam.requests.workflow import fold
 from itam.tenancy import TenantContext
 from tests.support.fakes import IdempotencyKeys
@@ -59,7 +59,8 @@ class FakeRequestRepository(IdempotencyKeys):
                 return False
             if filters.requested_by is not None and fold(request.requested_by) != fold(filters.requested_by):
                 return False
-            return filters.requested_for is None or fold(request.requested_for) == fold(filters.requested_for)
+            recipient = request.requested_for_id or request.requested_for  # as the adapter indexes it
+            return filters.requested_for is None or fold(recipient) == fold(filters.requested_for)
 
         listed = sorted(
             (r for (t, _), r in self.requests.items() if t == ctx.tenant_id and matches(r)),
@@ -133,6 +134,26 @@ class FakeRequestRepository(IdempotencyKeys):
 
     def policy_history(self, ctx: TenantContext, page: PageRequest) -> Page[PolicyEvent]:
         return Page(items=self.policy_events.get(ctx.tenant_id, [])[: page.limit])
+
+
+class FakeDirectory:
+    """The tenants' users: (tenant, id, e-mail, enabled); names compared as the pool does, in any case."""
+
+    def __init__(self, *users: tuple[str, str, str]) -> None:
+        self.users: list[tuple[str, str, str, bool]] = []
+        self.lookups: list[str] = []
+        for tenant, user_id, email in users:
+            self.add(tenant, user_id, email)
+
+    def add(self, tenant: str, user_id: str, email: str, enabled: bool = True) -> None:
+        self.users.append((tenant, user_id, email, enabled))
+
+    def find(self, ctx: TenantContext, name: str) -> Person | None:
+        self.lookups.append(name)
+        for tenant, user_id, email, enabled in self.users:
+            if name.lower() in (email.lower(), user_id.lower()):
+                return Person(user_id, email) if tenant == ctx.tenant_id and enabled else None
+        return None
 
 
 class FakeSeats:
@@ -223,3 +244,4 @@ class FakePublisher:
 _requests: RequestRepository = FakeRequestRepository()
 _seats: Seats = FakeSeats()
 _publisher: EventPublisher = FakePublisher()
+_directory: Directory = FakeDirectory()

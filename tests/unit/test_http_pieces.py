@@ -21,17 +21,42 @@ from itam.web.problems import from_domain_error, from_validation_errors
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("[admin editor]", ["admin", "editor"]),
-        ('["admin","viewer"]', ["admin", "viewer"]),
+        ("[admin editor]", ["admin", "editor"]),  # the HTTP API's rendering of an array
+        ("[admin]", ["admin"]),
         (["auditor"], ["auditor"]),
-        ("admin,editor", ["admin", "editor"]),
+        (["x,admin", "admin "], ["x,admin", "admin "]),  # a decoded token: exact names
         ("viewer", ["viewer"]),
         ("[]", []),
+        ("", []),
         (None, []),
     ],
 )
 def test_group_claim_formats(value: object, expected: list[str]) -> None:
     assert parse_list_claim(value) == expected
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        "[x,admin]",  # a group named "x,admin"
+        "admin,editor",
+        "[admin ]",  # a group named "admin "
+        "[ admin]",
+        "[viewer  admin]",  # "viewer " and "admin", or "viewer" and " admin"
+        "[admin\t]",
+        '["admin"]',  # a group named '"admin"', or JSON inside a string
+        '["viewer","admin"]',
+        "[[admin]]",
+        " admin",
+        "admin ",
+        ["x,admin", "admin ", " admin", "Admin", "[admin]"],
+    ],
+)
+def test_a_group_whose_name_only_contains_a_role_name_grants_nothing(groups: object) -> None:
+    ctx = tenant_context(
+        {"sub": "u1", "custom:tenant_id": "acme", "token_use": "id", "cognito:groups": groups}
+    )
+    assert ctx.roles == frozenset()
 
 
 def test_tenant_context_from_claims() -> None:
@@ -41,6 +66,7 @@ def test_tenant_context_from_claims() -> None:
             "custom:tenant_id": "acme",
             "cognito:groups": "[editor unknown]",
             "email": "a@acme.example.com",
+            "email_verified": "true",
             "token_use": "id",
         }
     )
@@ -49,6 +75,24 @@ def test_tenant_context_from_claims() -> None:
     ctx.require(Permission.WRITE)
     with pytest.raises(errors.Forbidden):
         ctx.require(Permission.READ_HISTORY)
+
+
+@pytest.mark.parametrize(
+    ("extra", "shown"),
+    [
+        ({"email": "a@acme.example.com", "email_verified": "true"}, "a@acme.example.com"),
+        ({"email": "a@acme.example.com", "email_verified": True}, "a@acme.example.com"),
+        ({"email": "a@acme.example.com", "email_verified": "false"}, "name-1"),
+        ({"email": "a@acme.example.com"}, "name-1"),  # not known to be verified
+        ({}, "name-1"),
+    ],
+)
+def test_the_display_name_is_the_e_mail_only_when_verified(extra: dict[str, object], shown: str) -> None:
+    claims = {"sub": "u1", "custom:tenant_id": "acme", "token_use": "id", "cognito:username": "name-1"}
+    ctx = tenant_context({**claims, **extra})
+    assert (ctx.user_id, ctx.username) == ("u1", shown)
+    claims.pop("cognito:username")
+    assert tenant_context(claims).username == "u1"
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,14 @@ from itam.errors import (
     PreconditionRequired,
 )
 from itam.pagination import Page, PageRequest
-from itam.requests.errors import FulfilmentInProgress, NotApprover, RequestNotFound, SelfApproval
+from itam.requests.errors import (
+    FulfilmentInProgress,
+    NotApprover,
+    RequestNotFound,
+    SelfApproval,
+    SelfRejection,
+    UnknownUser,
+)
 from itam.requests.models import (
     ApprovalStep,
     DecisionBody,
@@ -39,13 +46,14 @@ from itam.requests.ports import Lease
 from itam.requests.service import INBOX_QUERIES, RequestService
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository, FixedClock, SequentialIds
-from tests.support.request_fakes import FakePublisher, FakeRequestRepository, FakeSeats
+from tests.support.request_fakes import FakeDirectory, FakePublisher, FakeRequestRepository, FakeSeats
 
 ALICE = TenantContext("acme", "alice", "alice@acme", frozenset({Role.VIEWER}))
 BOSS = TenantContext("acme", "boss", "boss@acme", frozenset({Role.ADMIN}))
 CHIEF = TenantContext("acme", "chief", "chief@acme", frozenset({Role.ADMIN}))
 EDITOR = TenantContext("acme", "ed", "ed@acme", frozenset({Role.EDITOR}))
 GLOBEX = TenantContext("globex", "boss", "boss@globex", frozenset({Role.ADMIN}))
+PEOPLE = (ALICE, BOSS, CHIEF, EDITOR, GLOBEX)
 LAPTOP = RequestCreate(kind="hardware", category="laptop", justification="new hire")
 APPROVE = DecisionBody()
 
@@ -60,6 +68,7 @@ class World:
         self.assets = AssetService(self.asset_repo, self.clock, SequentialIds(), sleep=lambda _: None)
         self.seats = FakeSeats()
         self.publisher = publisher or FakePublisher()
+        self.people = FakeDirectory(*((c.tenant_id, c.user_id, c.username) for c in PEOPLE))
         ids = _Ids(1000)
         self.service = RequestService(
             self.repo,
@@ -69,6 +78,7 @@ class World:
             self.clock,
             ids,
             sleep=lambda _: None,
+            people=self.people,
         )
 
     def laptops(self, count: int, **fields: Any) -> list[Asset]:
@@ -315,6 +325,140 @@ def test_the_policy_needs_admin_and_if_match(world: World) -> None:
     assert world.service.put_policy(BOSS, update, "*").version == 1  # unchanged: nothing written
     assert [e.version for e in world.service.policy_history(BOSS, PageRequest()).items] == [1]
     assert world.service.get_policy(GLOBEX).version == 0
+
+
+# ---------------------------------------------------------------------- people, by id
+CONTROLLER = TenantContext("acme", "c-1", "controller@acme", frozenset({Role.VIEWER}))
+
+
+def controller_policy(world: World, name: str = "Controller@ACME") -> None:
+    """One step: the controller, named by e-mail address in another case than the directory's."""
+    world.people.add("acme", CONTROLLER.user_id, CONTROLLER.username)
+    world.service.put_policy(BOSS, PolicyUpdate(steps=[ApprovalStep(user=name)]), '"0"')
+
+
+def test_a_step_naming_a_user_holds_the_user_s_id_and_keeps_the_name(world: World) -> None:
+    controller_policy(world)
+    [step] = world.service.get_policy(ALICE).steps
+    assert (step.user, step.user_id) == ("Controller@ACME", "c-1")
+    [event] = world.service.policy_history(BOSS, PageRequest()).items
+    assert event.steps[0].user_id == "c-1"
+
+
+@pytest.mark.parametrize("name", ["nobody@acme", "boss@globex", "c-1 ", "off@acme"])
+def test_a_step_naming_no_user_of_the_tenant_is_refused_and_nothing_is_written(
+    world: World, name: str
+) -> None:
+    world.people.add("acme", "off", "off@acme", enabled=False)
+    update = PolicyUpdate(steps=[ApprovalStep(role=Role.ADMIN), ApprovalStep(user=name)])
+    with pytest.raises(UnknownUser) as refused:
+        world.service.put_policy(BOSS, update, '"0"')
+    assert refused.value.field == "steps.1.user"
+    assert world.service.get_policy(BOSS).version == 0
+
+
+def test_names_are_looked_up_only_for_a_write_that_can_succeed_and_ids_never_taken_from_the_body(
+    world: World,
+) -> None:
+    world.service.put_policy(BOSS, PolicyUpdate(steps=[ApprovalStep(role=Role.EDITOR)]), '"0"')
+    with pytest.raises(PreconditionFailed):
+        world.service.put_policy(BOSS, PolicyUpdate(steps=[ApprovalStep(user="nobody@acme")]), '"0"')
+    assert world.people.lookups == []
+    given = [ApprovalStep(role=Role.ADMIN, user_id="alice"), ApprovalStep(user="chief@acme", user_id="alice")]
+    stored = world.service.put_policy(BOSS, PolicyUpdate(steps=given), '"1"')
+    assert [step.user_id for step in stored.steps] == [None, "chief"]
+
+
+def test_someone_who_takes_the_step_s_name_neither_sees_nor_decides_the_request(world: World) -> None:
+    # Given: a policy naming the controller, and a request waiting for her
+    controller_policy(world)
+    world.laptops(1)
+    made = world.submit()
+    # When: a viewer's token shows the controller's address, in the step's case or the pool's
+    for shown in ("Controller@ACME", "controller@acme"):
+        impostor = TenantContext("acme", "mallory", shown, frozenset({Role.VIEWER}))
+        # Then: to her, the request does not exist
+        with pytest.raises(RequestNotFound):
+            world.service.get_request(impostor, made.id)
+        with pytest.raises(RequestNotFound):
+            world.service.approve_request(impostor, made.id, APPROVE, made.etag)
+        assert (
+            world.service.list_requests(impostor, RequestFilter(), PageRequest(), awaiting_me=True).items
+            == []
+        )
+    # And the controller, whatever her token's name, decides it
+    renamed = TenantContext("acme", "c-1", "c-1", frozenset({Role.VIEWER}))
+    assert [
+        r.id for r in world.service.list_requests(renamed, RequestFilter(), PageRequest(), True).items
+    ] == [made.id]
+    assert world.approve(made, renamed).status == "fulfilled"
+
+
+def test_the_recipient_is_kept_by_id_and_stays_a_party_under_any_name(world: World) -> None:
+    made = world.submit(ALICE, requested_for="CHIEF@acme")
+    assert (made.requested_for, made.requested_for_id) == ("CHIEF@acme", "chief")
+    renamed = TenantContext("acme", "chief", "someone-else@acme", frozenset({Role.ADMIN}))
+    with pytest.raises(SelfApproval):
+        world.approve(made, renamed)
+    assert world.service.get_request(TenantContext("acme", "chief", "x", frozenset({Role.VIEWER})), made.id)
+    own = world.submit(ALICE)
+    assert (own.requested_for, own.requested_for_id) == ("alice", "alice")
+    assert world.submit(ALICE, requested_for="ALICE@acme").requested_for_id == "alice"
+
+
+def test_a_recipient_who_is_no_user_of_the_tenant_is_a_name_that_grants_nothing(world: World) -> None:
+    for name in ("Bob Smith", "boss@globex"):
+        made = world.submit(ALICE, requested_for=name)
+        assert (made.requested_for, made.requested_for_id) == (name, None)
+    pretender = TenantContext("acme", "bob", "Bob Smith", frozenset({Role.VIEWER}))
+    assert (
+        world.service.list_requests(pretender, RequestFilter(requested_for="Bob Smith"), PageRequest()).items
+        == []
+    )
+    assert [
+        r.requested_for
+        for r in world.service.list_requests(
+            EDITOR, RequestFilter(requested_for="bob smith"), PageRequest()
+        ).items
+    ] == ["Bob Smith"]
+
+
+def test_recipients_list_what_they_receive_by_id_and_overseers_filter_by_e_mail(world: World) -> None:
+    for_chief = world.submit(ALICE, requested_for="chief@acme")
+    world.submit(ALICE, requested_for="Chief Officer")  # a name only
+    chief = TenantContext("acme", "chief", "chief@acme", frozenset({Role.VIEWER}))
+    for name in ("chief@acme", "chief"):
+        listed = world.service.list_requests(chief, RequestFilter(requested_for=name), PageRequest())
+        assert [r.id for r in listed.items] == [for_chief.id]
+    for name in ("CHIEF@acme", "chief"):
+        listed = world.service.list_requests(EDITOR, RequestFilter(requested_for=name), PageRequest())
+        assert [r.id for r in listed.items] == [for_chief.id]
+
+
+def test_a_request_stored_before_recipients_had_ids_is_listed_to_nobody_by_name(world: World) -> None:
+    # Given: a request whose document has no requested_for_id, made for bob by name
+    old = world.submit(ALICE, requested_for="Bob Smith")
+    bob = TenantContext("acme", "bob", "bob", frozenset({Role.VIEWER}))
+    legacy = old.model_copy(update={"requested_for": "bob", "requested_for_id": None})
+    world.repo.requests[("acme", old.id)] = legacy
+    # Then: bob, whose id is the name it was made for, neither lists nor reads it; its requester does
+    assert world.service.list_requests(bob, RequestFilter(requested_for="bob"), PageRequest()).items == []
+    with pytest.raises(RequestNotFound):
+        world.service.get_request(bob, old.id)
+    assert world.service.get_request(ALICE, old.id) == legacy
+
+
+def test_the_requester_or_recipient_cannot_reject_even_holding_the_step_s_role(world: World) -> None:
+    by_boss = world.submit(BOSS)
+    for_chief = world.submit(ALICE, requested_for="chief@acme")
+    no = RejectionBody(comment="no")
+    with pytest.raises(SelfRejection):
+        world.service.reject_request(BOSS, by_boss.id, no, by_boss.etag)
+    with pytest.raises(SelfRejection):
+        world.service.reject_request(CHIEF, for_chief.id, no, for_chief.etag)
+    assert world.service.get_request(BOSS, by_boss.id) == by_boss  # nothing written
+    assert world.service.cancel_request(BOSS, by_boss.id, DecisionBody(), by_boss.etag).status == "cancelled"
+    assert world.service.reject_request(BOSS, for_chief.id, no, for_chief.etag).status == "rejected"
 
 
 # ---------------------------------------------------------------------- cancellation and visibility

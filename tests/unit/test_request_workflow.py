@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from itam.assets.models import Actor, Money
 from itam.errors import IllegalTransition, InvalidState
-from itam.requests.errors import NotApprover, SelfApproval
+from itam.requests.errors import NotApprover, SelfApproval, SelfRejection
 from itam.requests.models import (
     Approval,
     ApprovalPolicy,
@@ -26,6 +26,7 @@ from itam.requests.workflow import (
     applicable_steps,
     check_approver,
     check_decider,
+    check_rejecter,
     check_transition,
     may_see,
 )
@@ -53,6 +54,7 @@ def request(steps: list[ApprovalStep], **fields: Any) -> Request:
         "requested_by": "alice",
         "requested_by_name": "alice@acme.example.com",
         "requested_for": "alice",
+        "requested_for_id": "alice",
         "status": S.SUBMITTED,
         "version": 1,
         "created_at": NOW,
@@ -102,7 +104,7 @@ POLICY = ApprovalPolicy(
     version=3,
     steps=[
         ApprovalStep(role=Role.EDITOR),
-        ApprovalStep(user="controller", min_cost=eur("1000")),
+        ApprovalStep(user="controller", user_id="c-1", min_cost=eur("1000")),
         ApprovalStep(role=Role.ADMIN, min_cost=eur("10000")),
     ],
 )
@@ -163,7 +165,7 @@ def test_inconsistent_requests_are_refused(body: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------- who approves
-TWO_STEPS = [ApprovalStep(role=Role.ADMIN), ApprovalStep(user="Controller@Acme.example.com")]
+TWO_STEPS = [ApprovalStep(role=Role.ADMIN), ApprovalStep(user="Controller@Acme.example.com", user_id="c-1")]
 
 
 def test_the_approver_of_the_current_step_decides_it() -> None:
@@ -172,38 +174,69 @@ def test_the_approver_of_the_current_step_decides_it() -> None:
     with pytest.raises(NotApprover, match="admin role"):
         check_approver(ctx("ed", Role.EDITOR), r)
     with pytest.raises(NotApprover, match="step 1 of 2 waits for a user with the admin role"):
-        check_approver(ctx("controller", Role.VIEWER), r)  # the second step's approver, too early
+        check_approver(ctx("c-1", Role.VIEWER), r)  # the second step's approver, too early
 
 
-def test_a_user_step_matches_the_user_id_or_name_case_insensitively() -> None:
+def test_a_user_step_matches_the_user_id_it_holds_and_no_name() -> None:
     decided = Decision(step=0, decision="approved", by=Actor(user_id="boss", username="b"), at=NOW)
     approval = Approval(policy_version=1, steps=TWO_STEPS, current_step=1, decisions=[decided])
     r = request(TWO_STEPS, approval=approval)
-    assert check_approver(ctx("c-1", Role.VIEWER, name="controller@acme.EXAMPLE.com"), r) == 1
-    assert check_approver(ctx("controller@acme.example.com", Role.VIEWER, name="c"), r) == 1
+    assert check_approver(ctx("c-1", Role.VIEWER, name="whatever"), r) == 1
+    for impostor in (
+        "Controller@Acme.example.com",
+        "controller@acme.example.com",
+        "CONTROLLER@ACME.EXAMPLE.COM",
+    ):
+        with pytest.raises(NotApprover):  # the step's name as display name, in any case
+            check_approver(ctx("mallory", Role.VIEWER, name=impostor), r)
+        assert not may_see(ctx("mallory", Role.VIEWER, name=impostor), r)
+    with pytest.raises(NotApprover):  # nor as user id
+        check_approver(ctx("controller@acme.example.com", Role.VIEWER), r)
     with pytest.raises(NotApprover):
         check_approver(ctx("someone", Role.ADMIN), r)
 
 
+def test_a_user_step_stored_without_an_id_waits_for_nobody() -> None:
+    r = request([ApprovalStep(user="controller@acme.example.com")])
+    named = ctx("c-1", Role.VIEWER, name="controller@acme.example.com")
+    for caller in (named, ctx("controller@acme.example.com", Role.ADMIN)):
+        with pytest.raises(NotApprover, match="waits for nobody"):
+            check_approver(caller, r)
+    assert not may_see(named, r)
+
+
 @pytest.mark.parametrize(
-    ("requested_by", "requested_for", "caller"),
+    ("requested_by", "requested_for_id", "caller"),
     [
         ("boss", "alice", ctx("boss", Role.ADMIN)),  # the requester
         ("alice", "boss", ctx("boss", Role.ADMIN)),  # the recipient, by user id
-        ("alice", "BOSS@acme.example.com", ctx("boss", Role.ADMIN)),  # the recipient, by name
+        ("alice", "b-1", ctx("b-1", Role.ADMIN, name="someone-else@acme.example.com")),  # whatever her name
     ],
 )
-def test_nobody_approves_a_request_they_made_or_receive(
-    requested_by: str, requested_for: str, caller: TenantContext
+def test_nobody_decides_a_request_they_made_or_receive(
+    requested_by: str, requested_for_id: str, caller: TenantContext
 ) -> None:
-    r = request([ApprovalStep(role=Role.ADMIN)], requested_by=requested_by, requested_for=requested_for)
+    r = request(
+        [ApprovalStep(role=Role.ADMIN)],
+        requested_by=requested_by,
+        requested_for="BOSS@acme.example.com",
+        requested_for_id=requested_for_id,
+    )
     with pytest.raises(SelfApproval):
         check_approver(caller, r)
-    assert check_decider(caller, r) == 0  # rejecting it is allowed
+    with pytest.raises(SelfRejection):  # the requester cancels instead
+        check_rejecter(caller, r)
+    assert check_decider(caller, r) == 0  # they hold the step's role: only being a party stops them
+
+
+def test_a_recipient_who_is_no_user_is_nobody_s_party() -> None:
+    r = request([ApprovalStep(role=Role.ADMIN)], requested_for="boss@acme.example.com", requested_for_id=None)
+    assert check_approver(ctx("boss", Role.ADMIN, name="boss@acme.example.com"), r) == 0
+    assert not may_see(ctx("boss", Role.VIEWER, name="boss@acme.example.com"), r)
 
 
 def test_self_approval_is_refused_even_where_the_step_names_the_requester() -> None:
-    r = request([ApprovalStep(user="alice")])
+    r = request([ApprovalStep(user="alice", user_id="alice")])
     with pytest.raises(SelfApproval):
         check_approver(ctx("alice", Role.VIEWER), r)
 
@@ -224,6 +257,8 @@ def test_only_submitted_requests_are_decided(status: S) -> None:
         check_approver(ctx("boss", Role.ADMIN), r)
     with pytest.raises(InvalidState):
         check_decider(ctx("boss", Role.ADMIN), r)
+    with pytest.raises(InvalidState):
+        check_rejecter(ctx("boss", Role.ADMIN), r)
 
 
 # ---------------------------------------------------------------------- who sees
@@ -231,9 +266,11 @@ def test_only_submitted_requests_are_decided(status: S) -> None:
     ("caller", "sees"),
     [
         (ctx("alice", Role.VIEWER), True),  # the requester
-        (ctx("bob", Role.VIEWER), True),  # the recipient
-        (ctx("controller", Role.VIEWER), True),  # an approver of its chain
+        (ctx("b-1", Role.VIEWER), True),  # the recipient
+        (ctx("c-1", Role.VIEWER), True),  # an approver of its chain
         (ctx("mallory", Role.VIEWER), False),
+        (ctx("bob", Role.VIEWER, name="bob"), False),  # the recipient's name is no id
+        (ctx("controller", Role.VIEWER, name="controller"), False),
         (ctx("ed", Role.EDITOR), True),
         (ctx("aud", Role.AUDITOR), True),
         (ctx("boss", Role.ADMIN), True),
@@ -241,5 +278,13 @@ def test_only_submitted_requests_are_decided(status: S) -> None:
     ],
 )
 def test_who_sees_a_request(caller: TenantContext, sees: bool) -> None:
-    r = request([ApprovalStep(user="controller")], requested_for="bob")
+    r = request([ApprovalStep(user="controller", user_id="c-1")], requested_for="bob", requested_for_id="b-1")
     assert may_see(caller, r) is sees
+
+
+def test_a_request_from_before_recipients_had_ids_has_only_its_requester_as_party() -> None:
+    stored = request([ApprovalStep(role=Role.ADMIN)], requested_for="bob").model_dump(mode="json")
+    del stored["requested_for_id"]
+    r = Request.model_validate(stored)
+    assert may_see(ctx("alice", Role.VIEWER), r)
+    assert not may_see(ctx("bob", Role.VIEWER, name="bob"), r)

@@ -124,8 +124,10 @@ def procurement_processor() -> Processor:
 @lru_cache(maxsize=1)
 def request_service() -> RequestService:
     """Requests and approvals: their items on the table, the asset register and licensing to fulfil
-    them (licensing loaded by the first license request), domain events on the bus."""
+    them (licensing loaded by the first license request), domain events on the bus, the tenants'
+    users in the Cognito user pool."""
     from itam.adapters import models_for_tenant
+    from itam.adapters.directory import CognitoDirectory
     from itam.adapters.messaging import EventBridgePublisher
     from itam.adapters.request_store import DynamoRequestRepository
     from itam.requests.service import RequestService
@@ -135,7 +137,8 @@ def request_service() -> RequestService:
         settings.event_bus_name or "default", settings.region, settings.events_endpoint
     )
     repository = DynamoRequestRepository(models_for_tenant(settings))
-    return RequestService(repository, asset_service(), license_service, publisher)
+    people = CognitoDirectory(settings.user_pool_id, settings.region, settings.cognito_endpoint)
+    return RequestService(repository, asset_service(), license_service, publisher, people=people)
 
 
 def _inventory_repositories() -> Callable[[TenantContext], DynamoInventoryRepository]:

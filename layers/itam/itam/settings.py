@@ -32,6 +32,10 @@ class Settings(BaseModel):
     # Inventory sync: its queue, where connector credentials live in Secrets Manager.
     sync_queue_url: str | None = None
     connector_secret_prefix: str = "itam/connectors"  # noqa: S105 - a name prefix, not a secret
+    # The Cognito user pool of the tenants' users: names in approval steps and requests are resolved
+    # to user ids there.
+    user_pool_id: str | None = None
+    cognito_endpoint: str | None = None
     # Test configuration only (an emulated AWS, fake SaaS providers); unset, the providers' own hosts.
     inventory_aws_endpoint: str | None = None
     provider_endpoints: dict[str, str] = Field(default_factory=dict)
@@ -40,7 +44,7 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
     """The settings of this process, from TABLE_NAME, TENANT_ROLE_ARN, AUDIT_QUEUE_URL, EVENT_BUS_NAME,
-    AWS_REGION and AWS_ENDPOINT_URL*."""
+    USER_POOL_ID, AWS_REGION and AWS_ENDPOINT_URL*."""
     env = os.environ
     return Settings(
         table_name=env.get("TABLE_NAME", ""),
@@ -58,6 +62,8 @@ def load_settings() -> Settings:
         precoro_api_url=env.get("PRECORO_API_URL") or "https://api.precoro.com",
         sync_queue_url=env.get("SYNC_QUEUE_URL") or None,
         connector_secret_prefix=env.get("CONNECTOR_SECRET_PREFIX") or "itam/connectors",
+        user_pool_id=env.get("USER_POOL_ID") or None,
+        cognito_endpoint=env.get("AWS_ENDPOINT_URL_COGNITO_IDP") or env.get("AWS_ENDPOINT_URL") or None,
         inventory_aws_endpoint=env.get("ITAM_INVENTORY_AWS_ENDPOINT") or None,
         provider_endpoints=json.loads(env.get("ITAM_PROVIDER_ENDPOINTS") or "{}"),
     )

@@ -20,7 +20,9 @@ from tests.support.inventory_fakes import FakeInventoryRepository, accept_settin
 from tests.support.lambda_api import Reply, invoke
 from tests.support.license_fakes import FakeLicenseRepository
 from tests.support.procurement_fakes import FakeProcurementRepository, FakeSecretStore
-from tests.support.request_fakes import FakePublisher, FakeRequestRepository
+from tests.support.request_fakes import FakeDirectory, FakePublisher, FakeRequestRepository
+
+PEOPLE = ("u-1", "alice", "bob", "carol", "controller", "ed")
 
 
 class Services:
@@ -37,6 +39,10 @@ class Services:
         self.audit_queue = RecordingQueue()
         self.sync_queue = RecordingQueue()
         self.publisher = FakePublisher()
+        # The users Api calls as (see tests.support.events.claims_for), in acme and globex.
+        self.people = FakeDirectory(
+            *((t, f"{t}-{u}", f"{u}@{t}.example.com") for t in ("acme", "globex") for u in PEOPLE)
+        )
         self.assets = AssetService(
             self.asset_repo, clock, ids, sleep=lambda _: None, connector_ids=self.inventory_repo.connector_ids
         )
@@ -63,6 +69,7 @@ class Services:
             clock,
             ids,
             sleep=lambda _: None,
+            people=self.people,
         )
 
 

@@ -103,3 +103,32 @@ def test_invalid_bodies_answer_422(api: Api) -> None:
         api.post(f"/v1/requests/{request['id']}/reject", {}, headers=FIRST), 422, "validation-error"
     )
     assert_problem(api.put("/v1/approval-policy", {"steps": []}), 422, "validation-error")
+
+
+def test_a_step_naming_a_user_is_stored_with_the_user_s_id(api: Api) -> None:
+    steps = [{"user": "CONTROLLER@acme.example.com"}]
+    stored = api.put("/v1/approval-policy", {"steps": steps}, headers={"if-match": '"0"'})
+    assert stored.status == 200, stored.body
+    assert stored.body["steps"] == [
+        {"role": None, "user": "CONTROLLER@acme.example.com", "user_id": "acme-controller", "min_cost": None}
+    ]
+
+
+def test_a_step_naming_nobody_of_the_tenant_is_a_422_naming_the_field(api: Api) -> None:
+    for name in ("nobody@acme.example.com", "controller@globex.example.com"):
+        steps = [{"role": "admin"}, {"user": name}]
+        refused = api.put("/v1/approval-policy", {"steps": steps}, headers={"if-match": '"0"'})
+        assert_problem(refused, 422, "unknown-user")
+        assert [e["field"] for e in refused.body["errors"]] == ["steps.1.user"]
+    assert_problem(
+        api.put("/v1/approval-policy", {"steps": [{"user_id": "acme-alice"}]}, headers={"if-match": '"0"'}),
+        422,
+        "validation-error",
+    )  # the id is found, never given
+
+
+def test_the_requester_holding_the_step_s_role_cannot_reject_their_own_request(api: Api) -> None:
+    made = api.post("/v1/requests", LAPTOP).body
+    refused = api.post(f"/v1/requests/{made['id']}/reject", {"comment": "never mind"}, headers=FIRST)
+    assert_problem(refused, 403, "self-rejection")
+    assert api.get(f"/v1/requests/{made['id']}").body["status"] == "submitted"

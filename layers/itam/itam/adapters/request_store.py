@@ -10,8 +10,9 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`):
     approval policy  PK T#<t>#APPROVAL_POLICY    SK META
     its history      PK T#<t>#APPROVAL_POLICY    SK HIST#<version, 10 digits>
 
-The request item keeps `status`, `requested_by` and `requested_for` (people in their folded form) as
-native attributes for filter expressions, and a fulfilment's lease (`lease`, `lease_until`) beside
+The request item keeps `status`, `requested_by` and `requested_for` (people in their folded form: the
+requester's id, the recipient's id or, for a recipient who is no user, the name given) as native
+attributes for filter expressions, and a fulfilment's lease (`lease`, `lease_until`) beside
 the document: the lease is not part of the request's state and does not change its version.
 """
 
@@ -201,7 +202,7 @@ class DynamoRequestRepository:
 
     # ------------------------------------------------------------------ internals
     def _item(self, ctx: TenantContext, m: TableModels, request: Request, lease: Lease | None) -> RequestItem:
-        by, for_ = fold(request.requested_by), fold(request.requested_for)
+        by, for_ = fold(request.requested_by), fold(request.requested_for_id or request.requested_for)
         return m.request(
             PK=request_pk(ctx, request.id),
             SK="META",

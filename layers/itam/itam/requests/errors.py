@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itam.errors import Conflict, Forbidden, NotFound
+from itam.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class RequestNotFound(NotFound):
@@ -20,6 +20,27 @@ class SelfApproval(Forbidden):
             "a request cannot be approved by the person who made it or the person it is for; "
             "another approver of this step must decide"
         )
+
+
+class SelfRejection(Forbidden):
+    """The person who made a request, or the person it is for, tried to reject it."""
+
+    slug = "self-rejection"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a request cannot be rejected by the person who made it or the person it is for; "
+            "its requester withdraws it with POST /v1/requests/{id}/cancel"
+        )
+
+
+class UnknownUser(InvalidInput):
+    """A name that should name a user of the caller's tenant names nobody there."""
+
+    slug = "unknown-user"
+
+    def __init__(self, name: str, field: str) -> None:
+        super().__init__(f"{name!r} is not a user of this tenant", field)
 
 
 class NotApprover(Forbidden):

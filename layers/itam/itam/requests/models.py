@@ -44,7 +44,9 @@ class RequestCreate(Strict):
     justification: Note
     requested_for: ShortText | None = Field(
         default=None,
-        description="Who receives it (an assignee as the register names people); default: the caller",
+        description="Who receives it: a user of the tenant (e-mail address or user name, any case), who "
+        "then sees the request and may not decide it, or anyone else by name (an assignee as the register "
+        "names people), who gets nothing in the API; default: the caller",
     )
     estimated_cost: Money | None = Field(
         default=None, description="Estimated total cost; the approval policy's thresholds compare against it"
@@ -69,11 +71,15 @@ class RequestCreate(Strict):
         return self
 
 
-class ApprovalStep(Strict):
-    """One step of an approval chain: anyone holding `role`, or the one `user` (user id or e-mail)."""
+class StepUpdate(Strict):
+    """One step of an approval chain as an admin writes it: anyone holding `role`, or the one `user`."""
 
     role: Role | None = None
-    user: ShortText | None = None
+    user: ShortText | None = Field(
+        default=None,
+        description="A user of the tenant, by e-mail address or user name (any case); resolved to the "
+        "user's id when the policy is saved",
+    )
     min_cost: Money | None = Field(
         default=None,
         description="The step applies only to requests whose estimated cost, in this currency, is at least "
@@ -81,21 +87,33 @@ class ApprovalStep(Strict):
     )
 
     @model_validator(mode="after")
-    def _one_approver(self) -> ApprovalStep:
+    def _one_approver(self) -> StepUpdate:
         if (self.role is None) == (self.user is None):
             raise ValueError("a step names exactly one of role and user")
         return self
 
 
+class ApprovalStep(StepUpdate):
+    """One step of an approval chain as stored: a step naming a user holds that user's id, which is
+    what the step matches; `user` is the name it was given, for display."""
+
+    user_id: str | None = Field(
+        default=None,
+        description="The id (sub) of the user the step names, found when the policy was saved; a step "
+        "naming a user without one (saved before ids were kept) waits for nobody",
+    )
+
+
 class PolicyUpdate(Strict):
     """Body of PUT /v1/approval-policy: the ordered approval steps."""
 
-    steps: Annotated[list[ApprovalStep], Field(min_length=1, max_length=MAX_STEPS)]
+    steps: Annotated[list[StepUpdate], Field(min_length=1, max_length=MAX_STEPS)]
 
 
-class ApprovalPolicy(PolicyUpdate):
+class ApprovalPolicy(Model):
     """The tenant's approval policy; version 0 is the default (one step: an admin)."""
 
+    steps: list[ApprovalStep]
     version: int
     updated_at: datetime | None = None
     updated_by: str | None = None
@@ -149,9 +167,14 @@ class Request(Model):
     product: str | None = None
     quantity: int
     justification: str
-    requested_by: str
+    requested_by: str = Field(description="The id (sub) of the user who made it")
     requested_by_name: str
-    requested_for: str
+    requested_for: str = Field(description="Who receives it, as the requester named them")
+    requested_for_id: str | None = Field(
+        default=None,
+        description="The id (sub) of the user who receives it, when `requested_for` names a user of the "
+        "tenant; null for anyone else (and for requests made before ids were kept)",
+    )
     estimated_cost: Money | None = None
     status: RequestStatus
     version: int

@@ -33,6 +33,23 @@ class StoredRequest:
         return self.lease_until is not None and self.lease_until >= now
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user of the tenant, as the directory knows them: the id (Cognito `sub`) every rule compares,
+    and a name to show."""
+
+    user_id: str
+    name: str
+
+
+class Directory(Protocol):
+    """The tenant's users (the Cognito user pool)."""
+
+    def find(self, ctx: TenantContext, name: str) -> Person | None:
+        """The enabled user of the caller's tenant whom `name` names (an e-mail address or user name,
+        in any case), or None: nobody, someone disabled, or a user of another tenant."""
+
+
 class RequestRepository(Protocol):
     """Persistence of one tenant's requests, their history and the approval policy."""
 

@@ -31,10 +31,11 @@ from itam.errors import (
 from itam.etags import etag_matches
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdempotencyClaim, IdGenerator
-from itam.requests.errors import FulfilmentInProgress, RequestNotFound
+from itam.requests.errors import FulfilmentInProgress, RequestNotFound, UnknownUser
 from itam.requests.models import (
     Approval,
     ApprovalPolicy,
+    ApprovalStep,
     Decision,
     DecisionBody,
     EventType,
@@ -48,8 +49,9 @@ from itam.requests.models import (
     RequestKind,
     RequestStatus,
     SeatRef,
+    StepUpdate,
 )
-from itam.requests.ports import Lease, RequestRepository, Seats, Stock, StoredRequest
+from itam.requests.ports import Directory, Lease, RequestRepository, Seats, Stock, StoredRequest
 from itam.requests.workflow import (
     DEFAULT_POLICY,
     FULFILLABLE,
@@ -57,11 +59,11 @@ from itam.requests.workflow import (
     applicable_steps,
     awaits,
     check_approver,
-    check_decider,
+    check_rejecter,
     check_transition,
     fold,
-    is_person,
     may_see,
+    names_caller,
 )
 from itam.retry import back_off
 from itam.tenancy import Permission, Role, TenantContext
@@ -128,8 +130,11 @@ class RequestService:
         ids: IdGenerator | None = None,
         max_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        people: Directory,
     ) -> None:
         self._repo = repository
+        self._people = people  # who a name given in a policy step, a recipient or a filter is
         self._stock = stock
         self._seats = seats  # built on first use: a hardware request does not load licensing
         self._publisher = publisher
@@ -156,9 +161,25 @@ class RequestService:
         ctx.require(Permission.READ)
         if awaiting_me:
             return self._inbox(ctx, filters, page)
-        if not ctx.roles & OVERSEERS:
-            filters = _own_filters(ctx, filters)
-        return self._repo.list(ctx, filters, page)
+        if ctx.roles & OVERSEERS:
+            return self._repo.list(ctx, self._by_id(ctx, filters), page)
+        found = self._repo.list(ctx, self._by_id(ctx, _own_filters(ctx, filters)), page)
+        # A request made before recipients were kept by id is listed under the name it was made for,
+        # which grants nothing: it is left out unless the caller may see it.
+        return Page([r for r in found.items if may_see(ctx, r)], found.next_cursor)
+
+    def _by_id(self, ctx: TenantContext, filters: RequestFilter) -> RequestFilter:
+        """The filters as the listing indexes hold people: a recipient who is a user of the tenant by
+        their id; anyone else by the name they were given."""
+        name = filters.requested_for
+        if name is None:
+            return filters
+        person_id = ctx.user_id if names_caller(ctx, name) else self._user_id(ctx, name)
+        return filters if person_id is None else filters.model_copy(update={"requested_for": person_id})
+
+    def _user_id(self, ctx: TenantContext, name: str) -> str | None:
+        person = self._people.find(ctx, name)
+        return person.user_id if person is not None else None
 
     def _inbox(self, ctx: TenantContext, filters: RequestFilter, page: PageRequest) -> Page[Request]:
         """Up to `page.limit` submitted requests the caller may decide now, newest first.
@@ -173,7 +194,7 @@ class RequestService:
             raise InvalidInput("awaiting_me lists submitted requests: leave status out")
         if not ctx.roles & OVERSEERS:
             _own_filters(ctx, filters)  # refuses a filter naming someone else, as a listing does
-        submitted = filters.model_copy(update={"status": S.SUBMITTED})
+        submitted = self._by_id(ctx, filters).model_copy(update={"status": S.SUBMITTED})
         kept: list[Request] = []
         cursor = page.cursor
         for _ in range(INBOX_QUERIES):
@@ -211,13 +232,21 @@ class RequestService:
             cost = _higher(cost, self._license_price(ctx, data.license_id))
         policy = self._policy(ctx)
         steps = applicable_steps(policy, cost)
+        recipient = data.requested_for
         now = self._clock.now()
         request = Request(
             **data.model_dump(exclude={"requested_for", "estimated_cost"}),
             id=self._ids.new_id(),
             requested_by=ctx.user_id,
             requested_by_name=ctx.username,
-            requested_for=data.requested_for or ctx.user_id,
+            requested_for=recipient or ctx.user_id,
+            # The recipient is a party (sees the request, decides nothing on it) only as a user of the
+            # tenant, by id; a name that is no user's is kept for the assignment and grants nothing.
+            requested_for_id=(
+                ctx.user_id
+                if recipient is None or names_caller(ctx, recipient)
+                else self._user_id(ctx, recipient)
+            ),
             estimated_cost=cost,
             status=S.SUBMITTED,
             version=1,
@@ -330,7 +359,7 @@ class RequestService:
             raise PreconditionRequired()
 
         def apply(request: Request, now: datetime) -> _Change:
-            index = check_decider(ctx, request)
+            index = check_rejecter(ctx, request)
             decision = Decision(step=index, decision="rejected", by=_actor(ctx), at=now, comment=body.comment)
             approval = request.approval.model_copy(
                 update={"current_step": None, "decisions": [*request.approval.decisions, decision]}
@@ -421,19 +450,24 @@ class RequestService:
         return self._policy(ctx)
 
     def put_policy(self, ctx: TenantContext, body: PolicyUpdate, if_match: str | None) -> ApprovalPolicy:
-        """Replace the policy (admins). Requests submitted before keep the chain they were given."""
+        """Replace the policy (admins). Requests submitted before keep the chain they were given.
+        A step naming a user is stored with that user's id, which is what it matches from then on; a
+        name that is no user of the tenant is refused (UnknownUser)."""
         ctx.require(Permission.ADMIN)
         if if_match is None:
             raise PreconditionRequired()
+        steps: list[ApprovalStep] | None = None
         for attempt in range(self._max_attempts):
             current = self._policy(ctx)
             if not etag_matches(if_match, current.version):
                 raise PreconditionFailed("approval policy")
-            if current.version > 0 and body.steps == current.steps:
+            if steps is None:  # looked up once, and only for a write that can succeed
+                steps = [self._stored_step(ctx, index, step) for index, step in enumerate(body.steps)]
+            if current.version > 0 and steps == current.steps:
                 return current  # nothing to write
             now = self._clock.now()
             policy = ApprovalPolicy(
-                steps=body.steps, version=current.version + 1, updated_at=now, updated_by=ctx.user_id
+                steps=steps, version=current.version + 1, updated_at=now, updated_by=ctx.user_id
             )
             event = PolicyEvent(version=policy.version, at=now, actor=_actor(ctx), steps=policy.steps)
             try:
@@ -446,6 +480,16 @@ class RequestService:
         raise ConcurrentModification(
             "the approval policy kept changing while this request was applied; retry"
         )
+
+    def _stored_step(self, ctx: TenantContext, index: int, step: StepUpdate) -> ApprovalStep:
+        # Only what an admin writes is taken from the body; the id is the directory's answer.
+        stored = ApprovalStep.model_validate(step.model_dump(include=set(StepUpdate.model_fields)))
+        if step.user is None:
+            return stored
+        user_id = self._user_id(ctx, step.user)
+        if user_id is None:
+            raise UnknownUser(step.user, f"steps.{index}.user")
+        return stored.model_copy(update={"user_id": user_id})
 
     def policy_history(self, ctx: TenantContext, page: PageRequest) -> Page[PolicyEvent]:
         ctx.require(Permission.READ_HISTORY)
@@ -761,7 +805,7 @@ def _own_filters(ctx: TenantContext, filters: RequestFilter) -> RequestFilter:
     if filters.requested_by is None and filters.requested_for is None:
         return filters.model_copy(update={"requested_by": ctx.user_id})
     for value in (filters.requested_by, filters.requested_for):
-        if value is not None and not is_person(ctx, value):
+        if value is not None and not names_caller(ctx, value):
             raise Forbidden(
                 "you list the requests you made or receive: filter requested_by or requested_for by yourself"
             )

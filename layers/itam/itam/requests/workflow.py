@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from itam.assets.models import Money
 from itam.errors import DomainError, IllegalTransition, InvalidState
-from itam.requests.errors import NotApprover, SelfApproval
+from itam.requests.errors import NotApprover, SelfApproval, SelfRejection
 from itam.requests.models import ApprovalPolicy, ApprovalStep, Request, RequestStatus
 from itam.tenancy import Role, TenantContext
 
@@ -54,20 +54,23 @@ def fold(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
-def is_person(ctx: TenantContext, name: str) -> bool:
-    """Whether `name` (a user id or a user name) names the caller."""
+def names_caller(ctx: TenantContext, name: str) -> bool:
+    """Whether `name` is the caller's id or display name. Only for reading a filter the caller wrote
+    about themself; nothing is granted by a name."""
     return fold(name) in (fold(ctx.user_id), fold(ctx.username))
 
 
 def is_party(ctx: TenantContext, request: Request) -> bool:
-    """The caller made the request or receives it."""
-    return ctx.user_id == request.requested_by or is_person(ctx, request.requested_for)
+    """The caller made the request or receives it, by user id (a request made before recipients were
+    kept by id has no recipient here: only its requester is a party)."""
+    return ctx.user_id in (request.requested_by, request.requested_for_id)
 
 
 def matches_step(ctx: TenantContext, step: ApprovalStep) -> bool:
+    """A role step matches whoever holds the role; a user step only the user whose id it holds."""
     if step.role is not None:
         return step.role in ctx.roles
-    return step.user is not None and is_person(ctx, step.user)
+    return step.user_id is not None and step.user_id == ctx.user_id
 
 
 def may_see(ctx: TenantContext, request: Request) -> bool:
@@ -90,18 +93,32 @@ def check_approver(ctx: TenantContext, request: Request) -> int:
     """The index of the step the caller decides now, or the reason why they may not: the request is
     not waiting for a decision, the caller made or receives it (nobody approves their own request),
     the step waits for someone else, or the caller approved an earlier step (one person, one step)."""
-    if request.status is not S.SUBMITTED or request.approval.current_step is None:
-        raise InvalidState(f"the request is {request.status}; only submitted requests are decided")
+    _waiting_step(request)
     if is_party(ctx, request):
         raise SelfApproval()
     return check_decider(ctx, request)
 
 
+def check_rejecter(ctx: TenantContext, request: Request) -> int:
+    """As check_approver, for a rejection: the person who made the request withdraws it (cancel)
+    rather than rejecting it as its approver, and the person it is for decides nothing on it."""
+    _waiting_step(request)
+    if is_party(ctx, request):
+        raise SelfRejection()
+    return check_decider(ctx, request)
+
+
+def _waiting_step(request: Request) -> int:
+    """The index of the step the request waits for; InvalidState if it waits for no decision."""
+    index = request.approval.current_step
+    if request.status is not S.SUBMITTED or index is None:
+        raise InvalidState(f"the request is {request.status}; only submitted requests are decided")
+    return index
+
+
 def check_decider(ctx: TenantContext, request: Request) -> int:
     """The index of the current step if the caller matches it and has decided no earlier one."""
-    if request.status is not S.SUBMITTED or request.approval.current_step is None:
-        raise InvalidState(f"the request is {request.status}; only submitted requests are decided")
-    index = request.approval.current_step
+    index = _waiting_step(request)
     step = request.approval.steps[index]
     if not matches_step(ctx, step):
         raise NotApprover(f"step {index + 1} of {len(request.approval.steps)} waits for {describe(step)}")
@@ -113,4 +130,11 @@ def check_decider(ctx: TenantContext, request: Request) -> int:
 
 
 def describe(step: ApprovalStep) -> str:
-    return f"a user with the {step.role} role" if step.role is not None else f"user {step.user}"
+    if step.role is not None:
+        return f"a user with the {step.role} role"
+    if step.user_id is None:
+        return (
+            f"user {step.user}, named before steps held user ids: it waits for nobody "
+            "(an admin cancels the request, and it is made again under the current policy)"
+        )
+    return f"user {step.user}"
