@@ -4,6 +4,7 @@ and Idempotency-Keys."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,10 +33,21 @@ T = TypeVar("T")
 
 
 class Transaction:
-    """One TransactWriteItems call whose failed conditions become domain errors, action by action."""
+    """One TransactWriteItems call whose failed conditions become domain errors, action by action.
+
+    Each transaction carries a ClientRequestToken of its own, made with it (a random UUID, the 36
+    characters DynamoDB allows). When an attempt's answer is lost (a read timeout, a dropped
+    connection) after DynamoDB committed it, botocore sends the same request, token included, again;
+    DynamoDB answers that as the success it was, without writing again, for 10 minutes after the
+    commit. Without the token the retry would fail its own conditions (the item it created exists,
+    the version it checked has moved on). One token per transaction, never per request or
+    Idempotency-Key: two operations never share a token, so an identical second operation is applied,
+    not taken for a retry (a client's own retry is recognised by its Idempotency-Key's guard item).
+    """
 
     def __init__(self, connection: Connection) -> None:
-        self._tx = TransactWrite(connection=connection)
+        self.token = str(uuid.uuid4())
+        self._tx = TransactWrite(connection=connection, client_request_token=self.token)
         # PynamoDB sends deletes, then puts, then updates: keep the failure of each action in that order.
         self._deletes: list[Callable[[], Exception]] = []
         self._puts: list[Callable[[], Exception]] = []
