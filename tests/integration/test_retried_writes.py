@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from itam.adapters import sessions
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, Jobs
 from tests.support.faults import LostAnswers
 from tests.support.lambda_api import Reply
 
@@ -136,3 +136,45 @@ def test_a_seat_whose_answer_was_lost_is_counted_once(api: Api, lost: LostAnswer
     assert reply.status == 201, reply.body
     assert api.get(f"/v1/licenses/{lic['id']}").body["assigned"] == 1
     assert [s["id"] for s in api.get(path).body["items"]] == [reply.body["id"]]
+
+
+def test_an_installation_whose_answer_was_lost_is_one_201(api: Api, lost: LostAnswers) -> None:
+    path = f"/v1/assets/{asset(api)['id']}/software"
+    lost.lose_next()
+
+    reply = api.post(path, {"product": "Visio", "version": "16.0"})
+
+    assert lost.lost, "no write lost its answer"
+    assert reply.status == 201, reply.body
+    assert [i["id"] for i in api.get(path).body["items"]] == [reply.body["id"]]
+
+
+def test_an_installation_delete_whose_answer_was_lost_is_204(api: Api, lost: LostAnswers) -> None:
+    path = f"/v1/assets/{asset(api)['id']}/software"
+    made = api.post(path, {"product": "Visio"}).body
+    lost.lose_next()
+
+    reply = api.delete(f"{path}/{made['id']}")
+
+    assert lost.lost, "no write lost its answer"
+    assert reply.status == 204, reply.body
+    assert api.get(path).body["items"] == []
+    assert api.delete(f"{path}/{made['id']}").status == 404
+
+
+# ---------------------------------------------------------------------- requests
+def test_a_fulfilment_whose_lease_answer_was_lost_fulfils(api: Api, jobs: Jobs, lost: LostAnswers) -> None:
+    laptops = [asset(api, status="in_stock") for _ in range(2)]
+    alice = api.as_("acme", "viewer", "alice")
+    made = alice.post(
+        "/v1/requests",
+        {"kind": "hardware", "category": "laptop", "model": "X1 Carbon", "justification": "new hire"},
+    ).body
+    lost.lose_next({"UpdateItem"})  # the first single-item update of the approval: the fulfilment's lease
+
+    reply = api.post(f"/v1/requests/{made['id']}/approve", {}, headers={"if-match": f'"{made["version"]}"'})
+
+    retried_once(lost, "UpdateItem", reply)
+    assert reply.status == 200, reply.body
+    assert (reply.body["status"], reply.body["assets"]) == ("fulfilled", [reply.body["assets"][0]])
+    assert reply.body["assets"][0] in {a["id"] for a in laptops}

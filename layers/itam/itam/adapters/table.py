@@ -97,6 +97,28 @@ def conditional_check_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def put_new(item: Item) -> None:
+    """Put `item`, whose key is new to this operation (it holds an id made for it), if no item has
+    that key yet.
+
+    DynamoDB has no token for a single-item write: when the answer of a put that landed is lost,
+    botocore's retry finds the item there and fails its condition. An item stored exactly as sent is
+    that first attempt, and the put a success; any other item with the key is the error it was.
+    """
+    model = type(item)
+    try:
+        item.save(condition=model.PK.does_not_exist())
+    except Exception as error:
+        if not conditional_check_failed(error):
+            raise
+        try:
+            stored = model.get(item.PK, item.SK, consistent_read=True)
+        except model.DoesNotExist:
+            raise error from None
+        if stored.serialize() != item.serialize():
+            raise
+
+
 def query_page(
     models: TableModels,
     query: Callable[..., ResultIterator[Item]],
