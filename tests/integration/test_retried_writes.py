@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.handlers import generate_idempotent_uuid
 
 from itam.adapters import sessions
 from tests.integration.conftest import Api, Jobs
@@ -57,6 +58,19 @@ def test_a_create_whose_answer_was_lost_is_one_201_and_one_asset(api: Api, lost:
     assert reply.status == 201, reply.body
     assert [a["id"] for a in api.get("/v1/assets").body["items"]] == [reply.body["id"]]
     assert history(api, reply.body["id"]) == ["created"]
+
+
+def test_the_token_is_the_transactions_own_not_one_botocore_makes_up(api: Api, lost: LostAnswers) -> None:
+    # botocore fills in a random ClientRequestToken when a TransactWriteItems call has none (the
+    # parameter is modelled as an idempotency token): the guarantee must not rest on that detail.
+    sessions.base_session().unregister("before-parameter-build", generate_idempotent_uuid)
+    lost.lose_next({"TransactWriteItems"})
+
+    reply = api.post("/v1/assets", LAPTOP)
+
+    retried_once(lost, "TransactWriteItems", reply)
+    assert reply.status == 201, reply.body
+    assert [a["id"] for a in api.get("/v1/assets").body["items"]] == [reply.body["id"]]
 
 
 def test_a_create_with_an_idempotency_key_whose_answer_was_lost_is_one_201(

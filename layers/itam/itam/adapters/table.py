@@ -39,10 +39,13 @@ class Transaction:
     characters DynamoDB allows). When an attempt's answer is lost (a read timeout, a dropped
     connection) after DynamoDB committed it, botocore sends the same request, token included, again;
     DynamoDB answers that as the success it was, without writing again, for 10 minutes after the
-    commit. Without the token the retry would fail its own conditions (the item it created exists,
-    the version it checked has moved on). One token per transaction, never per request or
+    commit. Without a token the retry would fail its own conditions (the item it created exists, the
+    version it checked has moved on). botocore would make up a token for a call that has none (the
+    parameter is modelled as an idempotency token); the product sets its own so that the guarantee
+    is its own, not a detail of the SDK. One token per transaction, never per request or
     Idempotency-Key: two operations never share a token, so an identical second operation is applied,
     not taken for a retry (a client's own retry is recognised by its Idempotency-Key's guard item).
+    See docs/adr/0011-transaction-tokens.md.
     """
 
     def __init__(self, connection: Connection) -> None:
