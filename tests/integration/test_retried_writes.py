@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.handlers import generate_idempotent_uuid
+from pynamodb.exceptions import PutError
 
 from itam.adapters import sessions
+from itam.adapters.schema import table_models
+from itam.adapters.table import put_new
 from tests.integration.conftest import Api, Jobs
 from tests.support.faults import LostAnswers
 from tests.support.lambda_api import Reply
@@ -174,6 +177,18 @@ def test_an_installation_delete_whose_answer_was_lost_is_204(api: Api, lost: Los
     assert reply.status == 204, reply.body
     assert api.get(path).body["items"] == []
     assert api.delete(f"{path}/{made['id']}").status == 404
+
+
+def test_a_new_item_put_again_is_its_own_write_and_another_item_is_refused(table: str) -> None:
+    m = table_models(table, "us-east-1", None)
+    item = m.record(PK="T#acme#ASSET#1", SK="SW#1", doc='{"product": "Visio"}')
+
+    put_new(item)
+    put_new(m.record(PK="T#acme#ASSET#1", SK="SW#1", doc='{"product": "Visio"}'))  # as a retry sends it
+
+    with pytest.raises(PutError):
+        put_new(m.record(PK="T#acme#ASSET#1", SK="SW#1", doc='{"product": "Word"}'))
+    assert m.record.get("T#acme#ASSET#1", "SW#1").doc == '{"product": "Visio"}'
 
 
 # ---------------------------------------------------------------------- requests
