@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.cognito import make_cognito_keep_pool_settings
+from infra.local.faults import DEFAULT_DELAY_S, LateAnswers
 from infra.local.gateway import Gateway
 from infra.local.logs import configure_logging
 from infra.local.resources import StackResources, create_resources
@@ -55,10 +56,13 @@ class Settings:
     log_level: str | None = None
     state_file: Path = REPO_ROOT / ".local" / "stack.json"
     template_path: Path = DEFAULT_TEMPLATE
+    late_answers: str | None = None  # fault injection for tests (infra.local.faults); off by default
+    late_answer_s: float = DEFAULT_DELAY_S
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Settings from ITAM_* variables (ports, retry delay, region, stage, log level, state, template)."""
+        """Settings from ITAM_* variables (ports, retry delay, region, stage, log level, state, template,
+        fault injection)."""
         defaults = cls()
         return cls(
             moto_port=int(env.get("ITAM_MOTO_PORT", defaults.moto_port)),
@@ -70,6 +74,8 @@ class Settings:
             log_level=env.get("ITAM_LOG_LEVEL"),
             state_file=Path(env.get("ITAM_STATE_FILE", defaults.state_file)),
             template_path=Path(env.get("ITAM_TEMPLATE", defaults.template_path)),
+            late_answers=env.get("ITAM_LATE_ANSWERS") or None,
+            late_answer_s=float(env.get("ITAM_LATE_ANSWER_S", defaults.late_answer_s)),
         )
 
     def params(self, template: Mapping[str, Any]) -> dict[str, str]:
@@ -152,6 +158,13 @@ class LocalStack:
         ensure_port_free(self.settings.moto_port)
         make_dynamodb_writes_atomic()
         make_cognito_keep_pool_settings()
+        if self.settings.late_answers:
+            LateAnswers(self.settings.late_answers, self.settings.late_answer_s).install()
+            log.warning(
+                "fault injection: writes to keys starting with %s are answered %g s late",
+                self.settings.late_answers,
+                self.settings.late_answer_s,
+            )
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()

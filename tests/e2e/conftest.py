@@ -22,6 +22,7 @@ from infra.local.template import REPO_ROOT
 from infra.local.token import issue_token
 
 START_TIMEOUT_S = 60.0
+LATE_ANSWER_TENANTS = "late-answer-"  # infra.local.faults: their writes' first answers come too late
 
 
 @dataclass
@@ -79,6 +80,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         "ITAM_GATEWAY_PORT": str(gateway_port),
         "ITAM_RUNNER_PORT": str(runner_port),
         "ITAM_STATE_FILE": str(state_file),
+        # Writes of tenants named late-answer-* are answered after the functions' read timeout.
+        "ITAM_LATE_ANSWERS": f"T#{LATE_ANSWER_TENANTS}",
     }
     gateway_url = f"http://127.0.0.1:{gateway_port}"
     with log_file.open("wb") as log:

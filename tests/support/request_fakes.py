@@ -110,7 +110,8 @@ class FakeRequestRepository(IdempotencyKeys):
     def take_lease(self, ctx: TenantContext, request: Request, lease: Lease, now: int) -> bool:
         key = (ctx.tenant_id, request.id)
         held = self.leases.get(key)
-        if self.requests[key].version != request.version or (held is not None and held.until >= now):
+        taken = held is not None and held.until >= now and held.token != lease.token  # its own: a retry
+        if self.requests[key].version != request.version or taken:
             return False
         self.leases[key] = lease
         return True

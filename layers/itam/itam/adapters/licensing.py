@@ -50,6 +50,7 @@ from itam.adapters.table import (
     conditional_check_failed,
     document,
     listing_page,
+    put_new,
     query_page,
     register_tenant,
 )
@@ -234,20 +235,24 @@ class DynamoLicenseRepository:
             GSI2PK=installs_pk(ctx),
             GSI2SK=install_sort_key(inst, consumer),
         )
-        item.save(condition=m.item.PK.does_not_exist())
+        put_new(item)
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
         pk = asset_pk(ctx, asset_id)
         return document(self._m.record, pk, Installation.model_validate_json, f"SW#{install_id}")
 
     def delete_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> bool:
+        """Delete the installation; False if there is none. A transaction of one delete, for its token:
+        a retried DeleteItem whose first attempt landed would find nothing and answer 404."""
         m = self._m
+        tx = Transaction(m.connection)
+        tx.delete(
+            m.record(PK=asset_pk(ctx, asset_id), SK=f"SW#{install_id}"), m.item.PK.exists(), StaleVersion
+        )
         try:
-            m.record(PK=asset_pk(ctx, asset_id), SK=f"SW#{install_id}").delete(condition=m.item.PK.exists())
-        except Exception as error:
-            if conditional_check_failed(error):
-                return False
-            raise
+            tx.commit()
+        except StaleVersion:
+            return False
         return True
 
     def installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:

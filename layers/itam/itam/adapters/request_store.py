@@ -152,6 +152,9 @@ class DynamoRequestRepository:
         r = self._models_for(ctx).request
         item = r(PK=request_pk(ctx, request.id), SK="META")
         free = r.lease_until.does_not_exist() | (r.lease_until < now)
+        # Or held with this very lease: a retry of this update, whose first attempt landed and whose
+        # answer was lost, is the success it was (a lease token is made for one fulfilment).
+        free |= r.lease == lease.token
         try:
             item.update(
                 actions=[r.lease.set(lease.token), r.lease_until.set(lease.until)],

@@ -4,6 +4,7 @@ and Idempotency-Keys."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -32,10 +33,24 @@ T = TypeVar("T")
 
 
 class Transaction:
-    """One TransactWriteItems call whose failed conditions become domain errors, action by action."""
+    """One TransactWriteItems call whose failed conditions become domain errors, action by action.
+
+    Each transaction carries a ClientRequestToken of its own, made with it (a random UUID, the 36
+    characters DynamoDB allows). When an attempt's answer is lost (a read timeout, a dropped
+    connection) after DynamoDB committed it, botocore sends the same request, token included, again;
+    DynamoDB answers that as the success it was, without writing again, for 10 minutes after the
+    commit. Without a token the retry would fail its own conditions (the item it created exists, the
+    version it checked has moved on). botocore would make up a token for a call that has none (the
+    parameter is modelled as an idempotency token); the product sets its own so that the guarantee
+    is its own, not a detail of the SDK. One token per transaction, never per request or
+    Idempotency-Key: two operations never share a token, so an identical second operation is applied,
+    not taken for a retry (a client's own retry is recognised by its Idempotency-Key's guard item).
+    See docs/adr/0012-transaction-tokens.md.
+    """
 
     def __init__(self, connection: Connection) -> None:
-        self._tx = TransactWrite(connection=connection)
+        self.token = str(uuid.uuid4())
+        self._tx = TransactWrite(connection=connection, client_request_token=self.token)
         # PynamoDB sends deletes, then puts, then updates: keep the failure of each action in that order.
         self._deletes: list[Callable[[], Exception]] = []
         self._puts: list[Callable[[], Exception]] = []
@@ -83,6 +98,28 @@ class Transaction:
 def conditional_check_failed(error: Exception) -> bool:
     """Whether a single-item write failed on its condition."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def put_new(item: Item) -> None:
+    """Put `item`, whose key is new to this operation (it holds an id made for it), if no item has
+    that key yet.
+
+    DynamoDB has no token for a single-item write: when the answer of a put that landed is lost,
+    botocore's retry finds the item there and fails its condition. An item stored exactly as sent is
+    that first attempt, and the put a success; any other item with the key is the error it was.
+    """
+    model = type(item)
+    try:
+        item.save(condition=model.PK.does_not_exist())
+    except Exception as error:
+        if not conditional_check_failed(error):
+            raise
+        try:
+            stored = model.get(item.PK, item.SK, consistent_read=True)
+        except model.DoesNotExist:
+            raise error from None
+        if stored.serialize() != item.serialize():
+            raise
 
 
 def query_page(
