@@ -39,8 +39,8 @@ from itam.adapters.table import (
     register_tenant,
 )
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest, encode_cursor
-from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import Lease, StoredRequest
 from itam.requests.workflow import fold

@@ -24,8 +24,8 @@ from itam.adapters.schema import (
     tenant_pk,
 )
 from itam.errors import InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
-from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
@@ -188,13 +188,20 @@ def register_tenant(m: TableModels, ctx: TenantContext, tx: Transaction) -> None
 
 
 def save_versioned(
-    m: TableModels, ctx: TenantContext, item: VersionedItem, expected_version: int | None
+    m: TableModels,
+    ctx: TenantContext,
+    item: VersionedItem,
+    expected_version: int | None,
+    claim: IdempotencyClaim | None = None,
+    owner_id: str = "",
+    now: int = 0,
 ) -> None:
     """Create a versioned document (expected_version None; the tenant enters the directory in the
-    same transaction) or replace it if its stored version is still `expected_version`; StaleVersion
-    otherwise."""
+    same transaction, and `claim`'s key is bound to `owner_id`, free if bound until before `now`) or
+    replace it if its stored version is still `expected_version`; StaleVersion otherwise."""
     tx = Transaction(m.connection)
     if expected_version is None:
+        bind_idempotency_key(m, ctx, tx, claim, owner_id, now)
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
         register_tenant(m, ctx, tx)
     else:
