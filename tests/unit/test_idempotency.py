@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from itam.errors import IdempotencyKeyReused, KeyAlreadyUsed
+from itam.errors import ConcurrentModification, IdempotencyKeyReused, KeyAlreadyUsed, WriteConflict
 from itam.idempotency import IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyRecord, claim_of, create_once
-from itam.inventory.models import ConnectorCreate
+from itam.inventory.models import Connector, ConnectorCreate
 from itam.inventory.service import ConnectorService
 from itam.procurement.models import EndpointCreate
 from itam.procurement.service import EndpointService
@@ -77,6 +77,31 @@ def test_looking_first_skips_the_create_of_a_replay() -> None:
     assert (replayed, calls) == ("first", [])
 
 
+def test_a_create_that_met_another_write_is_tried_again_then_replays() -> None:
+    ledger, tries = Ledger(), []
+    claim = claim_of("k", "rule|{}", NOW)
+
+    def create() -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            ledger.bind(claim, "theirs")  # the same key's other request, committed meanwhile
+            raise WriteConflict()
+        ledger.bind(claim, "mine")
+        return "mine"
+
+    answer = create_once(ACME, ledger, claim, NOW, create, lambda first: first, sleep=lambda _: None)
+
+    assert (answer, len(tries)) == ("theirs", 2)
+
+
+def test_a_create_that_always_meets_other_writes_is_409_in_the_end() -> None:
+    def create() -> str:
+        raise WriteConflict()
+
+    with pytest.raises(ConcurrentModification):
+        create_once(ACME, Ledger(), None, NOW, create, lambda first: first, sleep=lambda _: None)
+
+
 def test_a_claim_binds_for_a_day() -> None:
     claim = IdempotencyClaim.of("k", "rule|{}", NOW)
 
@@ -139,3 +164,35 @@ def test_an_endpoint_create_that_loses_the_race_for_its_key_removes_its_secret()
 
     assert (again.id, again.secret) == (first.id, first.secret)
     assert list(store.secrets) == [f"w/acme/{first.id}"]
+
+
+class BusyInventory(FakeInventoryRepository):
+    """An inventory whose first save meets another transaction in flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conflicts = 1
+
+    def save_connector(
+        self,
+        ctx: TenantContext,
+        connector: Connector,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        if self.conflicts:
+            self.conflicts -= 1
+            raise WriteConflict()
+        super().save_connector(ctx, connector, expected_version, claim)
+
+
+def test_a_connector_create_that_met_another_write_keeps_one_secret() -> None:
+    repo, store = BusyInventory(), FakeSecretStore()
+    service = ConnectorService(
+        lambda ctx: repo, store, accept_settings, RecordingQueue(), "c", FixedClock(), SequentialIds()
+    )
+    data = ConnectorCreate.model_validate({"type": "okta", "name": "Okta", "credentials": {"token": "t"}})
+
+    created = service.create(ACME, data, "k")
+
+    assert list(store.secrets) == [f"c/acme/{created.id}"]

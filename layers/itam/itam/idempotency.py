@@ -10,12 +10,14 @@ sent to two routes is two different requests."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from itam.errors import IdempotencyKeyReused, KeyAlreadyUsed
+from itam.errors import ConcurrentModification, IdempotencyKeyReused, KeyAlreadyUsed, WriteConflict
+from itam.retry import back_off
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
@@ -75,24 +77,32 @@ def create_once(
     create: Callable[[], T],
     replay: Callable[[str], T],
     look_first: bool = False,
+    attempts: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """What `create` answers (it binds `claim` in its own write, or raises KeyAlreadyUsed), or, when
     the key is bound already, what `replay` answers for the id of what the key's first request made.
+    A create that met another write in flight (the same key's other request, say) wrote nothing and
+    is tried again after a short pause; then the key is found bound, or the create goes through.
 
     `look_first`: look the key up before creating, for a create with an effect outside the table (a
-    secret stored) that a replay must not repeat; the one that loses a race of two first requests
-    must undo that effect itself before it lets KeyAlreadyUsed through."""
-    if claim is None:
-        return create()
+    secret stored) that a replay must not repeat; a create that wrote nothing (KeyAlreadyUsed,
+    WriteConflict) must undo that effect itself before it lets the error through."""
     epoch = int(now.timestamp())
-    if look_first:
+    if claim is not None and look_first:
         record = ledger.idempotency_record(ctx, claim.key_digest, epoch)
         if record is not None:
             return replay(claim.replayed(record))
-    try:
-        return create()
-    except KeyAlreadyUsed:
-        return replay(claim.replayed(ledger.idempotency_record(ctx, claim.key_digest, epoch)))
+    for attempt in range(attempts):
+        try:
+            return create()
+        except KeyAlreadyUsed:
+            if claim is None:
+                raise
+            return replay(claim.replayed(ledger.idempotency_record(ctx, claim.key_digest, epoch)))
+        except WriteConflict:
+            back_off(attempt, sleep)
+    raise ConcurrentModification("the create met other writes in flight each time it was tried; retry")
 
 
 def _digest(text: str) -> str:

@@ -23,6 +23,7 @@ from itam.errors import (
     KeyAlreadyUsed,
     PreconditionFailed,
     StaleVersion,
+    WriteConflict,
 )
 from itam.etags import etag_matches
 from itam.idempotency import claim_of, create_once
@@ -112,9 +113,9 @@ class ConnectorService:
                 self._store.create(name, credentials)
             try:
                 repo.save_connector(ctx, connector, None, claim)
-            except KeyAlreadyUsed:
+            except (KeyAlreadyUsed, WriteConflict):
                 if credentials is not None:
-                    self._store.delete(name)  # the key's first request won: its own secret stays
+                    self._store.delete(name)  # nothing was written: the secret would be nobody's
                 raise
             return connector
 

@@ -24,6 +24,7 @@ from itam.errors import (
     NotFound,
     PreconditionFailed,
     StaleVersion,
+    WriteConflict,
 )
 from itam.idempotency import IdempotencyClaim, claim_of, create_once
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
@@ -124,8 +125,8 @@ class EndpointService:
         self._store.create(name, stored)
         try:
             self._repo_for(ctx).save_endpoint(ctx, endpoint, None, claim)
-        except KeyAlreadyUsed:
-            self._store.delete(name)  # the key's first request won: its own secret stays
+        except (KeyAlreadyUsed, WriteConflict):
+            self._store.delete(name)  # nothing was written: the secret would be nobody's
             raise
         return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
 
