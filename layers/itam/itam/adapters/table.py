@@ -15,6 +15,7 @@ from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
+from itam.adapters import cursors
 from itam.adapters.schema import (
     TENANT_DIRECTORY,
     Item,
@@ -25,7 +26,7 @@ from itam.adapters.schema import (
 )
 from itam.errors import InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
-from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
+from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
@@ -104,7 +105,7 @@ def query_page(
     """
     start = None
     if page.cursor is not None:
-        key = decode_cursor(page.cursor, scope)
+        key = cursors.unseal(page.cursor, scope)
         names = {"PK", "SK"} | ({f"{index_name}PK", f"{index_name}SK"} if index_name else set())
         hash_attr = f"{index_name}PK" if index_name else "PK"
         in_partition = key.get(hash_attr) == hash_key and key.get("PK", "").startswith(pk_prefix or hash_key)
@@ -121,7 +122,7 @@ def query_page(
         raise
     items = [convert(models.item.from_raw_data(data)) for data in raw.get("Items", [])]
     last = raw.get("LastEvaluatedKey")
-    cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
+    cursor = cursors.seal({k: v["S"] for k, v in last.items()}, scope) if last else None
     return Page(items=items, next_cursor=cursor)
 
 
