@@ -290,6 +290,45 @@ def create_event_tap(
     return queue.ref
 
 
+# Properties of GenerateSecretString that are GetRandomPassword parameters of the same name.
+_PASSWORD_PARAMETERS = (
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeLowercase",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
+
+
+def secret_value(ctx: Context, props: Mapping[str, Any]) -> str:
+    """The value CloudFormation gives a secret: SecretString, or one generated as GenerateSecretString
+    says (a random password, or SecretStringTemplate's JSON with the password under GenerateStringKey)."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    generate = props.get("GenerateSecretString") or {}
+    parameters = {name: generate[name] for name in _PASSWORD_PARAMETERS if name in generate}
+    password = str(ctx.client("secretsmanager").get_random_password(**parameters)["RandomPassword"])
+    template, key = generate.get("SecretStringTemplate"), generate.get("GenerateStringKey")
+    if template is None or key is None:
+        return password
+    return json.dumps({**json.loads(template), key: password})
+
+
+def create_secret(ctx: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """AWS::SecretsManager::Secret, its value given or generated: Ref is the ARN."""
+    kwargs: dict[str, Any] = {
+        "Name": props.get("Name") or f"{DEFAULT_STACK_NAME}-{logical_id}",
+        "SecretString": secret_value(ctx, props),
+    }
+    if "Description" in props:
+        kwargs["Description"] = props["Description"]
+    arn = str(ctx.client("secretsmanager").create_secret(**kwargs)["ARN"])
+    return Created(arn, {"Id": arn})
+
+
 CREATORS: dict[str, Creator] = {
     "AWS::IAM::Role": create_role,
     "AWS::DynamoDB::Table": create_table,
@@ -298,6 +337,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::Cognito::UserPoolGroup": create_user_pool_group,
     "AWS::SQS::Queue": create_queue,
     "AWS::Events::EventBus": create_event_bus,
+    "AWS::SecretsManager::Secret": create_secret,
 }
 
 _NAME_PROPERTY = {

@@ -38,6 +38,8 @@ AWS_ENV = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
     # As deployed: every data access on credentials assumed for the caller's tenant.
     "TENANT_ROLE_ARN": "arn:aws:iam::123456789012:role/itam-bench-us-east-1-tenant-data",
+    # Cursors sealed with a key given directly: deployed, the secret is read once per environment.
+    "ITAM_CURSOR_KEY": "bench",
 }
 _CLEARED = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "AWS_SESSION_TOKEN", "TABLE_NAME")
 

@@ -124,6 +124,22 @@ def test_twenty_concurrent_assignments_over_http_take_exactly_the_free_seats(loc
     assert api.get(f"/v1/licenses/{lic['id']}").body["assigned"] == 5
 
 
+def test_a_license_posted_twice_with_one_key_is_one_license(local_stack: LocalStack) -> None:
+    api = client(local_stack, tenant())
+    body = {"product": "Figma", "metric": "per_user", "quantity": 5}
+    key = {"Idempotency-Key": f"po-{uuid.uuid4().hex}"}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # sent at once, as a client's timeout retry can be
+        replies = list(pool.map(lambda _: api.post("/v1/licenses", body, headers=key), range(2)))
+    later = api.post("/v1/licenses", body, headers=key)
+
+    assert [r.status for r in (*replies, later)] == [201, 201, 201], [r.body for r in replies]
+    assert {r.headers["Location"] for r in (*replies, later)} == {f"/v1/licenses/{later.body['id']}"}
+    assert [lic["id"] for lic in api.get("/v1/licenses").body["items"]] == [later.body["id"]]
+    other = api.post("/v1/licenses", {**body, "quantity": 6}, headers=key)
+    assert (other.status, other.body["type"]) == (422, "/problems/idempotency-key-reused")
+
+
 def test_another_tenant_cannot_reach_licenses_or_audits(local_stack: LocalStack) -> None:
     api = client(local_stack, tenant())
     made = estate(api)

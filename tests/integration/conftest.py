@@ -80,6 +80,7 @@ def table(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("SYNC_QUEUE_URL", sync)
     monkeypatch.setenv("CONNECTOR_SECRET_PREFIX", "itam-test/connectors")
     monkeypatch.setenv("USER_POOL_ID", _create_user_pool(template))
+    monkeypatch.setenv("CURSOR_SECRET_ARN", _create_cursor_secret())
     reset_caches()
     yield kwargs["TableName"]
     reset_caches()
@@ -154,6 +155,14 @@ class Api:
 @pytest.fixture
 def api(table: str) -> Api:
     return Api()
+
+
+def _create_cursor_secret() -> str:
+    """The secret cursors are sealed with, generated as template.yaml's CursorSecret has it generated."""
+    secrets = boto3.client("secretsmanager")
+    value = secrets.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    arn: str = secrets.create_secret(Name="itam-test/cursors", SecretString=value)["ARN"]
+    return arn
 
 
 def _create_jobs() -> Jobs:

@@ -1,10 +1,13 @@
-"""Idempotency-Key on POST /v1/assets: a retried create has one effect."""
+"""Idempotency-Key on every create, on moto: a retried create has one effect."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import boto3
 import pytest
 
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, Jobs
 
 BODY = {"name": "Dock", "kind": "hardware", "asset_tag": "DK-1"}
 
@@ -146,3 +149,112 @@ def test_a_replayed_request_comes_back_as_it_is_now(api: Api) -> None:
     assert rejected.status == 200, rejected.body
     status, again = submit(alice, REQUEST, "req-3")
     assert (status, again["id"], again["status"], again["version"]) == (201, first["id"], "rejected", 2)
+
+
+# ---------------------------------------------------------------------- the licensing context
+def twice(api: Api, path: str, body: Any, key: str) -> tuple[Any, Any]:
+    """The same POST sent twice with one key: both replies."""
+    headers = {"idempotency-key": key}
+    return api.call("POST", path, body=body, headers=headers), api.call(
+        "POST", path, body=body, headers=headers
+    )
+
+
+def assert_same_answer(first: Any, again: Any, status: int = 201) -> None:
+    assert (first.status, again.status) == (status, status), (first.body, again.body)
+    assert again.body == first.body
+    assert again.headers["Location"] == first.headers["Location"]
+
+
+def test_licensing_creates_sent_twice_with_their_keys_have_one_effect(api: Api, jobs: Jobs) -> None:
+    office = {"product": "Office", "metric": "per_user", "quantity": 5}
+    first, again = twice(api, "/v1/licenses", office, "po-1-line-1")
+    assert_same_answer(first, again)
+    assert again.etag == first.etag
+    lic = first.body
+    assert [item["id"] for item in api.get("/v1/licenses").body["items"]] == [lic["id"]]
+    assert len(api.get(f"/v1/licenses/{lic['id']}/history").body["items"]) == 1
+
+    seat, seat_again = twice(api, f"/v1/licenses/{lic['id']}/assignments", {"user": "alice"}, "seat-1")
+    assert_same_answer(seat, seat_again)
+    assert api.get(seat.headers["Location"]).body == seat.body
+    assert api.get(f"/v1/licenses/{lic['id']}").body["assigned"] == 1
+
+    laptop = api.post("/v1/assets", {"name": "Laptop", "kind": "hardware"}).body
+    software = f"/v1/assets/{laptop['id']}/software"
+    inst, inst_again = twice(api, software, {"product": "Office"}, "scan-1")
+    assert_same_answer(inst, inst_again)
+    assert len(api.get(software).body["items"]) == 1
+
+    rule, rule_again = twice(
+        api, "/v1/normalization-rules", {"match_product": "office*", "product": "Office"}, "r-1"
+    )
+    assert_same_answer(rule, rule_again)
+    assert len(api.get("/v1/normalization-rules").body["items"]) == 1
+
+    jobs.messages()  # the rule's re-normalization
+    audit, audit_again = twice(api, "/v1/audits", None, "audit-1")
+    assert_same_answer(audit, audit_again, 202)
+    assert len(api.get("/v1/audits").body["items"]) == 1
+    assert [m["job"] for m in jobs.messages()] == ["audit"]
+
+
+def test_a_licensing_key_with_another_body_is_422_and_another_tenants_is_its_own(api: Api) -> None:
+    office = {"product": "Office", "metric": "per_user", "quantity": 5}
+    first = api.call("POST", "/v1/licenses", body=office, headers={"idempotency-key": "k"})
+
+    changed = api.call(
+        "POST", "/v1/licenses", body={**office, "quantity": 6}, headers={"idempotency-key": "k"}
+    )
+    rule = api.call(
+        "POST",
+        "/v1/normalization-rules",
+        body={"match_product": "x", "product": "X"},
+        headers={"idempotency-key": "k"},
+    )
+    theirs = api.as_("globex").call("POST", "/v1/licenses", body=office, headers={"idempotency-key": "k"})
+
+    assert (changed.status, changed.body["type"]) == (422, "/problems/idempotency-key-reused")
+    assert (rule.status, rule.body["type"]) == (422, "/problems/idempotency-key-reused")
+    assert theirs.status == 201 and theirs.body["id"] != first.body["id"]
+    assert [item["id"] for item in api.get("/v1/licenses").body["items"]] == [first.body["id"]]
+    assert api.get("/v1/normalization-rules").body["items"] == []
+
+
+# ---------------------------------------------------------------------- the inventory context
+def stored_secrets(prefix: str) -> list[str]:
+    """The names of the secrets in Secrets Manager under `prefix`."""
+    listed = boto3.client("secretsmanager").list_secrets()["SecretList"]
+    return [s["Name"] for s in listed if s["Name"].startswith(prefix)]
+
+
+def test_a_connector_created_twice_with_its_key_is_one_connector_and_one_secret(api: Api) -> None:
+    okta = {
+        "type": "okta",
+        "name": "Okta",
+        "settings": {"org_domain": "acme.okta.com"},
+        "credentials": {"api_token": "00abcdefghijklmnopqrstuvwxyz"},
+    }
+
+    first, again = twice(api, "/v1/connectors", okta, "okta-setup")
+
+    assert_same_answer(first, again)
+    assert again.etag == first.etag
+    assert [c["id"] for c in api.get("/v1/connectors").body["items"]] == [first.body["id"]]
+    assert stored_secrets("itam-test/connectors/") == [f"itam-test/connectors/acme/{first.body['id']}"]
+
+
+# ---------------------------------------------------------------------- the procurement context
+def test_a_webhook_endpoint_created_twice_with_its_key_answers_the_same_secret(api: Api) -> None:
+    first, again = twice(api, "/v1/webhook-endpoints", {"name": "Coupa"}, "coupa-1")
+
+    assert_same_answer(first, again)
+    assert again.body["secret"] == first.body["secret"]
+    assert [e["id"] for e in api.get("/v1/webhook-endpoints").body["items"]] == [first.body["id"]]
+    assert stored_secrets("itam-test/webhooks/") == [f"itam-test/webhooks/acme/{first.body['id']}"]
+
+    api.post(f"/v1/webhook-endpoints/{first.body['id']}/rotate", {"overlap_hours": 0})
+    rotated = api.call(
+        "POST", "/v1/webhook-endpoints", body={"name": "Coupa"}, headers={"idempotency-key": "coupa-1"}
+    )
+    assert (rotated.status, rotated.body["type"]) == (409, "/problems/secret-rotated")

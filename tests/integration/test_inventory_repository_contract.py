@@ -10,7 +10,8 @@ import pytest
 
 from itam.adapters import models_for_tenant
 from itam.adapters.inventory_store import DynamoInventoryRepository
-from itam.errors import StaleVersion
+from itam.errors import KeyAlreadyUsed, StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.inventory.models import Connector, SyncRun
 from itam.pagination import PageRequest
 from itam.settings import load_settings
@@ -123,3 +124,21 @@ def test_the_lease_has_one_live_holder(repo_for: RepositoryFor) -> None:
     assert repo.acquire_lease(ACME, connector_id, "run-b", until + timedelta(seconds=1), until) is None
     repo.release_lease(ACME, connector_id, "run-a")  # no longer the holder: leaves it
     assert repo.acquire_lease(ACME, connector_id, "run-c", NOW, until) == "run-b"
+
+
+def test_a_keyed_create_binds_its_key_once_in_its_tenant(repo_for: RepositoryFor) -> None:
+    claim = IdempotencyClaim("digest-of-key", "digest-of-request", int(NOW.timestamp()) + 60)
+    repo_for(ACME).save_connector(ACME, connector(1), None, claim)
+
+    with pytest.raises(KeyAlreadyUsed):
+        repo_for(ACME).save_connector(ACME, connector(2), None, claim)
+    assert repo_for(ACME).get_connector(ACME, connector(2).id) is None
+    now = int(NOW.timestamp())
+    bound = IdempotencyRecord(resource_id=connector(1).id, request_digest="digest-of-request")
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now) == bound
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now + 61) is None
+    assert repo_for(GLOBEX).idempotency_record(GLOBEX, "digest-of-key", now) is None
+    repo_for(GLOBEX).save_connector(GLOBEX, connector(2), None, claim)
+    # An update takes no key: the one bound stays bound to the create.
+    repo_for(ACME).save_connector(ACME, connector(1, version=2, name="Org 2"), 1, claim)
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now) == bound

@@ -10,7 +10,9 @@ import pytest
 
 from itam.adapters import license_repository_for
 from itam.assets.models import Actor
-from itam.errors import StaleVersion
+from itam.errors import KeyAlreadyUsed, StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
+from itam.licenses.audit import AuditReport, AuditStatus
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import Installation, License, LicenseFilter, LicenseHistoryEvent, Rule, Seat
 from itam.licenses.ports import LicenseRepository
@@ -160,9 +162,83 @@ def test_rules_bump_the_rules_version_of_their_tenant(repo_for: RepositoryFor) -
     repo_for(ACME).create_rule(ACME, rule)
 
     assert repo_for(ACME).rules(ACME) == [rule]
+    assert repo_for(ACME).get_rule(ACME, rule.id) == rule
+    assert repo_for(GLOBEX).get_rule(GLOBEX, rule.id) is None
     assert repo_for(GLOBEX).rules(GLOBEX) == []
     assert repo_for(GLOBEX).delete_rule(GLOBEX, rule.id) is False
     assert repo_for(ACME).delete_rule(ACME, rule.id) is True
     assert repo_for(ACME).rule_versions(ACME) == (2, 0)
     repo_for(ACME).mark_normalized(ACME, 2)
     assert repo_for(ACME).rule_versions(ACME) == (2, 2)
+
+
+def claim(name: str = "digest-of-key") -> IdempotencyClaim:
+    return IdempotencyClaim(name, f"request-{name}", int(NOW.timestamp()) + 60)
+
+
+def test_a_keyed_create_binds_its_key_in_the_tenant_until_it_expires(repo_for: RepositoryFor) -> None:
+    first, second = lic(1), lic(2)
+    repo_for(ACME).create_license(ACME, first, event(first), claim())
+
+    with pytest.raises(KeyAlreadyUsed):
+        repo_for(ACME).create_license(ACME, second, event(second), claim())
+    assert repo_for(ACME).get_license(ACME, second.id) is None
+    now = int(NOW.timestamp())
+    bound = IdempotencyRecord(resource_id=first.id, request_digest="request-digest-of-key")
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now) == bound
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now + 61) is None
+    assert repo_for(GLOBEX).idempotency_record(GLOBEX, "digest-of-key", now) is None
+    repo_for(GLOBEX).create_license(GLOBEX, second, event(second), claim())  # another tenant's key
+
+
+def test_a_bound_key_wins_over_the_other_conditions_of_a_seat(repo_for: RepositoryFor) -> None:
+    repo = repo_for(ACME)
+    full = lic(1, quantity=1)
+    repo.create_license(ACME, full, event(full))
+    first = seat(2, full, "alice")
+    repo.assign_seat(ACME, full, first, claim())
+
+    # The replay would also take alice's seat again and pass the quantity: the key is what it is told.
+    with pytest.raises(KeyAlreadyUsed):
+        repo.assign_seat(ACME, full, seat(3, full, "alice"), claim())
+    with pytest.raises(SeatTaken):  # without the key, the seat is simply taken
+        repo.assign_seat(ACME, full, seat(4, full, "alice"), claim("another-key"))
+    assert repo.idempotency_record(ACME, "another-key", int(NOW.timestamp())) is None
+    stored = repo.get_license(ACME, full.id)
+    assert stored is not None and stored.assigned == 1
+    record = repo.idempotency_record(ACME, "digest-of-key", int(NOW.timestamp()))
+    assert record is not None and record.resource_id == first.id
+
+
+def test_keyed_installations_rules_and_reports_are_written_once(repo_for: RepositoryFor) -> None:
+    repo = repo_for(ACME)
+    inst = Installation(
+        id=f"{2:032x}",
+        asset_id=f"{1:032x}",
+        product="visio",
+        recorded_at=NOW,
+        recorded_by="u-1",
+        canonical_product="Visio",
+    )
+    rule = Rule(id=f"{3:032x}", match_product="visio*", product="Visio", created_at=NOW, created_by="u-1")
+    report = AuditReport(
+        id=f"{4:032x}", status=AuditStatus.QUEUED, trigger="on_demand", day=NOW.date(), requested_at=NOW
+    )
+    repo.add_installation(ACME, inst, "asset:1", claim("install"))
+    repo.create_rule(ACME, rule, claim("rule"))
+    assert repo.create_report(ACME, report, claim("audit")) is True
+
+    again = f"{9:032x}"
+    with pytest.raises(KeyAlreadyUsed):
+        repo.add_installation(ACME, inst.model_copy(update={"id": again}), "asset:1", claim("install"))
+    with pytest.raises(KeyAlreadyUsed):
+        repo.create_rule(ACME, rule.model_copy(update={"id": again}), claim("rule"))
+    with pytest.raises(KeyAlreadyUsed):
+        repo.create_report(ACME, report.model_copy(update={"id": again}), claim("audit"))
+    assert [i.id for i in repo.installations(ACME, inst.asset_id, PageRequest()).items] == [inst.id]
+    assert repo.rules(ACME) == [rule]
+    assert repo.get_report(ACME, again) is None
+    now = int(NOW.timestamp())
+    owners = [repo.idempotency_record(ACME, name, now) for name in ("install", "rule", "audit")]
+    assert [o.resource_id if o else None for o in owners] == [inst.id, rule.id, report.id]
+    assert repo.rule_versions(ACME) == (1, 0)  # the refused rule did not bump the version

@@ -10,7 +10,8 @@ import pytest
 
 from itam.adapters import models_for_tenant
 from itam.adapters.webhooks import DynamoProcurementRepository
-from itam.errors import StaleVersion
+from itam.errors import KeyAlreadyUsed, StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import PageRequest
 from itam.procurement.models import Delivery, WebhookEndpoint
 from itam.procurement.ports import ProcurementRepository
@@ -89,3 +90,19 @@ def test_a_delivery_is_recorded_once_with_its_body(repo_for: RepositoryFor) -> N
     assert repo.delivery(ACME, first.endpoint_id, first.id) == (first, '{"a": 1}')
     assert repo.deliveries(ACME, first.endpoint_id, PageRequest()).items == [first]
     assert repo_for(GLOBEX).delivery(GLOBEX, first.endpoint_id, first.id) is None
+
+
+def test_a_keyed_create_binds_its_key_once_in_its_tenant(repo_for: RepositoryFor) -> None:
+    claim = IdempotencyClaim("digest-of-key", "digest-of-request", int(NOW.timestamp()) + 60)
+    first = endpoint(ACME, 1)
+    repo_for(ACME).save_endpoint(ACME, first, None, claim)
+
+    with pytest.raises(KeyAlreadyUsed):
+        repo_for(ACME).save_endpoint(ACME, endpoint(ACME, 2), None, claim)
+    assert repo_for(ACME).get_endpoint(ACME, endpoint(ACME, 2).id) is None
+    now = int(NOW.timestamp())
+    bound = IdempotencyRecord(resource_id=first.id, request_digest="digest-of-request")
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now) == bound
+    assert repo_for(ACME).idempotency_record(ACME, "digest-of-key", now + 61) is None
+    assert repo_for(GLOBEX).idempotency_record(GLOBEX, "digest-of-key", now) is None
+    repo_for(GLOBEX).save_endpoint(GLOBEX, endpoint(GLOBEX, 2), None, claim)

@@ -13,8 +13,8 @@ from itam.assets.errors import DuplicateValue
 from itam.assets.models import Actor, Asset, AssetFilter, HistoryEvent, Maintenance
 from itam.assets.ports import AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion
+from itam.idempotency import IdempotencyClaim
 from itam.pagination import PageRequest
-from itam.ports import IdempotencyClaim
 from itam.settings import load_settings
 from itam.tenancy import Role, TenantContext
 from tests.support.fakes import FakeAssetRepository

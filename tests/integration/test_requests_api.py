@@ -3,8 +3,6 @@ from stock and seats, procurement, the last-item race, tenant isolation and the 
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 from collections import Counter
@@ -16,7 +14,9 @@ import jsonschema
 import pytest
 from botocore.exceptions import ClientError
 
+from itam.adapters import cursors
 from itam.bootstrap import request_service
+from itam.requests.models import RequestFilter
 from itam.tenancy import Role, TenantContext
 from tests.integration.conftest import Api, Jobs
 from tests.support.lambda_api import Reply
@@ -405,7 +405,7 @@ def test_an_approver_lists_what_awaits_their_decision(api: Api) -> None:
     page = api.as_("acme", "editor", "eve").get("/v1/requests", query={"awaiting_me": "true", "limit": "1"})
     assert [r["id"] for r in page.body["items"]] == [own["id"]]
     raw = page.body["next_cursor"]
-    position = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))["k"]
+    position = cursors.unseal(raw, f"acme|requests|{RequestFilter(status='submitted').model_dump_json()}")
     assert position["PK"].endswith(own["id"])
     mallory = api.as_("acme", "viewer", "mallory")
     assert inbox(mallory, limit="1") == []

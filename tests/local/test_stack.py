@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from infra.local.__main__ import Settings, StackError, ensure_port_free, functions_environment
-from infra.local.resources import StackResources
+from infra.local.resources import Context, StackResources, create_secret
 from infra.local.runner import Runner, resolve_queue_sources, resolve_schedule_sources
 from infra.local.template import TemplateError, load_template
 from infra.local.token import issue_token
@@ -47,6 +47,38 @@ def test_template_resources_are_created(itam: StackResources, moto_url: str, ses
     assert itam.refs["UserPoolClient"] == itam.client_id
     assert itam.attributes["UserPool"]["ProviderURL"].endswith(itam.user_pool_id)
     assert itam.refs["ApiFunction"] == "itam-stacktest-api"
+
+
+def test_the_cursor_secret_is_generated_as_the_template_says(
+    itam: StackResources, moto_url: str, session: boto3.Session
+) -> None:
+    secrets = session.client("secretsmanager", endpoint_url=moto_url)
+    arn = itam.refs["CursorSecret"]
+
+    described = secrets.describe_secret(SecretId=arn)
+    value = secrets.get_secret_value(SecretId=arn)["SecretString"]
+
+    assert described["Name"] == "itam-stacktest/cursors"
+    assert len(value) == 64 and value.isalnum()
+    assert functions_environment(load_template(), itam)["CURSOR_SECRET_ARN"] == arn
+
+
+def test_a_generated_secret_can_be_json_with_the_password_under_a_key(
+    moto_url: str, session: boto3.Session
+) -> None:
+    props = {
+        "Name": "probe/generated-json",
+        "GenerateSecretString": {
+            "SecretStringTemplate": '{"username": "itam"}',
+            "GenerateStringKey": "password",
+            "PasswordLength": 20,
+        },
+    }
+    created = create_secret(Context(session, moto_url, REGION), "Probe", props)
+
+    value = session.client("secretsmanager", endpoint_url=moto_url).get_secret_value(SecretId=created.ref)
+    stored = json.loads(value["SecretString"])
+    assert stored["username"] == "itam" and len(stored["password"]) == 20
 
 
 def test_the_templates_queues_bus_and_event_sources_are_created(

@@ -182,6 +182,9 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
     assert proxy.authorizer.audience == [{"Ref": "UserPoolClient"}]
 
 
+CURSOR_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:itam-local/cursors-AbCdEf"
+
+
 def test_function_environment_merges_globals_and_resolves(template: dict) -> None:
     role_arn = "arn:aws:iam::123456789012:role/itam-local-us-east-1-tenant-data"
     queue_url = "http://127.0.0.1:5000/123456789012/itam-local-AuditQueue"
@@ -194,6 +197,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
             "ProcurementQueue": queue_url.replace("Audit", "Procurement"),
             "SyncQueue": queue_url.replace("Audit", "Sync"),
             "UserPool": "us-east-1_local",
+            "CursorSecret": CURSOR_SECRET_ARN,
         },
         attributes={"TenantDataRole": {"Arn": role_arn}},
     )
@@ -212,6 +216,7 @@ def test_function_environment_merges_globals_and_resolves(template: dict) -> Non
         "STAGE": "local",
         "TENANT_ROLE_ARN": role_arn,
         "USER_POOL_ID": "us-east-1_local",
+        "CURSOR_SECRET_ARN": CURSOR_SECRET_ARN,
     }
 
 

@@ -10,8 +10,9 @@ from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.assets.ports import AssetRecord, AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdempotencyClaim, IdempotencyRecord, IdGenerator, JobQueue
+from itam.ports import Clock, IdGenerator, JobQueue
 from itam.tenancy import TenantContext
 
 
@@ -22,12 +23,22 @@ class IdempotencyKeys:
         self.keys: dict[tuple[str, str], tuple[str, str, int]] = {}
 
     def _bind(self, ctx: TenantContext, claim: IdempotencyClaim | None, owner: str, at: datetime) -> None:
+        self._check_key(ctx, claim, at)
+        self._keep_key(ctx, claim, owner)
+
+    def _check_key(self, ctx: TenantContext, claim: IdempotencyClaim | None, at: datetime) -> None:
+        """KeyAlreadyUsed if the claim's key is bound (and its binding has not expired at `at`): the
+        first condition of the adapters' transactions, so it wins over the others."""
         if claim is None:
             return
         bound = self.keys.get((ctx.tenant_id, claim.key_digest))
         if bound is not None and bound[2] >= int(at.timestamp()):
             raise KeyAlreadyUsed()
-        self.keys[(ctx.tenant_id, claim.key_digest)] = (owner, claim.request_digest, claim.expires_at)
+
+    def _keep_key(self, ctx: TenantContext, claim: IdempotencyClaim | None, owner: str) -> None:
+        """Bind the claim's key to `owner`, once the write it came with has succeeded."""
+        if claim is not None:
+            self.keys[(ctx.tenant_id, claim.key_digest)] = (owner, claim.request_digest, claim.expires_at)
 
     def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
         bound = self.keys.get((ctx.tenant_id, key_digest))

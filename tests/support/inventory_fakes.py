@@ -8,24 +8,36 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from itam.idempotency import IdempotencyClaim
 from itam.inventory.models import Connector, ConnectorType, SyncRun
 from itam.inventory.ports import ConnectorRepository, SettingsValidator
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
-from tests.support.fakes import save_versioned
+from tests.support.fakes import IdempotencyKeys, save_versioned
 
 
-class FakeInventoryRepository:
+class FakeInventoryRepository(IdempotencyKeys):
     """Connectors, their runs and leases and each tenant's AWS ExternalId, in dicts."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.connectors: dict[tuple[str, str], Connector] = {}
         self.runs: dict[tuple[str, str], SyncRun] = {}
         self.external_ids: dict[str, str] = {}
         self.leases: dict[tuple[str, str], tuple[str, datetime]] = {}
 
-    def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
+    def save_connector(
+        self,
+        ctx: TenantContext,
+        connector: Connector,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        if expected_version is None:
+            self._check_key(ctx, claim, connector.updated_at)
         save_versioned(self.connectors, (ctx.tenant_id, connector.id), connector, expected_version)
+        if expected_version is None:
+            self._keep_key(ctx, claim, connector.id)
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
         return self.connectors.get((ctx.tenant_id, connector_id))

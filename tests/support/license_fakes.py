@@ -9,6 +9,7 @@ from typing import Any
 
 from itam.assets.models import Asset
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import (
@@ -24,6 +25,7 @@ from itam.licenses.ports import LicenseRepository
 from itam.licenses.position import InstallRow
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
+from tests.support.fakes import IdempotencyKeys
 
 
 def _page(items: Sequence[Any], page: PageRequest) -> Page[Any]:
@@ -34,11 +36,12 @@ def _install_key(inst: Installation, consumer: str) -> str:
     return f"{product_key(inst.canonical_product)}#{consumer}#{inst.asset_id}#{inst.id}"
 
 
-class FakeLicenseRepository:
+class FakeLicenseRepository(IdempotencyKeys):
     """Licenses, seats, installations, rules and audits per tenant, in dicts. `assets` is the asset
     register the audit reads assets of a kind from (the fake asset repository's dict, when shared)."""
 
     def __init__(self, assets: Mapping[tuple[str, str], Asset] | None = None) -> None:
+        super().__init__()
         self.licenses: dict[tuple[str, str], License] = {}
         self.history: dict[tuple[str, str], list[LicenseHistoryEvent]] = {}
         self.seats_by_license: dict[tuple[str, str], dict[str, Seat]] = {}
@@ -52,10 +55,18 @@ class FakeLicenseRepository:
         self.assets = assets if assets is not None else {}
 
     # ------------------------------------------------------------------ licenses
-    def create_license(self, ctx: TenantContext, lic: License, event: LicenseHistoryEvent) -> None:
+    def create_license(
+        self,
+        ctx: TenantContext,
+        lic: License,
+        event: LicenseHistoryEvent,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
         key = (ctx.tenant_id, lic.id)
+        self._check_key(ctx, claim, event.at)
         if key in self.licenses:
             raise StaleVersion()
+        self._keep_key(ctx, claim, lic.id)
         self.licenses[key] = lic.model_copy(update={"assigned": 0, "peak_assigned": 0})
         self.history[key] = [event]
 
@@ -101,8 +112,11 @@ class FakeLicenseRepository:
         return _page(self.history.get((ctx.tenant_id, license_id), []), page)
 
     # ------------------------------------------------------------------ seats
-    def assign_seat(self, ctx: TenantContext, lic: License, seat: Seat) -> None:
+    def assign_seat(
+        self, ctx: TenantContext, lic: License, seat: Seat, claim: IdempotencyClaim | None = None
+    ) -> None:
         key = (ctx.tenant_id, lic.id)
+        self._check_key(ctx, claim, seat.assigned_at)
         seats = self.seats_by_license.setdefault(key, {})
         if any(s.consumer == seat.consumer for s in seats.values()):
             raise SeatTaken(seat.consumer)
@@ -111,6 +125,7 @@ class FakeLicenseRepository:
             raise NoSeatLeft(lic.quantity)
         seats[seat.id] = seat
         self.licenses[key] = stored.model_copy(update={"assigned": stored.assigned + 1})
+        self._keep_key(ctx, claim, seat.id)
 
     def record_peak(self, ctx: TenantContext, license_id: str) -> None:
         key = (ctx.tenant_id, license_id)
@@ -145,11 +160,15 @@ class FakeLicenseRepository:
         )
 
     # ------------------------------------------------------------------ installations
-    def add_installation(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
+    def add_installation(
+        self, ctx: TenantContext, inst: Installation, consumer: str, claim: IdempotencyClaim | None = None
+    ) -> None:
+        self._check_key(ctx, claim, inst.recorded_at)
         installs = self.installs.setdefault((ctx.tenant_id, inst.asset_id), {})
         if inst.id in installs:
             raise StaleVersion()
         installs[inst.id] = (inst, consumer)
+        self._keep_key(ctx, claim, inst.id)
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
         found = self.installs.get((ctx.tenant_id, asset_id), {}).get(install_id)
@@ -199,12 +218,17 @@ class FakeLicenseRepository:
         return iter([a for (t, _), a in self.assets.items() if t == ctx.tenant_id and a.kind.value == kind])
 
     # ------------------------------------------------------------------ rules
-    def create_rule(self, ctx: TenantContext, rule: Rule) -> None:
+    def create_rule(self, ctx: TenantContext, rule: Rule, claim: IdempotencyClaim | None = None) -> None:
+        self._check_key(ctx, claim, rule.created_at)
         rules = self.rule_items.setdefault(ctx.tenant_id, {})
         if rule.id in rules:
             raise StaleVersion()
         rules[rule.id] = rule
         self._bump_rules(ctx)
+        self._keep_key(ctx, claim, rule.id)
+
+    def get_rule(self, ctx: TenantContext, rule_id: str) -> Rule | None:
+        return self.rule_items.get(ctx.tenant_id, {}).get(rule_id)
 
     def delete_rule(self, ctx: TenantContext, rule_id: str) -> bool:
         if self.rule_items.get(ctx.tenant_id, {}).pop(rule_id, None) is None:
@@ -230,11 +254,15 @@ class FakeLicenseRepository:
         self.versions[ctx.tenant_id] = (rules, max(normalized, version))
 
     # ------------------------------------------------------------------ audit reports
-    def create_report(self, ctx: TenantContext, report: AuditReport) -> bool:
+    def create_report(
+        self, ctx: TenantContext, report: AuditReport, claim: IdempotencyClaim | None = None
+    ) -> bool:
+        self._check_key(ctx, claim, report.requested_at)
         key = (ctx.tenant_id, report.id)
         if key in self.reports:
             return False
         self.reports[key] = report
+        self._keep_key(ctx, claim, report.id)
         return True
 
     def save_report(self, ctx: TenantContext, report: AuditReport, expected_run: str | None = None) -> bool:

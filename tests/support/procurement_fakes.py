@@ -8,26 +8,36 @@ from collections.abc import Mapping
 from typing import Any
 
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim
 from itam.pagination import Page, PageRequest
 from itam.ports import SecretStore
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
 from itam.procurement.ports import ProcurementRepository
 from itam.tenancy import TenantContext
-from tests.support.fakes import save_versioned
+from tests.support.fakes import IdempotencyKeys, save_versioned
 
 
-class FakeProcurementRepository:
+class FakeProcurementRepository(IdempotencyKeys):
     """Webhook endpoints, deliveries (with their raw bodies) and purchase orders per tenant, in dicts."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.endpoints: dict[tuple[str, str], WebhookEndpoint] = {}
         self.delivery_items: dict[tuple[str, str, str], tuple[Delivery, str]] = {}
         self.orders: dict[tuple[str, str], tuple[PurchaseOrder, int]] = {}
 
     def save_endpoint(
-        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+        self,
+        ctx: TenantContext,
+        endpoint: WebhookEndpoint,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
     ) -> None:
+        if expected_version is None:
+            self._check_key(ctx, claim, endpoint.updated_at)
         save_versioned(self.endpoints, (ctx.tenant_id, endpoint.id), endpoint, expected_version)
+        if expected_version is None:
+            self._keep_key(ctx, claim, endpoint.id)
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
         return self.endpoints.get((ctx.tenant_id, endpoint_id))

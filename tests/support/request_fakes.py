@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from itam.errors import NotFound, StaleVersion, WriteConflict
+from itam.idempotency import IdempotencyClaim
 from itam.licenses.errors import NoSeatLeft, SeatTaken
 from itam.licenses.models import License, LicenseFilter, Seat, SeatCreate, product_key
 from itam.pagination import Page, PageRequest
-from itam.ports import EventPublisher, IdempotencyClaim
+from itam.ports import EventPublisher
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import Directory, Lease, Person, RequestRepository, Seats, StoredRequest
 from itam.requests.workflow import fold

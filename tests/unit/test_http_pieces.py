@@ -8,10 +8,12 @@ import json
 import pytest
 
 from itam import errors
+from itam.adapters import cursors
 from itam.assets.errors import AssetNotFound, DuplicateValue
 from itam.etags import etag_matches
 from itam.json_text import MAX_DEPTH
 from itam.pagination import decode_cursor, encode_cursor
+from itam.settings import load_settings
 from itam.tenancy import Permission, Role, TenantContext
 from itam.web.auth import parse_list_claim, tenant_context
 from itam.web.gate import MAX_BODY_BYTES, reject_unacceptable_body, routed_event
@@ -119,21 +121,84 @@ def test_tenant_ids_with_the_key_delimiter_are_impossible() -> None:
         TenantContext("a#b", "u", "u", frozenset())
 
 
+SECRET = b"cursor secret of the tests"
+SCOPE = "acme|assets|{}"
+
+
 def test_cursor_round_trip_and_scope() -> None:
     key = {"PK": "T#acme#ASSET#1", "SK": "META"}
-    cursor = encode_cursor(key, "acme|assets")
-    assert decode_cursor(cursor, "acme|assets") == key
+    cursor = encode_cursor(key, SCOPE, SECRET)
+    assert decode_cursor(cursor, SCOPE, SECRET) == key
+    for scope in ("acme2|assets|{}", 'acme|assets|{"kind":"saas"}', "acme|licenses|{}"):
+        with pytest.raises(errors.InvalidCursor):
+            decode_cursor(cursor, scope, SECRET)  # another tenant, other filters, another listing
     with pytest.raises(errors.InvalidCursor):
-        decode_cursor(cursor, "acme2|assets")
+        decode_cursor(cursor, SCOPE, b"another deployment's secret")
+
+
+def test_a_cursor_shows_neither_the_tenant_nor_the_key_names() -> None:
+    cursor = encode_cursor({"PK": "T#acme#ASSET#1", "SK": "META", "GSI1PK": "T#acme#ASSETS"}, SCOPE, SECRET)
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+
+    for clear in (b"acme", b"PK", b"GSI1", b"ASSET", b"META"):
+        assert clear not in raw
+    # Sealed with a fresh nonce each time: two cursors of one position do not even look alike.
+    assert encode_cursor({"PK": "T#acme#ASSET#1", "SK": "META"}, SCOPE, SECRET) != encode_cursor(
+        {"PK": "T#acme#ASSET#1", "SK": "META"}, SCOPE, SECRET
+    )
+
+
+def test_an_altered_cursor_is_refused() -> None:
+    cursor = encode_cursor({"PK": "T#acme#ASSET#1", "SK": "META"}, SCOPE, SECRET)
+    raw = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    for position in (0, 5, len(raw) // 2, len(raw) - 1):
+        altered = bytearray(raw)
+        altered[position] ^= 1
+        forged = base64.urlsafe_b64encode(bytes(altered)).decode().rstrip("=")
+        with pytest.raises(errors.InvalidCursor):
+            decode_cursor(forged, SCOPE, SECRET)
 
 
 @pytest.mark.parametrize(
     "payload",
     [b"not json", b"[]", b'{"k": {}, "s": "x"}', b'{"k": {"PK": 1}}', json.dumps({"k": {"a": "b"}}).encode()],
 )
-def test_malformed_cursors(payload: bytes) -> None:
+def test_malformed_and_unsealed_cursors(payload: bytes) -> None:
+    for text in (base64.urlsafe_b64encode(payload).decode(), "garbage!", "", "AQ"):
+        with pytest.raises(errors.InvalidCursor):
+            decode_cursor(text, SCOPE, SECRET)
+
+
+@pytest.mark.parametrize("key", [{}, {"PK": 1}, {"a": "b", "c": "d", "e": "f", "g": "h", "i": "j"}])
+def test_sealed_positions_that_are_no_key_are_refused(key: dict[str, object]) -> None:
+    cursor = encode_cursor(key, SCOPE, SECRET)  # type: ignore[arg-type]  # what a forger would seal
     with pytest.raises(errors.InvalidCursor):
-        decode_cursor(base64.urlsafe_b64encode(payload).decode(), "acme|assets")
+        decode_cursor(cursor, SCOPE, SECRET)
+
+
+def test_off_aws_the_cursor_key_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", "itam-test")
+    monkeypatch.setenv("ITAM_CURSOR_KEY", "a key for tests")
+    monkeypatch.delenv("CURSOR_SECRET_ARN", raising=False)
+    load_settings.cache_clear()
+    try:
+        cursor = cursors.seal({"PK": "T#acme#ASSET#1", "SK": "META"}, SCOPE)
+        assert cursors.unseal(cursor, SCOPE) == {"PK": "T#acme#ASSET#1", "SK": "META"}
+        assert decode_cursor(cursor, SCOPE, b"a key for tests") == {"PK": "T#acme#ASSET#1", "SK": "META"}
+    finally:
+        load_settings.cache_clear()
+
+
+def test_without_a_cursor_key_making_a_cursor_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABLE_NAME", "itam-test")
+    monkeypatch.delenv("ITAM_CURSOR_KEY", raising=False)
+    monkeypatch.delenv("CURSOR_SECRET_ARN", raising=False)
+    load_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="CURSOR_SECRET_ARN"):
+            cursors.seal({"PK": "T#acme#ASSET#1", "SK": "META"}, SCOPE)
+    finally:
+        load_settings.cache_clear()
 
 
 @pytest.mark.parametrize(

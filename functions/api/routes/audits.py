@@ -11,7 +11,7 @@ from itam.licenses.service import LicenseService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response
-from routes.common import Caller, Cursor, Limit
+from routes.common import Caller, Cursor, IdempotencyKey, Limit
 
 PREFIX = "/v1/audits"
 router = Router()
@@ -19,8 +19,10 @@ Licenses = Annotated[LicenseService, Depends(license_service)]
 
 
 @router.post("/", tags=["audits"], responses=responses(AuditAccepted, status=202))
-def handle_request_audit(ctx: Caller, licenses: Licenses) -> Response[AuditAccepted]:
-    accepted = licenses.request_audit(ctx)
+def handle_request_audit(
+    ctx: Caller, licenses: Licenses, idempotency_key: IdempotencyKey = None
+) -> Response[AuditAccepted]:
+    accepted = licenses.request_audit(ctx, idempotency_key)
     return json_response(accepted, 202, {"Location": f"/v1/audits/{accepted.id}"})
 
 

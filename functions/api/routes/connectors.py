@@ -18,18 +18,18 @@ from itam.inventory.service import ConnectorService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response, versioned_response
-from routes.common import Caller, Cursor, IfMatch, Limit, no_content, removed
+from routes.common import Caller, Cursor, IdempotencyKey, IfMatch, Limit, no_content, removed
 
 PREFIX = "/v1"
 router = Router()
 Connectors = Annotated[ConnectorService, Depends(connector_service)]
 
 
-@router.post("/connectors", tags=["inventory"], responses=responses(Connector, 422, status=201))
+@router.post("/connectors", tags=["inventory"], responses=responses(Connector, 404, 422, status=201))
 def handle_create_connector(
-    connector: ConnectorCreate, ctx: Caller, connectors: Connectors
+    connector: ConnectorCreate, ctx: Caller, connectors: Connectors, idempotency_key: IdempotencyKey = None
 ) -> Response[Connector]:
-    return versioned_response(connectors.create(ctx, connector), "/v1/connectors", 201)
+    return versioned_response(connectors.create(ctx, connector, idempotency_key), "/v1/connectors", 201)
 
 
 @router.get("/connectors", tags=["inventory"], responses=responses(ConnectorPage, 400, 422))

@@ -11,7 +11,7 @@ from itam.licenses.service import LicenseService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response
-from routes.common import Caller, Cursor, Limit, no_content, removed
+from routes.common import Caller, Cursor, IdempotencyKey, Limit, no_content, removed
 
 PREFIX = "/v1/assets"
 router = Router()
@@ -24,9 +24,13 @@ Licenses = Annotated[LicenseService, Depends(license_service)]
     responses=responses(Installation, 404, 409, 422, status=201),
 )
 def handle_add_installation(
-    asset_id: str, installation: InstallationCreate, ctx: Caller, licenses: Licenses
+    asset_id: str,
+    installation: InstallationCreate,
+    ctx: Caller,
+    licenses: Licenses,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Installation]:
-    inst = licenses.add_installation(ctx, asset_id, installation)
+    inst = licenses.add_installation(ctx, asset_id, installation, idempotency_key)
     return json_response(inst, 201, {"Location": f"/v1/assets/{asset_id}/software/{inst.id}"})
 
 

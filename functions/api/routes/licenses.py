@@ -23,7 +23,7 @@ from itam.licenses.service import LicenseService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response, versioned_response
-from routes.common import WRITE_ERRORS, Caller, Cursor, IfMatch, Limit
+from routes.common import WRITE_ERRORS, Caller, Cursor, IdempotencyKey, IfMatch, Limit
 
 PREFIX = "/v1/licenses"
 router = Router()
@@ -31,8 +31,11 @@ Licenses = Annotated[LicenseService, Depends(license_service)]
 
 
 @router.post("/", tags=["licenses"], responses=responses(License, 422, status=201))
-def handle_create_license(license: LicenseCreate, ctx: Caller, licenses: Licenses) -> Response[License]:
-    return versioned_response(licenses.create_license(ctx, license), PREFIX, 201)
+def handle_create_license(
+    license: LicenseCreate, ctx: Caller, licenses: Licenses, idempotency_key: IdempotencyKey = None
+) -> Response[License]:
+    created = licenses.create_license(ctx, license, idempotency_key=idempotency_key)
+    return versioned_response(created, PREFIX, 201)
 
 
 @router.get("/", tags=["licenses"], responses=responses(LicensePage, 400, 422))
@@ -80,10 +83,23 @@ def handle_license_history(
     responses=responses(Seat, 404, 409, 422, status=201),
 )
 def handle_assign_seat(
-    license_id: str, assignment: SeatCreate, ctx: Caller, licenses: Licenses
+    license_id: str,
+    assignment: SeatCreate,
+    ctx: Caller,
+    licenses: Licenses,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Seat]:
-    seat = licenses.assign_seat(ctx, license_id, assignment)
+    seat = licenses.assign_seat(ctx, license_id, assignment, idempotency_key)
     return json_response(seat, 201, {"Location": f"/v1/licenses/{license_id}/assignments/{seat.id}"})
+
+
+@router.get(
+    "/<license_id>/assignments/<assignment_id>",
+    tags=["license assignments"],
+    responses=responses(Seat, 404),
+)
+def handle_get_seat(license_id: str, assignment_id: str, ctx: Caller, licenses: Licenses) -> Response[Seat]:
+    return json_response(licenses.get_seat(ctx, license_id, assignment_id))
 
 
 @router.get(

@@ -11,16 +11,18 @@ from itam.licenses.service import LicenseService
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response
-from routes.common import Caller, Cursor, Limit, no_content, removed
+from routes.common import Caller, Cursor, IdempotencyKey, Limit, no_content, removed
 
 PREFIX = "/v1/normalization-rules"
 router = Router()
 Licenses = Annotated[LicenseService, Depends(license_service)]
 
 
-@router.post("/", tags=["normalization"], responses=responses(Rule, 422, status=201))
-def handle_create_rule(rule: RuleCreate, ctx: Caller, licenses: Licenses) -> Response[Rule]:
-    created = licenses.create_rule(ctx, rule)
+@router.post("/", tags=["normalization"], responses=responses(Rule, 404, 422, status=201))
+def handle_create_rule(
+    rule: RuleCreate, ctx: Caller, licenses: Licenses, idempotency_key: IdempotencyKey = None
+) -> Response[Rule]:
+    created = licenses.create_rule(ctx, rule, idempotency_key)
     return json_response(created, 201, {"Location": f"/v1/normalization-rules/{created.id}"})
 
 

@@ -19,18 +19,18 @@ from itam.procurement.models import (
 from itam.procurement.service import EndpointService
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response
-from routes.common import Caller, Cursor, Limit, no_content, removed
+from routes.common import Caller, Cursor, IdempotencyKey, Limit, no_content, removed
 
 PREFIX = "/v1/webhook-endpoints"
 router = Router()
 Endpoints = Annotated[EndpointService, Depends(endpoint_service)]
 
 
-@router.post("/", tags=["procurement"], responses=responses(EndpointWithSecret, 422, status=201))
+@router.post("/", tags=["procurement"], responses=responses(EndpointWithSecret, 404, 409, 422, status=201))
 def handle_create_endpoint(
-    endpoint: EndpointCreate, ctx: Caller, endpoints: Endpoints
+    endpoint: EndpointCreate, ctx: Caller, endpoints: Endpoints, idempotency_key: IdempotencyKey = None
 ) -> Response[EndpointWithSecret]:
-    created = endpoints.create(ctx, endpoint)
+    created = endpoints.create(ctx, endpoint, idempotency_key)
     return json_response(created, 201, {"Location": f"/v1/webhook-endpoints/{created.id}"})
 
 

@@ -39,12 +39,16 @@ class Settings(BaseModel):
     # Test configuration only (an emulated AWS, fake SaaS providers); unset, the providers' own hosts.
     inventory_aws_endpoint: str | None = None
     provider_endpoints: dict[str, str] = Field(default_factory=dict)
+    # The secret pagination cursors are sealed with (Secrets Manager); off AWS, or in tests, the key
+    # itself may be given instead.
+    cursor_secret_arn: str | None = None
+    cursor_key: str | None = None
 
 
 @lru_cache(maxsize=1)
 def load_settings() -> Settings:
     """The settings of this process, from TABLE_NAME, TENANT_ROLE_ARN, AUDIT_QUEUE_URL, EVENT_BUS_NAME,
-    USER_POOL_ID, AWS_REGION and AWS_ENDPOINT_URL*."""
+    USER_POOL_ID, CURSOR_SECRET_ARN, AWS_REGION and AWS_ENDPOINT_URL*."""
     env = os.environ
     return Settings(
         table_name=env.get("TABLE_NAME", ""),
@@ -66,4 +70,6 @@ def load_settings() -> Settings:
         cognito_endpoint=env.get("AWS_ENDPOINT_URL_COGNITO_IDP") or env.get("AWS_ENDPOINT_URL") or None,
         inventory_aws_endpoint=env.get("ITAM_INVENTORY_AWS_ENDPOINT") or None,
         provider_endpoints=json.loads(env.get("ITAM_PROVIDER_ENDPOINTS") or "{}"),
+        cursor_secret_arn=env.get("CURSOR_SECRET_ARN") or None,
+        cursor_key=env.get("ITAM_CURSOR_KEY") or None,
     )

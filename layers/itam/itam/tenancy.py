@@ -25,14 +25,17 @@ class Permission(StrEnum):
     READ_HISTORY = "read_history"
     RUN_AUDIT = "run_audit"
     ADMIN = "admin"  # configuration: webhook endpoints, approval policy, connectors
+    READ_SETTINGS = "read_settings"  # reading that configuration (never a secret)
 
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.EDITOR: frozenset({Permission.READ, Permission.WRITE, Permission.RUN_AUDIT}),
     Role.VIEWER: frozenset({Permission.READ}),
-    # Auditors change nothing in the register, but they run license audits.
-    Role.AUDITOR: frozenset({Permission.READ, Permission.READ_HISTORY, Permission.RUN_AUDIT}),
+    # Auditors change nothing, but they run license audits and read the configuration too.
+    Role.AUDITOR: frozenset(
+        {Permission.READ, Permission.READ_HISTORY, Permission.RUN_AUDIT, Permission.READ_SETTINGS}
+    ),
 }
 
 

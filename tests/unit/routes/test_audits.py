@@ -29,3 +29,21 @@ def test_another_tenants_audit_is_not_found(api: Api) -> None:
 
 def test_the_page_size_is_validated(api: Api) -> None:
     assert_problem(api.get("/v1/audits", query={"limit": "1001"}), 422, "validation-error")
+
+
+def test_an_audit_requested_again_with_its_key_is_queued_once(api: Api, services: Services) -> None:
+    key = {"idempotency-key": "monthly-review"}
+
+    first = api.post("/v1/audits", headers=key)
+    again = api.post("/v1/audits", headers=key)
+
+    assert (first.status, again.status) == (202, 202)
+    assert (again.body, again.headers["Location"]) == (first.body, first.headers["Location"])
+    assert len(services.audit_queue.sent) == 1
+    assert len(api.get("/v1/audits").body["items"]) == 1
+    assert api.as_("globex").post("/v1/audits", headers=key).body["id"] != first.body["id"]
+    assert_problem(
+        api.post("/v1/licenses", {"product": "X", "metric": "site", "quantity": 1}, headers=key),
+        422,
+        "idempotency-key-reused",
+    )

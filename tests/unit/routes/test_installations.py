@@ -45,3 +45,25 @@ def test_an_installation_needs_a_product(api: Api) -> None:
 
     assert_problem(reply, 422, "validation-error")
     assert reply.body["errors"][0]["field"] == "product"
+
+
+def test_an_installation_recorded_again_with_its_key_is_recorded_once(api: Api) -> None:
+    asset = laptop(api)
+    base = f"/v1/assets/{asset['id']}/software"
+    key = {"idempotency-key": "scan-42"}
+
+    first = api.post(base, {"product": "Visio"}, headers=key)
+    again = api.post(base, {"product": "Visio"}, headers=key)
+
+    assert (first.status, again.status) == (201, 201)
+    assert (again.body, again.headers["Location"]) == (first.body, first.headers["Location"])
+    assert len(api.get(base).body["items"]) == 1
+    assert_problem(api.post(base, {"product": "Project"}, headers=key), 422, "idempotency-key-reused")
+    other = f"/v1/assets/{laptop(api)['id']}/software"
+    assert_problem(api.post(other, {"product": "Visio"}, headers=key), 422, "idempotency-key-reused")
+    assert (
+        api.as_("globex")
+        .post(f"/v1/assets/{laptop(api.as_('globex'))['id']}/software", {"product": "Visio"}, headers=key)
+        .status
+        == 201
+    )

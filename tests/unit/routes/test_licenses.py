@@ -89,3 +89,70 @@ def test_invalid_bodies_and_queries_answer_422(api: Api) -> None:
     assert_problem(api.post("/v1/licenses", {**OFFICE, "metric": "per_galaxy"}), 422, "validation-error")
     query = {"expiring_within_days": "4000"}
     assert_problem(api.get("/v1/licenses", query=query), 422, "validation-error")
+
+
+def test_a_create_sent_again_with_its_key_makes_one_license(api: Api) -> None:
+    key = {"idempotency-key": "po-77-line-1"}
+
+    first = api.post("/v1/licenses", OFFICE, headers=key)
+    again = api.post("/v1/licenses", OFFICE, headers=key)
+
+    assert (first.status, again.status) == (201, 201)
+    assert (again.body, again.headers["Location"], again.etag) == (
+        first.body,
+        first.headers["Location"],
+        first.etag,
+    )
+    assert [lic["id"] for lic in api.get("/v1/licenses").body["items"]] == [first.body["id"]]
+    assert_problem(
+        api.post("/v1/licenses", {**OFFICE, "quantity": 3}, headers=key), 422, "idempotency-key-reused"
+    )
+
+
+def test_license_keys_are_per_tenant(api: Api) -> None:
+    key = {"idempotency-key": "shared"}
+    mine = api.post("/v1/licenses", OFFICE, headers=key).body
+
+    theirs = api.as_("globex").post("/v1/licenses", OFFICE, headers=key)
+
+    assert theirs.status == 201 and theirs.body["id"] != mine["id"]
+    assert [lic["id"] for lic in api.get("/v1/licenses").body["items"]] == [mine["id"]]
+
+
+def test_a_seat_assigned_again_with_its_key_is_assigned_once(api: Api) -> None:
+    lic = create(api)
+    base = f"/v1/licenses/{lic['id']}/assignments"
+    key = {"idempotency-key": "ticket-5"}
+
+    first = api.post(base, {"user": "alice"}, headers=key)
+    again = api.post(base, {"user": "alice"}, headers=key)
+
+    assert (first.status, again.status) == (201, 201)
+    assert (again.body, again.headers["Location"]) == (first.body, first.headers["Location"])
+    assert api.get(f"/v1/licenses/{lic['id']}").body["assigned"] == 1
+    assert_problem(api.post(base, {"user": "bob"}, headers=key), 422, "idempotency-key-reused")
+    other = f"/v1/licenses/{create(api)['id']}/assignments"
+    assert_problem(api.post(other, {"user": "alice"}, headers=key), 422, "idempotency-key-reused")
+
+
+def test_a_seat_is_read_at_its_location(api: Api) -> None:
+    lic = create(api)
+    seat = api.post(f"/v1/licenses/{lic['id']}/assignments", {"user": "alice"})
+
+    reply = api.as_(role="viewer").get(seat.headers["Location"])
+
+    assert (reply.status, reply.body) == (200, seat.body)
+    assert "ETag" not in reply.headers  # a seat has no version: it is assigned, then released
+
+
+def test_an_unknown_released_or_foreign_seat_is_not_found(api: Api) -> None:
+    lic = create(api)
+    base = f"/v1/licenses/{lic['id']}/assignments"
+    seat = api.post(base, {"user": "alice"}).body
+
+    assert_problem(api.as_("globex").get(f"{base}/{seat['id']}"), 404, "not-found")
+    assert_problem(api.get(f"{base}/{'0' * 32}"), 404, "not-found")
+    assert_problem(api.get(f"{base}/not-an-id"), 404, "not-found")
+    assert_problem(api.get(f"/v1/licenses/{create(api)['id']}/assignments/{seat['id']}"), 404, "not-found")
+    api.delete(f"{base}/{seat['id']}")
+    assert_problem(api.get(f"{base}/{seat['id']}"), 404, "not-found")

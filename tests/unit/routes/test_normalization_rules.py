@@ -35,3 +35,18 @@ def test_another_tenants_rule_is_not_found(api: Api) -> None:
 
 def test_a_rule_needs_a_pattern(api: Api) -> None:
     assert_problem(api.post("/v1/normalization-rules", {"product": "Visio"}), 422, "validation-error")
+
+
+def test_a_rule_created_again_with_its_key_is_created_once(api: Api, services: Services) -> None:
+    key = {"idempotency-key": "rule-1"}
+
+    first = api.post("/v1/normalization-rules", RULE, headers=key)
+    again = api.post("/v1/normalization-rules", RULE, headers=key)
+
+    assert (first.status, again.status) == (201, 201)
+    assert (again.body, again.headers["Location"]) == (first.body, first.headers["Location"])
+    assert [r["id"] for r in api.get("/v1/normalization-rules").body["items"]] == [first.body["id"]]
+    assert services.license_repo.rule_versions(ACME) == (1, 0)
+    other = {**RULE, "product": "Microsoft Visio"}
+    assert_problem(api.post("/v1/normalization-rules", other, headers=key), 422, "idempotency-key-reused")
+    assert api.as_("globex").post("/v1/normalization-rules", RULE, headers=key).status == 201

@@ -1,4 +1,5 @@
-"""The webhook endpoint routes (admins only): the secret is shown on create and rotation only."""
+"""The webhook endpoint routes (admins change, auditors read): the secret is shown on create (and its
+replays) and rotation only."""
 
 from __future__ import annotations
 
@@ -55,6 +56,65 @@ def test_only_admins_manage_endpoints(api: Api) -> None:
 
     assert_problem(api.as_(role="editor").post("/v1/webhook-endpoints", {"name": "x"}), 403, "forbidden")
     assert_problem(api.as_(role="viewer").get(f"/v1/webhook-endpoints/{endpoint['id']}"), 403, "forbidden")
+    assert_problem(api.as_(role="editor").get("/v1/webhook-endpoints"), 403, "forbidden")
+
+
+def test_an_auditor_reads_endpoints_without_secrets_and_changes_nothing(api: Api, services: Services) -> None:
+    endpoint = create(api)
+    path = f"/v1/webhook-endpoints/{endpoint['id']}"
+    auditor = api.as_(role="auditor")
+
+    read = auditor.get(path)
+    assert read.status == 200 and "secret" not in read.body
+    assert read.body == api.get(path).body
+    assert [e["id"] for e in auditor.get("/v1/webhook-endpoints").body["items"]] == [endpoint["id"]]
+    assert auditor.get(f"{path}/deliveries").status == 200
+    assert_problem(auditor.post("/v1/webhook-endpoints", {"name": "x"}), 403, "forbidden")
+    assert_problem(auditor.patch(path, {"name": "x"}), 403, "forbidden")
+    assert_problem(auditor.post(f"{path}/rotate", {}), 403, "forbidden")
+    assert_problem(auditor.delete(path), 403, "forbidden")
+    assert services.secrets.secrets[f"itam-test/webhooks/acme/{endpoint['id']}"] == {
+        "current": endpoint["secret"]
+    }
+
+
+def test_a_create_sent_again_with_its_key_gets_the_same_answer_and_secret(
+    api: Api, services: Services
+) -> None:
+    key = {"idempotency-key": "coupa-setup"}
+
+    first = api.post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key)
+    again = api.post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key)
+
+    assert (first.status, again.status) == (201, 201)
+    assert (again.body, again.headers["Location"]) == (first.body, first.headers["Location"])
+    assert [e["id"] for e in api.get("/v1/webhook-endpoints").body["items"]] == [first.body["id"]]
+    assert list(services.secrets.secrets) == [f"itam-test/webhooks/acme/{first.body['id']}"]
+
+
+def test_an_endpoint_key_replays_only_for_its_body_person_and_tenant(api: Api) -> None:
+    key = {"idempotency-key": "coupa-setup"}
+    first = api.post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key).body
+
+    other_body = api.post("/v1/webhook-endpoints", {"name": "Ariba"}, headers=key)
+    other_admin = api.as_(user="u-2").post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key)
+    other_tenant = api.as_("globex").post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key)
+
+    assert_problem(other_body, 422, "idempotency-key-reused")
+    assert_problem(other_admin, 422, "idempotency-key-reused")
+    assert other_tenant.status == 201 and other_tenant.body["secret"] != first["secret"]
+
+
+def test_a_replay_after_a_rotation_is_409_and_shows_no_secret(api: Api) -> None:
+    key = {"idempotency-key": "coupa-setup"}
+    first = api.post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key).body
+    api.post(f"/v1/webhook-endpoints/{first['id']}/rotate", {"overlap_hours": 0})
+
+    replay = api.post("/v1/webhook-endpoints", {"name": "Coupa"}, headers=key)
+
+    assert_problem(replay, 409, "secret-rotated")
+    assert "secret" not in replay.body and first["id"] in replay.body["detail"]
+    assert len(api.get("/v1/webhook-endpoints").body["items"]) == 1
 
 
 def test_another_tenants_endpoint_is_not_found(api: Api) -> None:

@@ -31,8 +31,8 @@ from itam.assets.errors import DuplicateValue
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
 from itam.assets.ports import AssetRecord
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
-from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")

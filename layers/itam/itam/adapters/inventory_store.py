@@ -36,9 +36,16 @@ from itam.adapters.schema import (
     run_pk,
     table_models,
 )
-from itam.adapters.table import conditional_check_failed, document, listing_page, save_versioned
+from itam.adapters.table import (
+    conditional_check_failed,
+    document,
+    idempotency_record,
+    listing_page,
+    save_versioned,
+)
 from itam.assets.models import Asset, HistoryEvent
 from itam.errors import WriteConflict
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.inventory.models import Connector, SyncRun
 from itam.inventory.reconcile import Link
 from itam.pagination import Page, PageRequest
@@ -57,7 +64,13 @@ class DynamoInventoryRepository:
         self._m = models
 
     # ------------------------------------------------------------------ connectors
-    def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
+    def save_connector(
+        self,
+        ctx: TenantContext,
+        connector: Connector,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
         m = self._m
         directory = f"{ctx.tenant_id}#{connector.id}" if connector.enabled else None
         item = m.versioned(
@@ -70,7 +83,11 @@ class DynamoInventoryRepository:
             GSI2PK=CONNECTOR_DIRECTORY if directory else None,
             GSI2SK=directory,
         )
-        save_versioned(m, ctx, item, expected_version)
+        now = int(connector.updated_at.timestamp())
+        save_versioned(m, ctx, item, expected_version, claim, connector.id, now)
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        return idempotency_record(self._m, ctx, key_digest, now)
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None:
         return document(self._m.item, connector_pk(ctx, connector_id), Connector.model_validate_json)

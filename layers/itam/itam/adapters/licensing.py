@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pynamodb.expressions.condition import Condition
@@ -46,9 +46,11 @@ from itam.adapters.schema import (
 )
 from itam.adapters.table import (
     Transaction,
+    bind_idempotency_key,
     children_page,
     conditional_check_failed,
     document,
+    idempotency_record,
     listing_page,
     put_new,
     query_page,
@@ -56,6 +58,7 @@ from itam.adapters.table import (
 )
 from itam.assets.models import Asset
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
 from itam.licenses.models import (
@@ -84,9 +87,26 @@ class DynamoLicenseRepository:
     def __init__(self, models: TableModels) -> None:
         self._m = models
 
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        return idempotency_record(self._m, ctx, key_digest, now)
+
+    def _bind(
+        self, ctx: TenantContext, tx: Transaction, claim: IdempotencyClaim | None, owner_id: str, at: datetime
+    ) -> None:
+        """The Idempotency-Key's guard, put first in `tx`: a replay is recognised as such before anything
+        the first request wrote (a seat guard, a taken id) looks taken."""
+        bind_idempotency_key(self._m, ctx, tx, claim, owner_id, int(at.timestamp()))
+
     # ------------------------------------------------------------------ licenses
-    def create_license(self, ctx: TenantContext, lic: License, event: LicenseHistoryEvent) -> None:
+    def create_license(
+        self,
+        ctx: TenantContext,
+        lic: License,
+        event: LicenseHistoryEvent,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
         tx = Transaction(self._m.connection)
+        self._bind(ctx, tx, claim, lic.id, event.at)
         tx.save(self.license_item(ctx, lic), self._m.item.PK.does_not_exist(), StaleVersion)
         self._history(ctx, tx, event)
         register_tenant(self._m, ctx, tx)
@@ -163,12 +183,15 @@ class DynamoLicenseRepository:
         )
 
     # ------------------------------------------------------------------ seats
-    def assign_seat(self, ctx: TenantContext, lic: License, seat: Seat) -> None:
+    def assign_seat(
+        self, ctx: TenantContext, lic: License, seat: Seat, claim: IdempotencyClaim | None = None
+    ) -> None:
         """Seat, guard and counter in one transaction: the counter's condition keeps concurrent
         assignments from going past the quantity (unless over-allocation is allowed)."""
         m = self._m
         pk = license_pk(ctx, lic.id)
         tx = Transaction(m.connection)
+        self._bind(ctx, tx, claim, seat.id, seat.assigned_at)
         seat_item = m.record(
             PK=pk,
             SK=f"SEAT#{seat.id}",
@@ -226,7 +249,10 @@ class DynamoLicenseRepository:
             yield Seat.model_validate_json(item.doc)
 
     # ------------------------------------------------------------------ installations
-    def add_installation(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
+    def add_installation(
+        self, ctx: TenantContext, inst: Installation, consumer: str, claim: IdempotencyClaim | None = None
+    ) -> None:
+        """One PutItem; with an Idempotency-Key, a transaction of the key's guard and the item."""
         m = self._m
         item = m.record(
             PK=asset_pk(ctx, inst.asset_id),
@@ -235,7 +261,13 @@ class DynamoLicenseRepository:
             GSI2PK=installs_pk(ctx),
             GSI2SK=install_sort_key(inst, consumer),
         )
-        put_new(item)
+        if claim is None:
+            put_new(item)
+            return
+        tx = Transaction(m.connection)
+        self._bind(ctx, tx, claim, inst.id, inst.recorded_at)
+        tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+        tx.commit()
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
         pk = asset_pk(ctx, asset_id)
@@ -301,13 +333,17 @@ class DynamoLicenseRepository:
             yield Asset.model_validate_json(item.doc)
 
     # ------------------------------------------------------------------ rules
-    def create_rule(self, ctx: TenantContext, rule: Rule) -> None:
+    def create_rule(self, ctx: TenantContext, rule: Rule, claim: IdempotencyClaim | None = None) -> None:
         m = self._m
         tx = Transaction(m.connection)
+        self._bind(ctx, tx, claim, rule.id, rule.created_at)
         item = m.record(PK=rules_pk(ctx), SK=f"RULE#{rule.id}", doc=rule.model_dump_json())
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
         self._bump_rules(ctx, tx)
         tx.commit()
+
+    def get_rule(self, ctx: TenantContext, rule_id: str) -> Rule | None:
+        return document(self._m.record, rules_pk(ctx), Rule.model_validate_json, f"RULE#{rule_id}")
 
     def delete_rule(self, ctx: TenantContext, rule_id: str) -> bool:
         m = self._m
@@ -361,8 +397,11 @@ class DynamoLicenseRepository:
                 raise
 
     # ------------------------------------------------------------------ audit reports
-    def create_report(self, ctx: TenantContext, report: AuditReport) -> bool:
-        """Store a new report; False if one with this id exists already."""
+    def create_report(
+        self, ctx: TenantContext, report: AuditReport, claim: IdempotencyClaim | None = None
+    ) -> bool:
+        """Store a new report; False if one with this id exists already. One PutItem; with an
+        Idempotency-Key, a transaction of the key's guard and the report."""
         m = self._m
         item = m.report(
             PK=audit_pk(ctx, report.id),
@@ -373,6 +412,15 @@ class DynamoLicenseRepository:
             GSI1PK=audit_listing_pk(ctx),
             GSI1SK=f"{report.requested_at.isoformat()}#{report.id}",
         )
+        if claim is not None:
+            tx = Transaction(m.connection)
+            self._bind(ctx, tx, claim, report.id, report.requested_at)
+            tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+            try:
+                tx.commit()
+            except StaleVersion:
+                return False
+            return True
         try:
             item.save(condition=m.item.PK.does_not_exist())
         except Exception as error:

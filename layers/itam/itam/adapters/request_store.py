@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from pynamodb.expressions.condition import Condition
 
+from itam.adapters import cursors
 from itam.adapters.schema import (
     Item,
     RequestItem,
@@ -40,8 +41,8 @@ from itam.adapters.table import (
     register_tenant,
 )
 from itam.errors import StaleVersion
-from itam.pagination import Page, PageRequest, encode_cursor
-from itam.ports import IdempotencyClaim, IdempotencyRecord
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
+from itam.pagination import Page, PageRequest
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.requests.ports import Lease, StoredRequest
 from itam.requests.workflow import fold
@@ -118,7 +119,7 @@ class DynamoRequestRepository:
             f"{index_name}PK": hash_key,
             f"{index_name}SK": request_id,
         }
-        return encode_cursor(key, _listing_scope(ctx, filters))
+        return cursors.seal(key, _listing_scope(ctx, filters))
 
     def history(self, ctx: TenantContext, request_id: str, page: PageRequest) -> Page[RequestEvent]:
         return self._children(

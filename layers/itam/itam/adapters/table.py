@@ -16,6 +16,7 @@ from pynamodb.models import Model
 from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
+from itam.adapters import cursors
 from itam.adapters.schema import (
     TENANT_DIRECTORY,
     Item,
@@ -25,8 +26,8 @@ from itam.adapters.schema import (
     tenant_pk,
 )
 from itam.errors import InvalidCursor, KeyAlreadyUsed, StaleVersion, WriteConflict
-from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest, decode_cursor, encode_cursor
-from itam.ports import IdempotencyClaim, IdempotencyRecord
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
+from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
@@ -141,7 +142,7 @@ def query_page(
     """
     start = None
     if page.cursor is not None:
-        key = decode_cursor(page.cursor, scope)
+        key = cursors.unseal(page.cursor, scope)
         names = {"PK", "SK"} | ({f"{index_name}PK", f"{index_name}SK"} if index_name else set())
         hash_attr = f"{index_name}PK" if index_name else "PK"
         in_partition = key.get(hash_attr) == hash_key and key.get("PK", "").startswith(pk_prefix or hash_key)
@@ -158,7 +159,7 @@ def query_page(
         raise
     items = [convert(models.item.from_raw_data(data)) for data in raw.get("Items", [])]
     last = raw.get("LastEvaluatedKey")
-    cursor = encode_cursor({k: v["S"] for k, v in last.items()}, scope) if last else None
+    cursor = cursors.seal({k: v["S"] for k, v in last.items()}, scope) if last else None
     return Page(items=items, next_cursor=cursor)
 
 
@@ -225,13 +226,20 @@ def register_tenant(m: TableModels, ctx: TenantContext, tx: Transaction) -> None
 
 
 def save_versioned(
-    m: TableModels, ctx: TenantContext, item: VersionedItem, expected_version: int | None
+    m: TableModels,
+    ctx: TenantContext,
+    item: VersionedItem,
+    expected_version: int | None,
+    claim: IdempotencyClaim | None = None,
+    owner_id: str = "",
+    now: int = 0,
 ) -> None:
     """Create a versioned document (expected_version None; the tenant enters the directory in the
-    same transaction) or replace it if its stored version is still `expected_version`; StaleVersion
-    otherwise."""
+    same transaction, and `claim`'s key is bound to `owner_id`, free if bound until before `now`) or
+    replace it if its stored version is still `expected_version`; StaleVersion otherwise."""
     tx = Transaction(m.connection)
     if expected_version is None:
+        bind_idempotency_key(m, ctx, tx, claim, owner_id, now)
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
         register_tenant(m, ctx, tx)
     else:

@@ -18,8 +18,16 @@ from itam.adapters.schema import (
     endpoint_pk,
     purchase_order_pk,
 )
-from itam.adapters.table import conditional_check_failed, document, listing_page, query_page, save_versioned
+from itam.adapters.table import (
+    conditional_check_failed,
+    document,
+    idempotency_record,
+    listing_page,
+    query_page,
+    save_versioned,
+)
 from itam.errors import StaleVersion
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
 from itam.tenancy import TenantContext
@@ -33,7 +41,11 @@ class DynamoProcurementRepository:
 
     # ------------------------------------------------------------------ endpoints
     def save_endpoint(
-        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+        self,
+        ctx: TenantContext,
+        endpoint: WebhookEndpoint,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
     ) -> None:
         m = self._m
         item = m.versioned(
@@ -44,7 +56,11 @@ class DynamoProcurementRepository:
             GSI1PK=endpoint_listing_pk(ctx),
             GSI1SK=endpoint.id,
         )
-        save_versioned(m, ctx, item, expected_version)
+        now = int(endpoint.updated_at.timestamp())
+        save_versioned(m, ctx, item, expected_version, claim, endpoint.id, now)
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        return idempotency_record(self._m, ctx, key_digest, now)
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None:
         return document(self._m.item, endpoint_pk(ctx, endpoint_id), WebhookEndpoint.model_validate_json)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
-from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 # Records written beside an asset change, in the same transaction.

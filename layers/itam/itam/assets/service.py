@@ -47,8 +47,9 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.etags import etag_matches
+from itam.idempotency import IdempotencyClaim
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdempotencyClaim, IdGenerator
+from itam.ports import Clock, IdGenerator
 from itam.retry import back_off
 from itam.tenancy import Permission, TenantContext
 

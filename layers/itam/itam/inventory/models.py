@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from itam.assets.models import AssetCreate, Model, ShortText, Strict
 from itam.etags import etag_of
@@ -48,14 +49,23 @@ class ConnectorCreate(Strict):
 
 
 class ConnectorPatch(Strict):
-    """Body of PATCH /v1/connectors/{id}: given fields replace the stored ones."""
+    """Body of PATCH /v1/connectors/{id}: given fields replace the stored ones, except `type`."""
 
+    # Not a field of the patch: declared only so that sending it is refused with a reason.
+    type: SkipJsonSchema[Any] = None
     name: ShortText | None = None
     enabled: StrictBool | None = None
     settings: Settings | None = None
     credentials: Credentials | None = Field(default=None, description="Replaces the stored secret")
     retire_after: RetireAfter | None = None
     reclaim_after_days: ReclaimAfterDays | None = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_is_fixed(cls, value: Any) -> None:
+        raise ValueError(
+            "a connector's type cannot be changed: create a connector of the new type and delete this one"
+        )
 
 
 class RunStatus(StrEnum):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from itam.assets.models import Asset, HistoryEvent
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.inventory.models import Connector, ConnectorType, Discovered, RunError, SyncRun
 from itam.inventory.reconcile import Link
 from itam.pagination import Page, PageRequest
@@ -14,9 +15,18 @@ from itam.tenancy import TenantContext
 
 
 class ConnectorRepository(Protocol):
-    def save_connector(self, ctx: TenantContext, connector: Connector, expected_version: int | None) -> None:
-        """Create (expected_version None) or replace if the stored version is still the one read;
-        StaleVersion otherwise."""
+    def save_connector(
+        self,
+        ctx: TenantContext,
+        connector: Connector,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
+    ) -> None:
+        """Create (expected_version None; binding `claim`'s key to it, KeyAlreadyUsed if the key is
+        bound) or replace if the stored version is still the one read; StaleVersion otherwise."""
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        """What the key is bound to, unless nothing is or the binding expired before `now`."""
 
     def get_connector(self, ctx: TenantContext, connector_id: str) -> Connector | None: ...
     def list_connectors(self, ctx: TenantContext, page: PageRequest) -> Page[Connector]: ...

@@ -20,10 +20,13 @@ from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
     InvalidInput,
+    KeyAlreadyUsed,
     PreconditionFailed,
     StaleVersion,
+    WriteConflict,
 )
 from itam.etags import etag_matches
+from itam.idempotency import claim_of, create_once
 from itam.inventory.errors import (
     ConnectorAuthError,
     ConnectorError,
@@ -68,7 +71,8 @@ def scheduled_job(tenant_id: str, connector_id: str, at: datetime) -> dict[str, 
 
 
 class ConnectorService:
-    """Connectors of a tenant: admins only. Credentials go to the secret store and never come back."""
+    """Connectors of a tenant: admins change them, admins and auditors read them. Credentials go to the
+    secret store and never come back."""
 
     def __init__(
         self,
@@ -91,21 +95,51 @@ class ConnectorService:
     def secret_name(self, ctx: TenantContext, connector_id: str) -> str:
         return f"{self._prefix}/{ctx.tenant_id}/{connector_id}"
 
-    def create(self, ctx: TenantContext, data: ConnectorCreate) -> Connector:
+    def create(
+        self, ctx: TenantContext, data: ConnectorCreate, idempotency_key: str | None = None
+    ) -> Connector:
+        """Store a connector (its credentials in the secret store). With an Idempotency-Key, the same
+        request sent again gets the connector the first one created, as it is now, and stores nothing."""
         ctx.require(Permission.ADMIN)
         settings, credentials = self._checked(data.type, data.settings, data.credentials)
         repo = self._repo_for(ctx)
+        now = self._clock.now()
+        claim = claim_of(idempotency_key, f"connector|{data.model_dump_json()}", now)
+
+        def create() -> Connector:
+            connector = self._new(ctx, data, settings, credentials is not None, now)
+            name = self.secret_name(ctx, connector.id)
+            if credentials is not None:
+                self._store.create(name, credentials)
+            try:
+                repo.save_connector(ctx, connector, None, claim)
+            except (KeyAlreadyUsed, WriteConflict):
+                if credentials is not None:
+                    self._store.delete(name)  # nothing was written: the secret would be nobody's
+                raise
+            return connector
+
+        return create_once(ctx, repo, claim, now, create, lambda first: self.get(ctx, first), look_first=True)
+
+    def _new(
+        self,
+        ctx: TenantContext,
+        data: ConnectorCreate,
+        settings: dict[str, Any],
+        credentials_set: bool,
+        now: datetime,
+    ) -> Connector:
         external_id = None
         if data.type is ConnectorType.AWS:
-            external_id = repo.external_id(ctx, f"itam-{ctx.tenant_id}-{secrets.token_hex(16)}")
-        now = self._clock.now()
-        connector = Connector(
+            proposed = f"itam-{ctx.tenant_id}-{secrets.token_hex(16)}"
+            external_id = self._repo_for(ctx).external_id(ctx, proposed)
+        return Connector(
             id=self._ids.new_id(),
             type=data.type,
             name=data.name,
             enabled=data.enabled,
             settings=settings,
-            credentials_set=credentials is not None,
+            credentials_set=credentials_set,
             external_id=external_id,
             retire_after=data.retire_after,
             reclaim_after_days=data.reclaim_after_days,
@@ -114,13 +148,13 @@ class ConnectorService:
             created_by=ctx.user_id,
             updated_at=now,
         )
-        if credentials is not None:
-            self._store.create(self.secret_name(ctx, connector.id), credentials)
-        repo.save_connector(ctx, connector, None)
-        return connector
 
     def get(self, ctx: TenantContext, connector_id: str) -> Connector:
-        ctx.require(Permission.ADMIN)
+        """The connector, its settings and whether credentials are set (never the credentials)."""
+        ctx.require(Permission.READ_SETTINGS)
+        return self._connector(ctx, connector_id)
+
+    def _connector(self, ctx: TenantContext, connector_id: str) -> Connector:
         connector = (
             self._repo_for(ctx).get_connector(ctx, connector_id)
             if ID_PATTERN.fullmatch(connector_id)
@@ -131,13 +165,14 @@ class ConnectorService:
         return connector
 
     def list(self, ctx: TenantContext, page: PageRequest) -> Page[Connector]:
-        ctx.require(Permission.ADMIN)
+        ctx.require(Permission.READ_SETTINGS)
         return self._repo_for(ctx).list_connectors(ctx, page)
 
     def update(
         self, ctx: TenantContext, connector_id: str, patch: ConnectorPatch, if_match: str | None = None
     ) -> Connector:
-        connector = self.get(ctx, connector_id)
+        ctx.require(Permission.ADMIN)
+        connector = self._connector(ctx, connector_id)
         if if_match is not None and not etag_matches(if_match, connector.version):
             raise PreconditionFailed()
         changes = patch.model_dump(exclude_unset=True, exclude_none=True)
@@ -167,7 +202,8 @@ class ConnectorService:
 
     def delete(self, ctx: TenantContext, connector_id: str) -> None:
         """Remove the connector and its secret. The assets it found stay in the register."""
-        connector = self.get(ctx, connector_id)
+        ctx.require(Permission.ADMIN)
+        connector = self._connector(ctx, connector_id)
         self._repo_for(ctx).delete_connector(ctx, connector_id)
         if connector.credentials_set:
             self._store.delete(self.secret_name(ctx, connector_id))
@@ -175,7 +211,8 @@ class ConnectorService:
     def trigger(self, ctx: TenantContext, connector_id: str) -> SyncRun:
         """Queue a run now (202 with its id). While the connector's last run is queued or running,
         and younger than a lease, another one is refused (409)."""
-        connector = self.get(ctx, connector_id)
+        ctx.require(Permission.ADMIN)
+        connector = self._connector(ctx, connector_id)
         repo = self._repo_for(ctx)
         run = SyncRun(
             id=self._ids.new_id(),
@@ -196,7 +233,7 @@ class ConnectorService:
                     connector.version,
                 )
             except StaleVersion:
-                connector = self.get(ctx, connector_id)
+                connector = self._connector(ctx, connector_id)
                 continue
             break
         else:
@@ -217,7 +254,7 @@ class ConnectorService:
             raise SyncInProgress(last.id)
 
     def get_run(self, ctx: TenantContext, run_id: str) -> SyncRun:
-        ctx.require(Permission.ADMIN)
+        ctx.require(Permission.READ_SETTINGS)
         run = self._repo_for(ctx).get_run(ctx, run_id) if ID_PATTERN.fullmatch(run_id) else None
         if run is None:
             raise RunNotFound(run_id)

@@ -25,6 +25,7 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.etags import etag_matches
+from itam.idempotency import claim_of, create_once
 from itam.licenses.audit import (
     AuditAccepted,
     AuditDetail,
@@ -108,11 +109,14 @@ class LicenseService:
         data: LicenseCreate,
         license_id: str | None = None,
         reason: str | None = None,
+        idempotency_key: str | None = None,
     ) -> License:
         """Record an entitlement. With a `license_id` chosen by the caller (a PO line), a license that
-        exists already is returned as it is: the create happens once."""
+        exists already is returned as it is: the create happens once. With an Idempotency-Key, the
+        same request sent again gets the license the first one created, as it is now."""
         ctx.require(Permission.WRITE)
         now = self._clock.now()
+        repo = self._repo_for(ctx)
         lic = License(
             **data.model_dump(),
             id=license_id or self._ids.new_id(),
@@ -123,13 +127,18 @@ class LicenseService:
             updated_by=ctx.user_id,
         )
         event = _event(ctx, lic, "created", _diff(None, lic), now, reason)
-        try:
-            self._repo_for(ctx).create_license(ctx, lic, event)
-        except StaleVersion:
-            if license_id is None:
-                raise
-            return self._license(ctx, license_id)
-        return lic
+        claim = claim_of(idempotency_key, f"license|{data.model_dump_json()}", now)
+
+        def create() -> License:
+            try:
+                repo.create_license(ctx, lic, event, claim)
+            except StaleVersion:
+                if license_id is None:
+                    raise
+                return self._license(ctx, license_id)
+            return lic
+
+        return create_once(ctx, repo, claim, now, create, lambda first: self._license(ctx, first))
 
     def get_license(self, ctx: TenantContext, license_id: str) -> License:
         ctx.require(Permission.READ)
@@ -194,9 +203,16 @@ class LicenseService:
         return self._repo_for(ctx).license_history(ctx, license_id, page)
 
     # ------------------------------------------------------------------ seats
-    def assign_seat(self, ctx: TenantContext, license_id: str, request: SeatCreate) -> Seat:
+    def assign_seat(
+        self,
+        ctx: TenantContext,
+        license_id: str,
+        request: SeatCreate,
+        idempotency_key: str | None = None,
+    ) -> Seat:
         """Give a user or an asset a seat; refused when the license is full (409) unless it allows
-        over-allocation, or when it has ended."""
+        over-allocation, or when it has ended. With an Idempotency-Key, the same request sent again
+        gets the seat the first one assigned."""
         ctx.require(Permission.WRITE)
         repo = self._repo_for(ctx)
         lic = self._license(ctx, license_id)
@@ -221,26 +237,35 @@ class LicenseService:
             assigned_at=now,
             assigned_by=ctx.user_id,
         )
-        for _ in range(self._max_attempts):
-            try:
-                repo.assign_seat(ctx, lic, seat)
-                break
-            except WriteConflict:
-                continue
-            except StaleVersion:
-                raise LicenseNotFound(license_id) from None
-        else:
-            raise ConcurrentModification("the license was too busy to take this assignment; retry")
-        repo.record_peak(ctx, lic.id)
-        return seat
+        claim = claim_of(idempotency_key, f"seat|{lic.id}|{request.model_dump_json()}", now)
+
+        def assign() -> Seat:
+            for _ in range(self._max_attempts):
+                try:
+                    repo.assign_seat(ctx, lic, seat, claim)
+                    break
+                except WriteConflict:
+                    continue
+                except StaleVersion:
+                    raise LicenseNotFound(license_id) from None
+            else:
+                raise ConcurrentModification("the license was too busy to take this assignment; retry")
+            repo.record_peak(ctx, lic.id)
+            return seat
+
+        return create_once(ctx, repo, claim, now, assign, lambda first: self._seat(ctx, lic.id, first))
+
+    def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat:
+        """One current seat of the license (a released one is no longer found)."""
+        ctx.require(Permission.READ)
+        self._license(ctx, license_id)
+        return self._seat(ctx, license_id, seat_id)
 
     def release_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat:
         ctx.require(Permission.WRITE)
         repo = self._repo_for(ctx)
         self._license(ctx, license_id)
-        seat = repo.get_seat(ctx, license_id, seat_id) if ID_PATTERN.fullmatch(seat_id) else None
-        if seat is None:
-            raise SeatNotFound(seat_id)
+        seat = self._seat(ctx, license_id, seat_id)
         released = seat.model_copy(update={"released_at": self._clock.now(), "released_by": ctx.user_id})
         try:
             repo.release_seat(ctx, released)
@@ -256,7 +281,15 @@ class LicenseService:
         return self._repo_for(ctx).seats(ctx, license_id, page, released)
 
     # ------------------------------------------------------------------ installations
-    def add_installation(self, ctx: TenantContext, asset_id: str, data: InstallationCreate) -> Installation:
+    def add_installation(
+        self,
+        ctx: TenantContext,
+        asset_id: str,
+        data: InstallationCreate,
+        idempotency_key: str | None = None,
+    ) -> Installation:
+        """Record software found on an asset. With an Idempotency-Key, the same request sent again gets
+        the installation the first one recorded."""
         ctx.require(Permission.WRITE)
         asset = self._asset(ctx, asset_id)
         if asset.kind not in (Kind.HARDWARE, Kind.CLOUD):
@@ -266,17 +299,23 @@ class LicenseService:
         if asset.status is Status.DISPOSED:
             raise InvalidState("a disposed asset takes no more installations")
         repo = self._repo_for(ctx)
-        canonical = Normalizer(repo.rules(ctx)).canonical(data.product, data.vendor, data.version)
-        inst = Installation(
-            **data.model_dump(),
-            id=self._ids.new_id(),
-            asset_id=asset_id,
-            recorded_at=self._clock.now(),
-            recorded_by=ctx.user_id,
-            canonical_product=canonical,
-        )
-        repo.add_installation(ctx, inst, consumer_key(inst.user, asset_id))
-        return inst
+        now = self._clock.now()
+        claim = claim_of(idempotency_key, f"installation|{asset_id}|{data.model_dump_json()}", now)
+
+        def add() -> Installation:
+            canonical = Normalizer(repo.rules(ctx)).canonical(data.product, data.vendor, data.version)
+            inst = Installation(
+                **data.model_dump(),
+                id=self._ids.new_id(),
+                asset_id=asset_id,
+                recorded_at=now,
+                recorded_by=ctx.user_id,
+                canonical_product=canonical,
+            )
+            repo.add_installation(ctx, inst, consumer_key(inst.user, asset_id), claim)
+            return inst
+
+        return create_once(ctx, repo, claim, now, add, lambda first: self._installation(ctx, asset_id, first))
 
     def list_installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:
         ctx.require(Permission.READ)
@@ -292,15 +331,21 @@ class LicenseService:
             raise InstallationNotFound(install_id)
 
     # ------------------------------------------------------------------ normalization rules
-    def create_rule(self, ctx: TenantContext, data: RuleCreate) -> Rule:
-        """Add a rule; installations already recorded are re-normalized in the background."""
+    def create_rule(self, ctx: TenantContext, data: RuleCreate, idempotency_key: str | None = None) -> Rule:
+        """Add a rule; installations already recorded are re-normalized in the background. With an
+        Idempotency-Key, the same request sent again gets the rule the first one added."""
         ctx.require(Permission.WRITE)
-        rule = Rule(
-            **data.model_dump(), id=self._ids.new_id(), created_at=self._clock.now(), created_by=ctx.user_id
-        )
-        self._repo_for(ctx).create_rule(ctx, rule)
-        self._queue.send({"job": "normalize", "tenant_id": ctx.tenant_id})
-        return rule
+        repo = self._repo_for(ctx)
+        now = self._clock.now()
+        rule = Rule(**data.model_dump(), id=self._ids.new_id(), created_at=now, created_by=ctx.user_id)
+        claim = claim_of(idempotency_key, f"rule|{data.model_dump_json()}", now)
+
+        def create() -> Rule:
+            repo.create_rule(ctx, rule, claim)
+            self._queue.send({"job": "normalize", "tenant_id": ctx.tenant_id})
+            return rule
+
+        return create_once(ctx, repo, claim, now, create, lambda first: self._rule(ctx, first))
 
     def list_rules(self, ctx: TenantContext, page: PageRequest) -> Page[Rule]:
         ctx.require(Permission.READ)
@@ -343,8 +388,9 @@ class LicenseService:
         )
 
     # ------------------------------------------------------------------ audits
-    def request_audit(self, ctx: TenantContext) -> AuditAccepted:
-        """Queue an audit of the caller's tenant; the report completes asynchronously."""
+    def request_audit(self, ctx: TenantContext, idempotency_key: str | None = None) -> AuditAccepted:
+        """Queue an audit of the caller's tenant; the report completes asynchronously. With an
+        Idempotency-Key, the same request sent again gets the audit the first one queued, as it is now."""
         ctx.require(Permission.RUN_AUDIT)
         now = self._clock.now()
         report = AuditReport(
@@ -356,16 +402,25 @@ class LicenseService:
             requested_by=ctx.user_id,
         )
         repo = self._repo_for(ctx)
-        repo.create_report(ctx, report)
-        try:
-            self._queue.send(audit_message(ctx.tenant_id, report.id, "on_demand", report.day))
-        except Exception:
-            # Not queued: say so on the report rather than leave it waiting forever.
-            repo.save_report(
-                ctx, report.model_copy(update={"status": AuditStatus.FAILED, "error": "not queued"})
-            )
-            raise
-        return AuditAccepted(id=report.id, status=report.status, day=report.day)
+        claim = claim_of(idempotency_key, "audit", now)
+
+        def request() -> AuditAccepted:
+            repo.create_report(ctx, report, claim)
+            try:
+                self._queue.send(audit_message(ctx.tenant_id, report.id, "on_demand", report.day))
+            except Exception:
+                # Not queued: say so on the report rather than leave it waiting forever.
+                repo.save_report(
+                    ctx, report.model_copy(update={"status": AuditStatus.FAILED, "error": "not queued"})
+                )
+                raise
+            return AuditAccepted(id=report.id, status=report.status, day=report.day)
+
+        def replay(first: str) -> AuditAccepted:
+            queued = self._report(ctx, first)
+            return AuditAccepted(id=queued.id, status=queued.status, day=queued.day)
+
+        return create_once(ctx, repo, claim, now, request, replay)
 
     def list_audits(self, ctx: TenantContext, page: PageRequest) -> Page[AuditReport]:
         ctx.require(Permission.READ)
@@ -374,9 +429,7 @@ class LicenseService:
     def get_audit(self, ctx: TenantContext, audit_id: str, page: PageRequest) -> AuditDetail:
         ctx.require(Permission.READ)
         repo = self._repo_for(ctx)
-        report = repo.get_report(ctx, audit_id) if ID_PATTERN.fullmatch(audit_id) else None
-        if report is None:
-            raise AuditNotFound(audit_id)
+        report = self._report(ctx, audit_id)
         findings: Page[Finding] = Page(items=[])
         if report.status is AuditStatus.COMPLETE and report.run is not None:
             findings = repo.findings(ctx, audit_id, report.run, page)
@@ -388,6 +441,31 @@ class LicenseService:
         if lic is None:
             raise LicenseNotFound(license_id)
         return lic
+
+    def _seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat:
+        repo = self._repo_for(ctx)
+        seat = repo.get_seat(ctx, license_id, seat_id) if ID_PATTERN.fullmatch(seat_id) else None
+        if seat is None:
+            raise SeatNotFound(seat_id)
+        return seat
+
+    def _installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation:
+        inst = self._repo_for(ctx).get_installation(ctx, asset_id, install_id)
+        if inst is None:
+            raise InstallationNotFound(install_id)
+        return inst
+
+    def _rule(self, ctx: TenantContext, rule_id: str) -> Rule:
+        rule = self._repo_for(ctx).get_rule(ctx, rule_id)
+        if rule is None:
+            raise RuleNotFound(rule_id)
+        return rule
+
+    def _report(self, ctx: TenantContext, audit_id: str) -> AuditReport:
+        report = self._repo_for(ctx).get_report(ctx, audit_id) if ID_PATTERN.fullmatch(audit_id) else None
+        if report is None:
+            raise AuditNotFound(audit_id)
+        return report
 
     def _asset(self, ctx: TenantContext, asset_id: str) -> Any:
         asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None

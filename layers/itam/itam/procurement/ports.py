@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
 from itam.procurement.models import Delivery, PurchaseOrder, WebhookEndpoint
 from itam.tenancy import TenantContext
@@ -13,9 +14,17 @@ from itam.tenancy import TenantContext
 
 class ProcurementRepository(Protocol):
     def save_endpoint(
-        self, ctx: TenantContext, endpoint: WebhookEndpoint, expected_version: int | None
+        self,
+        ctx: TenantContext,
+        endpoint: WebhookEndpoint,
+        expected_version: int | None,
+        claim: IdempotencyClaim | None = None,
     ) -> None:
-        """Create (expected_version None) or replace the endpoint if its version is still the one read."""
+        """Create (expected_version None; binding `claim`'s key to it, KeyAlreadyUsed if the key is
+        bound) or replace the endpoint if its version is still the one read."""
+
+    def idempotency_record(self, ctx: TenantContext, key_digest: str, now: int) -> IdempotencyRecord | None:
+        """What the key is bound to, unless nothing is or the binding expired before `now`."""
 
     def get_endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint | None: ...
     def list_endpoints(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]: ...

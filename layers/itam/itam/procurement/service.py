@@ -20,18 +20,21 @@ from itam.errors import (
     IllegalTransition,
     InvalidInput,
     InvalidState,
+    KeyAlreadyUsed,
     MalformedInput,
     NotFound,
     PreconditionFailed,
     StaleVersion,
+    WriteConflict,
 )
+from itam.idempotency import IdempotencyClaim, claim_of, create_once
 from itam.json_text import parse_object
 from itam.licenses.models import LicenseCreate, LicensePatch, Metric
 from itam.licenses.service import LicenseService
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, IdGenerator, JobQueue, SecretStore
 from itam.procurement import precoro
-from itam.procurement.errors import EndpointNotFound, SignatureRejected
+from itam.procurement.errors import EndpointNotFound, SecretRotated, SignatureRejected
 from itam.procurement.models import (
     Accepted,
     Category,
@@ -62,7 +65,8 @@ def new_secret() -> str:
 
 
 class EndpointService:
-    """Webhook endpoints of a tenant (admins only): the secret is shown on create and rotation only."""
+    """Webhook endpoints of a tenant: admins change them, admins and auditors read them. The signing
+    secret is shown by the create (and its replays) and by a rotation only."""
 
     def __init__(
         self,
@@ -81,9 +85,30 @@ class EndpointService:
     def secret_name(self, ctx: TenantContext, endpoint_id: str) -> str:
         return f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}"
 
-    def create(self, ctx: TenantContext, data: EndpointCreate) -> EndpointWithSecret:
+    def create(
+        self, ctx: TenantContext, data: EndpointCreate, idempotency_key: str | None = None
+    ) -> EndpointWithSecret:
+        """A new endpoint and its signing secret. With an Idempotency-Key, the same request sent again
+        by the same person gets the same answer, secret included, and creates nothing; once the
+        secret has been rotated, the replay is refused (409): the first secret is gone."""
         ctx.require(Permission.ADMIN)
         now = self._clock.now()
+        repo = self._repo_for(ctx)
+        # The answer holds the signing secret: someone else's key is no replay of theirs.
+        claim = claim_of(idempotency_key, f"webhook-endpoint|{ctx.user_id}|{data.model_dump_json()}", now)
+        return create_once(
+            ctx,
+            repo,
+            claim,
+            now,
+            lambda: self._create(ctx, data, now, claim),
+            lambda first: self._created_before(ctx, first),
+            look_first=True,
+        )
+
+    def _create(
+        self, ctx: TenantContext, data: EndpointCreate, now: datetime, claim: IdempotencyClaim | None
+    ) -> EndpointWithSecret:
         endpoint_id = f"{ctx.tenant_id}.{self._ids.new_id()}"
         endpoint = WebhookEndpoint(
             **data.model_dump(exclude={"api_token", "api_email"}),
@@ -98,12 +123,30 @@ class EndpointService:
         stored: dict[str, str] = {"current": secret}
         if data.api_token is not None and data.api_email is not None:
             stored |= {"api_token": data.api_token, "api_email": data.api_email}
-        self._store.create(self.secret_name(ctx, endpoint_id), stored)
-        self._repo_for(ctx).save_endpoint(ctx, endpoint, None)
+        name = self.secret_name(ctx, endpoint_id)
+        self._store.create(name, stored)
+        try:
+            self._repo_for(ctx).save_endpoint(ctx, endpoint, None, claim)
+        except (KeyAlreadyUsed, WriteConflict):
+            self._store.delete(name)  # nothing was written: the secret would be nobody's
+            raise
+        return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
+
+    def _created_before(self, ctx: TenantContext, endpoint_id: str) -> EndpointWithSecret:
+        """The answer to a create replayed: the endpoint as it is now, with the secret it was created
+        with, as long as that is its secret."""
+        endpoint = self._endpoint(ctx, endpoint_id)
+        if endpoint.previous_secret_expires_at is not None:
+            raise SecretRotated(endpoint_id)
+        secret = self._store.read(self.secret_name(ctx, endpoint_id), fresh=True)["current"]
         return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
 
     def get(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint:
-        ctx.require(Permission.ADMIN)
+        """The endpoint (never its secret or the provider's token)."""
+        ctx.require(Permission.READ_SETTINGS)
+        return self._endpoint(ctx, endpoint_id)
+
+    def _endpoint(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint:
         endpoint = (
             self._repo_for(ctx).get_endpoint(ctx, endpoint_id) if ENDPOINT_ID.match(endpoint_id) else None
         )
@@ -112,11 +155,12 @@ class EndpointService:
         return endpoint
 
     def list(self, ctx: TenantContext, page: PageRequest) -> Page[WebhookEndpoint]:
-        ctx.require(Permission.ADMIN)
+        ctx.require(Permission.READ_SETTINGS)
         return self._repo_for(ctx).list_endpoints(ctx, page)
 
     def update(self, ctx: TenantContext, endpoint_id: str, patch: EndpointPatch) -> WebhookEndpoint:
-        endpoint = self.get(ctx, endpoint_id)
+        ctx.require(Permission.ADMIN)
+        endpoint = self._endpoint(ctx, endpoint_id)
         changes = patch.model_dump(exclude_unset=True, exclude_none=True)
         if not changes:
             return endpoint
@@ -128,7 +172,8 @@ class EndpointService:
 
     def rotate(self, ctx: TenantContext, endpoint_id: str, request: RotateRequest) -> EndpointWithSecret:
         """A new secret; the previous one keeps verifying for `overlap_hours`."""
-        endpoint = self.get(ctx, endpoint_id)
+        ctx.require(Permission.ADMIN)
+        endpoint = self._endpoint(ctx, endpoint_id)
         name = self.secret_name(ctx, endpoint_id)
         old = self._store.read(name, fresh=True)["current"]
         until = self._clock.now() + timedelta(hours=request.overlap_hours)
@@ -148,7 +193,8 @@ class EndpointService:
         return EndpointWithSecret(**updated.model_dump(), secret=secret)
 
     def delete(self, ctx: TenantContext, endpoint_id: str) -> None:
-        self.get(ctx, endpoint_id)
+        ctx.require(Permission.ADMIN)
+        self._endpoint(ctx, endpoint_id)
         self._repo_for(ctx).delete_endpoint(ctx, endpoint_id)
         self._store.delete(self.secret_name(ctx, endpoint_id))
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from itam.assets.models import Asset, AssetFilter, CheckoutRequest
+from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
-from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.requests.models import ApprovalPolicy, PolicyEvent, Request, RequestEvent, RequestFilter
 from itam.tenancy import TenantContext
 

@@ -29,8 +29,9 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.etags import etag_matches
+from itam.idempotency import IdempotencyClaim
 from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
-from itam.ports import Clock, EventPublisher, IdempotencyClaim, IdGenerator
+from itam.ports import Clock, EventPublisher, IdGenerator
 from itam.requests.errors import FulfilmentInProgress, RequestNotFound, UnknownUser
 from itam.requests.models import (
     Approval,
