@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from itam.errors import IdempotencyKeyReused
+from itam.tenancy import TenantContext
 
 # How long an Idempotency-Key stays bound to what it created.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -61,12 +62,13 @@ class IdGenerator(Protocol):
 
 
 class SecretStore(Protocol):
-    """Named secrets (JSON objects): webhook signing secrets, connector credentials."""
+    """Named secrets (JSON objects) of the caller's tenant: webhook signing secrets, connector
+    credentials. Each call acts as `ctx`'s tenant, which may reach its own secrets only."""
 
-    def create(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def put(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
-    def delete(self, name: str) -> None: ...
+    def create(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None: ...
+    def put(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None: ...
+    def read(self, ctx: TenantContext, name: str, fresh: bool = False) -> dict[str, Any]: ...
+    def delete(self, ctx: TenantContext, name: str) -> None: ...
 
 
 class EventPublisher(Protocol):

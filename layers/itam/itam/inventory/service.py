@@ -115,7 +115,7 @@ class ConnectorService:
             updated_at=now,
         )
         if credentials is not None:
-            self._store.create(self.secret_name(ctx, connector.id), credentials)
+            self._store.create(ctx, self.secret_name(ctx, connector.id), credentials)
         repo.save_connector(ctx, connector, None)
         return connector
 
@@ -152,9 +152,9 @@ class ConnectorService:
         if credentials is not None:
             name = self.secret_name(ctx, connector_id)
             if connector.credentials_set:
-                self._store.put(name, credentials)
+                self._store.put(ctx, name, credentials)
             else:
-                self._store.create(name, credentials)
+                self._store.create(ctx, name, credentials)
             changes["credentials_set"] = True
         updated = connector.model_copy(
             update={**changes, "version": connector.version + 1, "updated_at": self._clock.now()}
@@ -170,7 +170,7 @@ class ConnectorService:
         connector = self.get(ctx, connector_id)
         self._repo_for(ctx).delete_connector(ctx, connector_id)
         if connector.credentials_set:
-            self._store.delete(self.secret_name(ctx, connector_id))
+            self._store.delete(ctx, self.secret_name(ctx, connector_id))
 
     def trigger(self, ctx: TenantContext, connector_id: str) -> SyncRun:
         """Queue a run now (202 with its id). While the connector's last run is queued or running,
@@ -337,7 +337,7 @@ class SyncRunner:
         )
         try:
             credentials = (
-                self._store.read(f"{self._prefix}/{ctx.tenant_id}/{connector.id}", fresh=True)
+                self._store.read(ctx, f"{self._prefix}/{ctx.tenant_id}/{connector.id}", fresh=True)
                 if connector.credentials_set
                 else None
             )
