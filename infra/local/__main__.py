@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.gateway import Gateway
+from infra.local.iam import enforce_secrets_policies
 from infra.local.logs import configure_logging
 from infra.local.resources import StackResources, create_resources
 from infra.local.runner import DEFAULT_RETRY_DELAY_S, Runner
@@ -150,6 +151,8 @@ class LocalStack:
     def _start_moto(self) -> None:
         ensure_port_free(self.settings.moto_port)
         make_dynamodb_writes_atomic()
+        # Tenant sessions reach only their tenant's secrets, as the tenant-data role's policy says.
+        enforce_secrets_policies()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
