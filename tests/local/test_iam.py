@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from infra import tag_tenant_secrets
 from infra.local.iam import Request, enforce_secrets_policies, is_allowed, substitute, wildcard_match
 from infra.local.resources import Context, create_role
 from infra.local.template import ACCOUNT_ID, Resolver, load_template, parameter_values, template_conditions
@@ -235,3 +236,43 @@ def test_a_secret_without_the_tag_is_refused_until_tagged(
     assert store.read(ACME, name, fresh=True)["current"] == "whsec_old"
     # The operator's own credentials are not held to the tenant role
     assert operator.get_secret_value(SecretId=webhook_secret("globex"))["SecretString"]
+
+
+def test_existing_secrets_are_tagged_from_their_names_before_an_upgrade(
+    stack: tuple[str, str], store: SecretsManagerStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: secrets made before secrets were tagged, one tagged already, one tagged inconsistently
+    operator = developer(stack)
+    untagged = [webhook_secret("initech", "old"), f"itam-{STAGE}/connectors/hooli/c1"]
+    for name in untagged:
+        operator.create_secret(Name=name, SecretString='{"current": "whsec_old"}')
+    consistent = webhook_secret("initech", "new")
+    operator.create_secret(Name=consistent, SecretString="{}", Tags=[tenant_tag("initech")])
+    odd = webhook_secret("hooli", "odd")
+    operator.create_secret(Name=odd, SecretString="{}", Tags=[tenant_tag("initech")])
+    initech = TenantContext.system("initech", "test")
+    assert denied(store.read, initech, untagged[0])
+
+    # When: the upgrade command runs without --apply, then with it
+    shown = tag_tenant_secrets.main(["--stage", STAGE], client=operator)
+    assert tags_of(operator, untagged[0]) == []
+    applied = tag_tenant_secrets.main(["--stage", STAGE, "--apply"], client=operator)
+
+    # Then: each untagged secret carries its tenant from its name, and its tenant reads it again;
+    # the inconsistent one is reported and left alone (both runs exit 1 for it)
+    assert (shown, applied) == (1, 1)
+    assert tags_of(operator, untagged[0]) == [tenant_tag("initech")]
+    assert tags_of(operator, untagged[1]) == [tenant_tag("hooli")]
+    assert tags_of(operator, odd) == tags_of(operator, consistent) == [tenant_tag("initech")]
+    assert store.read(initech, untagged[0], fresh=True)["current"] == "whsec_old"
+    out = capsys.readouterr().out
+    assert f"tagged     {untagged[0]}" in out and f"skip: tagged initech, named hooli {odd}" in out
+
+
+def tenant_tag(tenant: str) -> dict[str, str]:
+    return {"Key": "tenant_id", "Value": tenant}
+
+
+def tags_of(client: Any, name: str) -> list[dict[str, str]]:
+    tags: list[dict[str, str]] = client.describe_secret(SecretId=name).get("Tags") or []
+    return tags
