@@ -24,6 +24,7 @@ from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.cognito import make_cognito_keep_pool_settings
 from infra.local.faults import DEFAULT_DELAY_S, LateAnswers
 from infra.local.gateway import Gateway
+from infra.local.iam import enforce_secrets_policies
 from infra.local.logs import configure_logging
 from infra.local.resources import StackResources, create_resources
 from infra.local.runner import DEFAULT_RETRY_DELAY_S, Runner
@@ -165,6 +166,8 @@ class LocalStack:
                 self.settings.late_answers,
                 self.settings.late_answer_s,
             )
+        # Tenant sessions reach only their tenant's secrets, as the tenant-data role's policy says.
+        enforce_secrets_policies()
         self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()

@@ -20,6 +20,7 @@ from infra.local.template import (
     referenced_ids,
     table_kwargs_from_properties,
     table_post_create,
+    template_conditions,
 )
 
 log = logging.getLogger("infra.local.resources")
@@ -45,6 +46,8 @@ class StackResources:
     stack_name: str = DEFAULT_STACK_NAME
     # Per event bus (by logical id): the URL of the queue that receives a copy of every event on it.
     event_taps: dict[str, str] = field(default_factory=dict)
+    # The template's Conditions (name -> expression), for Fn::If and resources' Condition.
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def resolver(self) -> Resolver:
         """A resolver that knows every created resource."""
@@ -54,6 +57,7 @@ class StackResources:
             attributes=self.attributes,
             region=self.region,
             stack_name=self.stack_name,
+            conditions=self.conditions,
         )
 
     def first_ref(self, type_name: str) -> str | None:
@@ -395,7 +399,9 @@ def create_resources(
 ) -> StackResources:
     """Create every resource of a supported type; give the others placeholder Ref values."""
     ctx = Context(session or boto3.Session(), endpoint_url, region)
-    stack = StackResources(region=region, params=parameter_values(template, params))
+    stack = StackResources(
+        region=region, params=parameter_values(template, params), conditions=template_conditions(template)
+    )
     for lid, resource in template["Resources"].items():
         # SAM gives a function without a Role an execution role <LogicalId>Role that other resources
         # may refer to (e.g. in a trust policy); the local stack runs functions with its own credentials.
@@ -407,6 +413,9 @@ def create_resources(
             stack.attributes[f"{lid}Role"] = {"Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role}"}
     for lid in creation_order(template):
         resource = template["Resources"][lid]
+        if "Condition" in resource and not stack.resolver().condition(str(resource["Condition"])):
+            log.info("skipped: its condition is false", extra={"logicalId": lid})
+            continue
         type_name = str(resource.get("Type"))
         props = resource.get("Properties") or {}
         creator = CREATORS.get(type_name)

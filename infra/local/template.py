@@ -89,6 +89,11 @@ def load_template(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
+def template_conditions(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's Conditions section (condition name -> expression)."""
+    return dict(template.get("Conditions") or {})
+
+
 def resources_of_type(template: Mapping[str, Any], type_name: str) -> dict[str, dict[str, Any]]:
     """Resources of one type, by logical id, in template order."""
     return {lid: res for lid, res in template["Resources"].items() if res.get("Type") == type_name}
@@ -118,9 +123,20 @@ def parameter_values(template: Mapping[str, Any], params: Mapping[str, str] | No
 _SUB_VAR = re.compile(r"\$\{([^}!]+)\}")
 
 
+class _NoValue:
+    """What `Ref: AWS::NoValue` resolves to: the property or list item that holds it is removed."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE: Any = _NoValue()
+
+
 @dataclass
 class Resolver:
-    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select and Fn::Split to strings."""
+    """Resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and Fn::If (with the
+    template's Conditions) to strings; `Ref: AWS::NoValue` removes the property that holds it."""
 
     params: dict[str, str] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)
@@ -128,6 +144,8 @@ class Resolver:
     region: str = DEFAULT_REGION
     account_id: str = ACCOUNT_ID
     stack_name: str = DEFAULT_STACK_NAME
+    # The template's Conditions section: condition name -> its (unresolved) expression.
+    conditions: dict[str, Any] = field(default_factory=dict)
 
     def pseudo(self) -> dict[str, str]:
         """Pseudo parameters as CloudFormation defines them."""
@@ -142,8 +160,10 @@ class Resolver:
             "AWS::NoValue": "",
         }
 
-    def ref(self, name: str) -> str:
-        """The Ref value of a parameter, pseudo parameter or resource."""
+    def ref(self, name: str) -> Any:
+        """The Ref value of a parameter, pseudo parameter or resource (AWS::NoValue: NO_VALUE)."""
+        if name == "AWS::NoValue":
+            return NO_VALUE
         for source in (self.params, self.pseudo(), self.refs):
             if name in source:
                 return source[name]
@@ -156,13 +176,38 @@ class Resolver:
         except KeyError:
             raise TemplateError(f"cannot resolve Fn::GetAtt {logical_id}.{attribute}") from None
 
+    def condition(self, name: str) -> bool:
+        """The value of a condition of the template's Conditions section."""
+        if name not in self.conditions:
+            raise TemplateError(f"unknown condition {name}")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        """Fn::Equals, Fn::Not, Fn::And, Fn::Or and Condition, as condition functions evaluate."""
+        if not (isinstance(expression, dict) and len(expression) == 1):
+            raise TemplateError(f"not a condition: {expression!r}")
+        ((key, arg),) = expression.items()
+        if key == "Condition":
+            return self.condition(str(arg))
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a) for a in arg)
+            return str(left) == str(right)
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        raise TemplateError(f"the local stack does not support {key} in a condition")
+
     def _sub_var(self, name: str, variables: Mapping[str, Any]) -> str:
         if name in variables:
             return str(self.resolve(variables[name]))
         if "." in name and not name.startswith("AWS::"):
             logical_id, attribute = name.split(".", 1)
             return self.get_att(logical_id, attribute)
-        return self.ref(name)
+        value = self.ref(name)
+        return "" if value is NO_VALUE else str(value)
 
     def sub(self, value: Any) -> str:
         """Fn::Sub in its string and [string, variables] forms; ${!Literal} escapes."""
@@ -173,14 +218,15 @@ class Resolver:
     def resolve(self, value: Any) -> Any:
         """Resolve intrinsics anywhere inside value; plain data passes through."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [item for item in (self.resolve(v) for v in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref" or key.startswith("Fn::"):
                 return self._intrinsic(key, arg)
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _intrinsic(self, key: str, arg: Any) -> Any:
         if key == "Ref":
@@ -195,6 +241,9 @@ class Resolver:
             return self.resolve(arg[1])[int(self.resolve(arg[0]))]
         if key == "Fn::Split":
             return str(self.resolve(arg[1])).split(arg[0])
+        if key == "Fn::If":
+            name, if_true, if_false = arg
+            return self.resolve(if_true if self.condition(str(name)) else if_false)
         raise TemplateError(f"the local stack does not support {key}")
 
 
@@ -268,7 +317,7 @@ def table_create_kwargs(
     Settings that create_table does not take (point-in-time recovery, TTL) are left out; see
     table_post_create for them.
     """
-    resolver = Resolver(params=parameter_values(template, params))
+    resolver = Resolver(params=parameter_values(template, params), conditions=template_conditions(template))
     tables = resources_of_type(template, "AWS::DynamoDB::Table")
     return [
         table_kwargs_from_properties(lid, resolver.resolve(res.get("Properties", {})), resolver.stack_name)

@@ -25,7 +25,7 @@ A repeated delivery (same webhook-id, already queued) needs two: the endpoint's 
 conditional PutItem that fails; with `ReturnValuesOnConditionCheckFailure=ALL_OLD` the failure
 carries the stored record, whose status is the answer. Its figures are informational.
 
-The Secrets Manager read of the signing secret is cached for a minute (Powertools parameters), and
+The Secrets Manager read of the signing secret is cached for a minute (the secret store's cache), and
 the tenant-scoped credentials (STS AssumeRole) for their lifetime: a warm delivery makes neither.
 Both are counted apart from DynamoDB, for the first delivery of a new function and for warm ones.
 

@@ -470,6 +470,199 @@ def check_iam(template: Template) -> None:
         )
 
 
+# ---------------------------------------------------------------- secrets
+
+
+PRINCIPAL_TENANT = "${aws:PrincipalTag/tenant_id}"
+SECRET_PREFIXES = ("WEBHOOK_SECRET_PREFIX", "CONNECTOR_SECRET_PREFIX")
+# What a tenant session does with its own secrets, and what creating one (tagged) takes.
+SECRET_USE = {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret"}
+SECRET_CREATE = {"secretsmanager:CreateSecret", "secretsmanager:TagResource"}
+
+
+def _secret_actions(statement: Mapping[str, Any]) -> set[str]:
+    return {a for a in _actions(statement) if a == "*" or a.lower().startswith("secretsmanager:")}
+
+
+def _sub_text(value: Any) -> str:
+    """The text of a plain string or of an Fn::Sub (CloudFormation's ${!x} escape read as ${x})."""
+    text = value.get("Fn::Sub", "") if isinstance(value, dict) else value
+    return str(text[0] if isinstance(text, list) else text).replace("${!", "${")
+
+
+def _resources(statement: Mapping[str, Any]) -> list[str]:
+    resources = statement.get("Resource")
+    return [_sub_text(r) for r in (resources if isinstance(resources, list) else [resources])]
+
+
+def _secret_patterns(template: Template) -> set[str]:
+    """The ARN patterns of each tenant's secrets: <prefix of the functions' environment>/<tenant>/*."""
+    variables = (
+        ((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables")
+    )
+    prefixes = {_sub_text((variables or {}).get(name)) for name in SECRET_PREFIXES}
+    assert all(prefixes) and len(prefixes) == len(SECRET_PREFIXES), f"secret prefixes: {prefixes}"
+    arn = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    return {f"{arn}{prefix}/{PRINCIPAL_TENANT}/*" for prefix in prefixes}
+
+
+def _function_secret_resources(template: Template) -> list[tuple[str, str]]:
+    """(function, resource) of every Secrets Manager grant of a function's own role."""
+    found: list[tuple[str, str]] = []
+    for lid, props in functions(template).items():
+        policies = props.get("Policies") or []
+        for policy in policies if isinstance(policies, list) else [policies]:
+            assert not (isinstance(policy, str) and "secretsmanager" in policy.lower()), f"{lid}: {policy}"
+            found += [(lid, r) for st in _statements(policy) if _secret_actions(st) for r in _resources(st)]
+    return found
+
+
+def _check_tenant_secret_statement(statement: Mapping[str, Any], patterns: set[str]) -> set[str]:
+    """Check one Secrets Manager statement of the tenant-data role; return its actions."""
+    actions = _secret_actions(statement)
+    assert statement.get("Effect") == "Allow" and actions <= SECRET_USE | SECRET_CREATE, (
+        f"TenantDataRole: Secrets Manager actions {sorted(actions)}"
+    )
+    assert set(_resources(statement)) <= patterns, (
+        f"TenantDataRole: secrets {_resources(statement)}, not under {sorted(patterns)}"
+    )
+    condition = statement.get("Condition") or {}
+    equals = condition.get("StringEquals") or {}
+    if actions & SECRET_USE:
+        assert equals.get("secretsmanager:ResourceTag/tenant_id") == PRINCIPAL_TENANT, (
+            f"TenantDataRole: {sorted(actions)} not limited to secrets tagged with the tenant"
+        )
+    if actions & SECRET_CREATE:
+        assert equals.get("aws:RequestTag/tenant_id") == PRINCIPAL_TENANT, (
+            f"TenantDataRole: {sorted(actions)} without the tenant's tag on the request"
+        )
+        keys = (condition.get("ForAllValues:StringEquals") or {}).get("aws:TagKeys")
+        assert keys == ["tenant_id"], f"TenantDataRole: {sorted(actions)} may set tag keys {keys}"
+    return actions
+
+
+def check_secrets(template: Template) -> None:
+    """No function reaches tenants' secrets with its own role; the tenant-data role reaches, under
+    each tenant's own names, only secrets tagged with its session's tenant, and creates them only
+    with that tag and no other."""
+    for lid, resource in _function_secret_resources(template):
+        assert not any(part in resource for part in ("*", "/webhooks", "/connectors")), (
+            f"{lid}: Secrets Manager on {resource} with its own role"
+        )
+    patterns = _secret_patterns(template)
+    granted: dict[str, set[str]] = {pattern: set() for pattern in patterns}
+    for policy in template["Resources"]["TenantDataRole"]["Properties"].get("Policies") or []:
+        for statement in _statements(policy):
+            if _secret_actions(statement):
+                actions = _check_tenant_secret_statement(statement, patterns)
+                for resource in _resources(statement):
+                    granted[resource] |= actions
+    for pattern, actions in granted.items():
+        missing = (SECRET_USE | SECRET_CREATE) - actions
+        assert not missing, f"TenantDataRole: {pattern} lacks {sorted(missing)}"
+
+
+# ---------------------------------------------------------------- encryption and checkov
+
+KEY_PARAMETER = "KmsKeyArn"
+KEY_CONDITION = "HasCustomerKey"
+OPTIONAL_KEY = {"Fn::If": [KEY_CONDITION, {"Ref": KEY_PARAMETER}, {"Ref": "AWS::NoValue"}]}
+
+
+def _roles_reaching_table_or_queues(template: Template) -> set[str]:
+    """The tenant-data role, and each function role that sends to a queue, reads one, or queries the table."""
+    roles = {"TenantDataRole"}
+    for lid, props in functions(template).items():
+        policies = props.get("Policies") or []
+        sends = any(isinstance(p, dict) and "SQSSendMessagePolicy" in p for p in policies)
+        reads = any(e.get("Type") == "SQS" for e in (props.get("Events") or {}).values())
+        queries = any(_dynamodb_actions(s) for p in policies for s in _statements(p))
+        if sends or reads or queries:
+            roles.add(f"{lid}Role")
+    return roles
+
+
+def check_customer_key(template: Template) -> None:
+    """An optional customer-managed key: when given, the table, every queue, every log group and the
+    functions' environment use it, and only the roles that reach the table or a queue may use it,
+    only through DynamoDB and SQS; when empty, nothing refers to it."""
+    parameter = (template.get("Parameters") or {}).get(KEY_PARAMETER) or {}
+    assert parameter.get("Default") == "", f"{KEY_PARAMETER}: not optional ({parameter.get('Default')!r})"
+    expected_condition = {"Fn::Not": [{"Fn::Equals": [{"Ref": KEY_PARAMETER}, ""]}]}
+    assert (template.get("Conditions") or {}).get(KEY_CONDITION) == expected_condition, f"no {KEY_CONDITION}"
+    _, table = only(template, "AWS::DynamoDB::Table")
+    sse = table["Properties"].get("SSESpecification") or {}
+    assert sse.get("KMSMasterKeyId") == OPTIONAL_KEY, f"table: KMSMasterKeyId {sse.get('KMSMasterKeyId')}"
+    for lid in resources_of_type(template, "AWS::SQS::Queue"):
+        props = template["Resources"][lid]["Properties"]
+        assert props.get("KmsMasterKeyId") == OPTIONAL_KEY, (
+            f"{lid}: KmsMasterKeyId {props.get('KmsMasterKeyId')}"
+        )
+    for lid in resources_of_type(template, "AWS::Logs::LogGroup"):
+        props = template["Resources"][lid]["Properties"]
+        assert props.get("KmsKeyId") == OPTIONAL_KEY, f"{lid}: KmsKeyId {props.get('KmsKeyId')}"
+    for lid, props in functions(template).items():
+        assert props.get("KmsKeyArn") == OPTIONAL_KEY, f"{lid}: KmsKeyArn {props.get('KmsKeyArn')}"
+    users = {
+        lid: res
+        for lid, res in resources_of_type(template, "AWS::IAM::ManagedPolicy").items()
+        if KEY_PARAMETER in referenced_ids(res.get("Properties"))
+    }
+    assert len(users) == 1, f"expected one policy for the key's use, found {sorted(users)}"
+    ((lid, policy),) = users.items()
+    assert policy.get("Condition") == KEY_CONDITION, f"{lid}: Condition {policy.get('Condition')}"
+    props = policy["Properties"]
+    roles = {r["Ref"] for r in props.get("Roles") or []}
+    assert roles == _roles_reaching_table_or_queues(template), (
+        f"{lid}: roles {sorted(roles)}, expected {sorted(_roles_reaching_table_or_queues(template))}"
+    )
+    for statement in _statements(props):
+        assert statement.get("Resource") == {"Ref": KEY_PARAMETER}, f"{lid}: on {statement.get('Resource')}"
+        assert set(_actions(statement)) <= {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}, (
+            f"{lid}: {_actions(statement)}"
+        )
+        via = (statement.get("Condition") or {}).get("StringEquals", {}).get("kms:ViaService") or []
+        assert via and {_sub_text(v).split(".", 1)[0] for v in via} <= {"dynamodb", "sqs"}, (
+            f"{lid}: the key is usable through {via}"
+        )
+
+
+CHECKOV_ID = re.compile(r"CKV2?_AWS_\d+")
+# Why a check may be skipped on a function, by how the function is invoked: no function skips the
+# concurrency limit unless API Gateway invokes it (whose stage throttles it).
+CONCURRENCY = "CKV_AWS_115"
+
+
+def check_checkov_skips(template: Template) -> None:
+    """Every checkov skip is on its resource, names a check and says why in one line; workers and
+    schedulers have a concurrency limit (no skip), and an SQS poller never runs more batches than it."""
+    metadata = template.get("Metadata") or {}
+    assert "checkov" not in metadata, "a template-wide checkov skip: skip on the resource, with its reason"
+    for lid, resource in template["Resources"].items():
+        skips = ((resource.get("Metadata") or {}).get("checkov") or {}).get("skip") or []
+        for skip in skips:
+            assert CHECKOV_ID.fullmatch(str(skip.get("id"))), f"{lid}: skip {skip}"
+            comment = str(skip.get("comment") or "")
+            assert len(comment) > 20 and "\n" not in comment.strip(), (
+                f"{lid}: {skip.get('id')} without a reason"
+            )
+        ids = [str(skip.get("id")) for skip in skips]
+        assert len(ids) == len(set(ids)), f"{lid}: a check skipped twice"
+    for lid, props in functions(template).items():
+        events = (props.get("Events") or {}).values()
+        skips = (template["Resources"][lid].get("Metadata") or {}).get("checkov", {}).get("skip") or []
+        if not all(e.get("Type") == "HttpApi" for e in events):
+            assert CONCURRENCY not in {s.get("id") for s in skips}, f"{lid}: skips {CONCURRENCY}"
+            reserved = props.get("ReservedConcurrentExecutions")
+            assert isinstance(reserved, int) and reserved > 0, f"{lid}: no ReservedConcurrentExecutions"
+            for event in events:
+                if event.get("Type") == "SQS":
+                    maximum = (event["Properties"].get("ScalingConfig") or {}).get("MaximumConcurrency")
+                    assert isinstance(maximum, int) and maximum <= reserved, (
+                        f"{lid}: its SQS poller may run {maximum} batches, {reserved} reserved"
+                    )
+
+
 ALL_CHECKS = (
     check_table,
     check_table_keys,
@@ -482,4 +675,7 @@ ALL_CHECKS = (
     check_http_api_auth,
     check_public_routes,
     check_iam,
+    check_secrets,
+    check_customer_key,
+    check_checkov_skips,
 )

@@ -51,6 +51,12 @@ def endpoint_lookup(t: Template) -> dict[str, Any]:
     return statement
 
 
+# Every tenant's webhook secrets.
+WEBHOOKS = {
+    "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+    "itam-${Stage}/webhooks/*"
+}
+
 # (name, what it breaks, the check that must catch it)
 BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None]]] = [
     (
@@ -255,6 +261,117 @@ BREAKAGES: list[tuple[str, Callable[[Template], None], Callable[[Template], None
         lambda t: res(t, "ApiFunction")["Environment"]["Variables"].pop("TENANT_ROLE_ARN"),
         checks.check_iam,
     ),
+    (
+        "function reads every tenant's webhook secrets",
+        lambda t: res(t, "ProcurementApiFunction")["Policies"].append(
+            {
+                "Statement": [
+                    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": WEBHOOKS}
+                ]
+            }
+        ),
+        checks.check_secrets,
+    ),
+    (
+        "function reads every secret",
+        lambda t: res(t, "SyncWorkerFunction")["Policies"].append(
+            {"Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": "*"}]}
+        ),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role reads secrets of any tag",
+        lambda t: secrets_statement(t, "OwnTenantSecretsOnly").pop("Condition"),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role reads every tenant's webhook secrets",
+        lambda t: secrets_statement(t, "OwnTenantSecretsOnly").update(Resource=[WEBHOOKS]),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role creates untagged secrets",
+        lambda t: secrets_statement(t, "CreateOwnTenantSecretsTagged")["Condition"]["StringEquals"].pop(
+            "aws:RequestTag/tenant_id"
+        ),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role sets any tag key",
+        lambda t: secrets_statement(t, "CreateOwnTenantSecretsTagged")["Condition"].pop(
+            "ForAllValues:StringEquals"
+        ),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role may untag",
+        lambda t: secrets_statement(t, "CreateOwnTenantSecretsTagged")["Action"].append(
+            "secretsmanager:UntagResource"
+        ),
+        checks.check_secrets,
+    ),
+    (
+        "tenant role cannot read connector credentials",
+        lambda t: secrets_statement(t, "OwnTenantSecretsOnly")["Resource"].pop(),
+        checks.check_secrets,
+    ),
+    (
+        "queue always on the SQS-managed key",
+        lambda t: res(t, "SyncQueue").pop("KmsMasterKeyId"),
+        checks.check_customer_key,
+    ),
+    (
+        "log group without the optional key",
+        lambda t: res(t, "ApiAccessLogs").pop("KmsKeyId"),
+        checks.check_customer_key,
+    ),
+    (
+        "table always on the AWS-managed key",
+        lambda t: res(t, "AssetTable")["SSESpecification"].pop("KMSMasterKeyId"),
+        checks.check_customer_key,
+    ),
+    (
+        "key used by a role that reaches neither table nor queue",
+        lambda t: res(t, "CustomerKeyUse")["Roles"].append({"Ref": "AssetsApiFunctionRole"}),
+        checks.check_customer_key,
+    ),
+    (
+        "a worker cannot read its encrypted queue",
+        lambda t: res(t, "CustomerKeyUse")["Roles"].remove({"Ref": "AuditWorkerFunctionRole"}),
+        checks.check_customer_key,
+    ),
+    (
+        "key usable outside DynamoDB and SQS",
+        lambda t: res(t, "CustomerKeyUse")["PolicyDocument"]["Statement"][0].pop("Condition"),
+        checks.check_customer_key,
+    ),
+    (
+        "key required",
+        lambda t: t["Parameters"]["KmsKeyArn"].pop("Default"),
+        checks.check_customer_key,
+    ),
+    (
+        "skip without a reason",
+        lambda t: t["Resources"]["ApiFunction"]["Metadata"]["checkov"]["skip"][0].update(comment=""),
+        checks.check_checkov_skips,
+    ),
+    (
+        "template-wide skip",
+        lambda t: t.update(Metadata={"checkov": {"skip": [{"id": "CKV_AWS_117", "comment": "everywhere"}]}}),
+        checks.check_checkov_skips,
+    ),
+    (
+        "worker without a concurrency limit",
+        lambda t: res(t, "SyncWorkerFunction").pop("ReservedConcurrentExecutions"),
+        checks.check_checkov_skips,
+    ),
+    (
+        "poller beyond the worker's reservation",
+        lambda t: res(t, "AuditWorkerFunction")["Events"]["Audits"]["Properties"]["ScalingConfig"].update(
+            MaximumConcurrency=50
+        ),
+        checks.check_checkov_skips,
+    ),
 ]
 
 
@@ -268,6 +385,12 @@ def lookup(template: dict[str, Any]) -> dict[str, Any]:
         if s.get("Sid") == "FindUsersByName"
     ]
     return statement
+
+
+def secrets_statement(template: dict[str, Any], sid: str) -> dict[str, Any]:
+    [policy] = [p for p in res(template, "TenantDataRole")["Policies"] if p["PolicyName"] == "tenant-secrets"]
+    statements: list[dict[str, Any]] = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == sid]
+    return statements[0]
 
 
 def role_statement(template: dict[str, Any]) -> dict[str, Any]:

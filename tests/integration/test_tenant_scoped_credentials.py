@@ -1,4 +1,5 @@
-"""With TENANT_ROLE_ARN set, every data access runs on credentials assumed for the caller's tenant."""
+"""With TENANT_ROLE_ARN set, every data access (the table, the secrets) runs on credentials assumed for
+the caller's tenant."""
 
 from __future__ import annotations
 
@@ -173,3 +174,36 @@ def test_only_an_authentic_delivery_assumes_its_tenants_role(api: Api, calls: Ca
     own, *tenants = calls.signed_by[1:]  # after the forged delivery's lookup: the authentic one's
     assert calls.signed_by[0] == own == os.environ["AWS_ACCESS_KEY_ID"]
     assert tenants and all(key.startswith("ASIA") for key in tenants)
+
+
+def test_secrets_are_reached_with_the_tenants_credentials_and_tagged_with_it(api: Api, calls: Calls) -> None:
+    # Given: every Secrets Manager call, with the access key that signed it
+    signed_by: list[tuple[str, str]] = []
+
+    def on_send(request: Any, **_: Any) -> None:
+        target = (request.headers.get("X-Amz-Target") or b"").decode().rsplit(".", 1)[-1]
+        match = re.search(r"Credential=([A-Z0-9]+)/", request.headers["Authorization"].decode())
+        assert match is not None
+        signed_by.append((target, match.group(1)))
+
+    hook = ("before-send.secrets-manager", on_send)
+    BUILTIN_HANDLERS.append(hook)
+    try:
+        # When: each tenant's admin creates a webhook endpoint, then rotates its secret
+        acme = api.post("/v1/webhook-endpoints", {"name": "acme po", "provider": "generic"})
+        globex = api.as_("globex").post("/v1/webhook-endpoints", {"name": "globex po", "provider": "generic"})
+        assert (acme.status, globex.status) == (201, 201)
+        assert api.post(f"/v1/webhook-endpoints/{acme.body['id']}/rotate", {}).status == 200
+    finally:
+        BUILTIN_HANDLERS.remove(hook)
+
+    # Then: every call was signed by a tenant session (the one its tenant's table calls use), never
+    # by the function's own key, and each secret carries its tenant's tag
+    assert {target for target, _ in signed_by} >= {"CreateSecret", "GetSecretValue", "PutSecretValue"}
+    assert all(key.startswith("ASIA") for _, key in signed_by)
+    assert os.environ["AWS_ACCESS_KEY_ID"] not in {key for _, key in signed_by}
+    assert {key for _, key in signed_by} <= set(calls.signed_by)
+    client = boto3.client("secretsmanager")
+    for tenant, created in (("acme", acme), ("globex", globex)):
+        tags = client.describe_secret(SecretId=f"itam-test/webhooks/{tenant}/{created.body['id']}")["Tags"]
+        assert tags == [{"Key": "tenant_id", "Value": tenant}]

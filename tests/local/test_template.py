@@ -7,7 +7,7 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from infra.local.resources import creation_order
+from infra.local.resources import creation_order, queue_attributes
 from infra.local.template import (
     Resolver,
     TemplateError,
@@ -20,6 +20,7 @@ from infra.local.template import (
     table_create_kwargs,
     table_logical_names,
     table_post_create,
+    template_conditions,
 )
 from tests.local.conftest import FIXTURE_TEMPLATE
 
@@ -102,13 +103,20 @@ def test_settings_create_table_does_not_take_are_applied_afterwards() -> None:
 
 
 def test_parameters_are_checked(template: dict) -> None:
-    assert parameter_values(template) == {"Stage": "prod", "LogLevel": "INFO", "CorsAllowOrigins": "*"}
+    assert parameter_values(template) == {
+        "Stage": "prod",
+        "LogLevel": "INFO",
+        "CorsAllowOrigins": "*",
+        "KmsKeyArn": "",
+    }
     with pytest.raises(TemplateError, match="unknown"):
         parameter_values(template, {"Stgae": "x"})
     with pytest.raises(TemplateError, match="does not match"):
         parameter_values(template, {"Stage": "Not Valid"})
     with pytest.raises(TemplateError, match="not one of"):
         parameter_values(template, {"LogLevel": "LOUD"})
+    with pytest.raises(TemplateError, match="does not match"):
+        parameter_values(template, {"KmsKeyArn": "alias/itam"})
 
 
 def test_resolver_handles_ref_sub_getatt_and_pseudo_parameters() -> None:
@@ -134,8 +142,52 @@ def test_resolver_handles_ref_sub_getatt_and_pseudo_parameters() -> None:
     assert resolver.resolve({"K": [{"Ref": "Stage"}, 1]}) == {"K": ["dev", 1]}
     with pytest.raises(TemplateError, match="Missing"):
         resolver.resolve({"Ref": "Missing"})
-    with pytest.raises(TemplateError, match="Fn::If"):
-        resolver.resolve({"Fn::If": ["C", "a", "b"]})
+    with pytest.raises(TemplateError, match="Fn::ImportValue"):
+        resolver.resolve({"Fn::ImportValue": "x"})
+
+
+def test_conditions_choose_between_values_and_no_value_removes_the_property() -> None:
+    # Given: the conditions of a template with an optional parameter
+    conditions = {
+        "HasKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Key"}, ""]}]},
+        "Prod": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "ProdWithKey": {"Fn::And": [{"Condition": "HasKey"}, {"Condition": "Prod"}]},
+        "EitherOne": {"Fn::Or": [{"Condition": "HasKey"}, {"Condition": "Prod"}]},
+    }
+    no_key = Resolver(params={"Key": "", "Stage": "dev"}, conditions=conditions)
+    key = Resolver(params={"Key": "arn:k", "Stage": "dev"}, conditions=conditions)
+    value = {
+        "KmsMasterKeyId": {"Fn::If": ["HasKey", {"Ref": "Key"}, {"Ref": "AWS::NoValue"}]},
+        "SqsManagedSseEnabled": {"Fn::If": ["HasKey", {"Ref": "AWS::NoValue"}, True]},
+        "List": ["a", {"Ref": "AWS::NoValue"}],
+    }
+
+    # Then: Fn::If takes the branch of its condition; AWS::NoValue leaves the property (or item) out
+    assert no_key.resolve(value) == {"SqsManagedSseEnabled": True, "List": ["a"]}
+    assert key.resolve(value) == {"KmsMasterKeyId": "arn:k", "List": ["a"]}
+    assert (no_key.condition("ProdWithKey"), no_key.condition("EitherOne")) == (False, False)
+    assert (key.condition("ProdWithKey"), key.condition("EitherOne")) == (False, True)
+    with pytest.raises(TemplateError, match="unknown condition"):
+        key.resolve({"Fn::If": ["Missing", "a", "b"]})
+
+
+def test_the_customer_key_reaches_table_and_queues_only_when_given(template: dict) -> None:
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    for given, expected in (("", None), (key_arn, key_arn)):
+        resolver = Resolver(
+            params=parameter_values(template, {"KmsKeyArn": given}),
+            refs={"ApiFunction": "itam-prod-api"},
+            attributes={"AuditDeadLetterQueue": {"Arn": "arn:aws:sqs:us-east-1:123456789012:dlq"}},
+            conditions=template_conditions(template),
+        )
+        [table] = table_create_kwargs(template, {"KmsKeyArn": given})
+        queue = queue_attributes(resolver.resolve(template["Resources"]["AuditQueue"]["Properties"]))
+        logs = resolver.resolve(template["Resources"]["ApiFunctionLogs"]["Properties"])
+        assert table["SSESpecification"].get("KMSMasterKeyId") == expected
+        assert queue.get("KmsMasterKeyId") == expected
+        assert queue.get("SqsManagedSseEnabled") == (None if expected else "true")
+        assert logs.get("KmsKeyId") == expected
+        assert resolver.condition("HasCustomerKey") is bool(expected)
 
 
 def test_http_routes_list_every_httpapi_event(template: dict) -> None:

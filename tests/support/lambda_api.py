@@ -77,7 +77,7 @@ def invoke(event: dict[str, Any]) -> Reply:
 def reset_caches() -> None:
     """Forget cached settings, services and model classes so the next request builds them afresh."""
     from itam import bootstrap
-    from itam.adapters import cursors, sessions, tenant_bindings
+    from itam.adapters import cursors, secrets, sessions, tenant_bindings, tenant_credentials
     from itam.adapters.schema import table_models
     from itam.settings import load_settings
 
@@ -86,12 +86,6 @@ def reset_caches() -> None:
         for name in dir(bootstrap)
         if hasattr(getattr(bootstrap, name), "cache_clear")
     ]
-    for cached in (
-        load_settings,
-        table_models,
-        tenant_bindings,
-        sessions.base_session,
-        cursors.secret_provider,
-        *services,
-    ):
+    caches = (load_settings, table_models, tenant_bindings, tenant_credentials, secrets.secrets_client)
+    for cached in (*caches, sessions.base_session, cursors.secret_provider, *services):
         cached.cache_clear()

@@ -82,24 +82,36 @@ class FakeProcurementRepository(IdempotencyKeys):
 
 
 class FakeSecretStore:
-    """Named secrets in a dict."""
+    """Named secrets in a dict, each owned by the tenant that created it: another tenant's call is
+    refused, as the tenant-data role's tag condition refuses it in Secrets Manager."""
 
     def __init__(self) -> None:
         self.secrets: dict[str, dict[str, Any]] = {}
+        self.owners: dict[str, str] = {}
 
-    def create(self, name: str, value: Mapping[str, Any]) -> None:
+    def create(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None:
         if name in self.secrets:
             raise ValueError(f"secret {name} exists")
         self.secrets[name] = dict(value)
+        self.owners[name] = ctx.tenant_id
 
-    def put(self, name: str, value: Mapping[str, Any]) -> None:
+    def put(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None:
+        self._check(ctx, name)
         self.secrets[name] = dict(value)
 
-    def read(self, name: str, fresh: bool = False) -> dict[str, Any]:
+    def read(self, ctx: TenantContext, name: str, fresh: bool = False) -> dict[str, Any]:
+        self._check(ctx, name)
         return dict(self.secrets[name])
 
-    def delete(self, name: str) -> None:
+    def delete(self, ctx: TenantContext, name: str) -> None:
+        if name in self.secrets:
+            self._check(ctx, name)
         self.secrets.pop(name, None)
+        self.owners.pop(name, None)
+
+    def _check(self, ctx: TenantContext, name: str) -> None:
+        if self.owners.get(name) != ctx.tenant_id:
+            raise PermissionError(f"{ctx.tenant_id} may not use secret {name}")
 
 
 # The fakes must satisfy the ports: mypy checks these assignments.

@@ -68,11 +68,10 @@ def _procurement_repositories() -> Callable[[TenantContext], ProcurementReposito
 
 
 def _secret_store() -> SecretStore:
-    """Webhook secrets and connector credentials, in Secrets Manager."""
-    from itam.adapters.secrets import SecretsManagerStore
+    """Webhook secrets and connector credentials, in Secrets Manager, reached as the caller's tenant."""
+    from itam.adapters import secret_store
 
-    settings = load_settings()
-    return SecretsManagerStore(settings.region, settings.secrets_endpoint)
+    return secret_store(load_settings())
 
 
 @lru_cache(maxsize=1)

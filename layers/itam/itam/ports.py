@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from itam.tenancy import TenantContext
+
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -19,12 +21,13 @@ class IdGenerator(Protocol):
 
 
 class SecretStore(Protocol):
-    """Named secrets (JSON objects): webhook signing secrets, connector credentials."""
+    """Named secrets (JSON objects) of the caller's tenant: webhook signing secrets, connector
+    credentials. Each call acts as `ctx`'s tenant, which may reach its own secrets only."""
 
-    def create(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def put(self, name: str, value: Mapping[str, Any]) -> None: ...
-    def read(self, name: str, fresh: bool = False) -> dict[str, Any]: ...
-    def delete(self, name: str) -> None: ...
+    def create(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None: ...
+    def put(self, ctx: TenantContext, name: str, value: Mapping[str, Any]) -> None: ...
+    def read(self, ctx: TenantContext, name: str, fresh: bool = False) -> dict[str, Any]: ...
+    def delete(self, ctx: TenantContext, name: str) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -16,6 +16,7 @@ from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:
     from itam.adapters.licensing import DynamoLicenseRepository
+    from itam.adapters.secrets import SecretsManagerStore
     from itam.procurement.ports import EndpointDirectory
 
 
@@ -39,8 +40,24 @@ def tenant_bindings(
     """The table models of each tenant on this table, with credentials of `role_arn` if given."""
     if role_arn is None:
         return lambda ctx: table_models(table, region, host)
-    credentials = TenantCredentials(role_arn, region, sts_endpoint)
+    credentials = tenant_credentials(role_arn, region, sts_endpoint)
     return lambda ctx: table_models(table, region, host, credentials.for_tenant(ctx.tenant_id))
+
+
+@lru_cache(maxsize=4)
+def tenant_credentials(role_arn: str, region: str, sts_endpoint: str | None) -> TenantCredentials:
+    """The process's credentials of `role_arn` per tenant, shared by the table and the secret store:
+    one AssumeRole per tenant serves both."""
+    return TenantCredentials(role_arn, region, sts_endpoint)
+
+
+def secret_store(settings: Settings) -> SecretsManagerStore:
+    """Secrets Manager as the caller's tenant (credentials of the tenant role, if one is configured)."""
+    from itam.adapters.secrets import SecretsManagerStore
+
+    role = settings.tenant_role_arn
+    credentials = tenant_credentials(role, settings.region, settings.sts_endpoint) if role else None
+    return SecretsManagerStore(settings.region, settings.secrets_endpoint, credentials)
 
 
 def asset_repository(settings: Settings) -> TenantScopedAssets:

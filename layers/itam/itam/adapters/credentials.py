@@ -1,7 +1,8 @@
 """Per-tenant credentials: the tenant-data role assumed with the tenant as a session tag.
 
 The role's policy lets a session reach only items whose partition key starts with
-T#<its tenant_id tag>#, so even a bug that built another tenant's key could not read or write it.
+T#<its tenant_id tag>#, and only secrets tagged with its tenant, so even a bug that built another
+tenant's key or secret name could not read or write it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ SESSION_SECONDS = 3600
 RENEW_BEFORE = timedelta(minutes=5)
 # Credentials kept per execution environment, least recently used dropped first.
 MAX_TENANTS = 256
+# The session tag (and the tag of every tenant's secret) that the tenant-data role's policy matches.
+TENANT_TAG = "tenant_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class TenantCredentials:
                 RoleArn=self._role_arn,
                 RoleSessionName=f"itam-{tenant_id}"[:64],
                 DurationSeconds=SESSION_SECONDS,
-                Tags=[{"Key": "tenant_id", "Value": tenant_id}],
+                Tags=[{"Key": TENANT_TAG, "Value": tenant_id}],
             )["Credentials"]
             fresh = Credentials(
                 issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"], issued["Expiration"]

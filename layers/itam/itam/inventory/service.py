@@ -110,12 +110,12 @@ class ConnectorService:
             connector = self._new(ctx, data, settings, credentials is not None, now)
             name = self.secret_name(ctx, connector.id)
             if credentials is not None:
-                self._store.create(name, credentials)
+                self._store.create(ctx, name, credentials)
             try:
                 repo.save_connector(ctx, connector, None, claim)
             except (KeyAlreadyUsed, WriteConflict):
                 if credentials is not None:
-                    self._store.delete(name)  # nothing was written: the secret would be nobody's
+                    self._store.delete(ctx, name)  # nothing was written: the secret would be nobody's
                 raise
             return connector
 
@@ -187,9 +187,9 @@ class ConnectorService:
         if credentials is not None:
             name = self.secret_name(ctx, connector_id)
             if connector.credentials_set:
-                self._store.put(name, credentials)
+                self._store.put(ctx, name, credentials)
             else:
-                self._store.create(name, credentials)
+                self._store.create(ctx, name, credentials)
             changes["credentials_set"] = True
         updated = connector.model_copy(
             update={**changes, "version": connector.version + 1, "updated_at": self._clock.now()}
@@ -206,7 +206,7 @@ class ConnectorService:
         connector = self._connector(ctx, connector_id)
         self._repo_for(ctx).delete_connector(ctx, connector_id)
         if connector.credentials_set:
-            self._store.delete(self.secret_name(ctx, connector_id))
+            self._store.delete(ctx, self.secret_name(ctx, connector_id))
 
     def trigger(self, ctx: TenantContext, connector_id: str) -> SyncRun:
         """Queue a run now (202 with its id). While the connector's last run is queued or running,
@@ -374,7 +374,7 @@ class SyncRunner:
         )
         try:
             credentials = (
-                self._store.read(f"{self._prefix}/{ctx.tenant_id}/{connector.id}", fresh=True)
+                self._store.read(ctx, f"{self._prefix}/{ctx.tenant_id}/{connector.id}", fresh=True)
                 if connector.credentials_set
                 else None
             )

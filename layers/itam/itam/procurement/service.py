@@ -124,11 +124,11 @@ class EndpointService:
         if data.api_token is not None and data.api_email is not None:
             stored |= {"api_token": data.api_token, "api_email": data.api_email}
         name = self.secret_name(ctx, endpoint_id)
-        self._store.create(name, stored)
+        self._store.create(ctx, name, stored)
         try:
             self._repo_for(ctx).save_endpoint(ctx, endpoint, None, claim)
         except (KeyAlreadyUsed, WriteConflict):
-            self._store.delete(name)  # nothing was written: the secret would be nobody's
+            self._store.delete(ctx, name)  # nothing was written: the secret would be nobody's
             raise
         return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
 
@@ -138,7 +138,7 @@ class EndpointService:
         endpoint = self._endpoint(ctx, endpoint_id)
         if endpoint.previous_secret_expires_at is not None:
             raise SecretRotated(endpoint_id)
-        secret = self._store.read(self.secret_name(ctx, endpoint_id), fresh=True)["current"]
+        secret = self._store.read(ctx, self.secret_name(ctx, endpoint_id), fresh=True)["current"]
         return EndpointWithSecret(**endpoint.model_dump(), secret=secret)
 
     def get(self, ctx: TenantContext, endpoint_id: str) -> WebhookEndpoint:
@@ -175,12 +175,12 @@ class EndpointService:
         ctx.require(Permission.ADMIN)
         endpoint = self._endpoint(ctx, endpoint_id)
         name = self.secret_name(ctx, endpoint_id)
-        old = self._store.read(name, fresh=True)["current"]
+        old = self._store.read(ctx, name, fresh=True)["current"]
         until = self._clock.now() + timedelta(hours=request.overlap_hours)
         secret = new_secret()
-        kept = {k: v for k, v in self._store.read(name, fresh=True).items() if k.startswith("api_")}
+        kept = {k: v for k, v in self._store.read(ctx, name, fresh=True).items() if k.startswith("api_")}
         self._store.put(
-            name, {**kept, "current": secret, "previous": old, "previous_expires_at": until.isoformat()}
+            ctx, name, {**kept, "current": secret, "previous": old, "previous_expires_at": until.isoformat()}
         )
         updated = endpoint.model_copy(
             update={
@@ -196,7 +196,7 @@ class EndpointService:
         ctx.require(Permission.ADMIN)
         self._endpoint(ctx, endpoint_id)
         self._repo_for(ctx).delete_endpoint(ctx, endpoint_id)
-        self._store.delete(self.secret_name(ctx, endpoint_id))
+        self._store.delete(ctx, self.secret_name(ctx, endpoint_id))
 
     def deliveries(self, ctx: TenantContext, endpoint_id: str, page: PageRequest) -> Page[Delivery]:
         self.get(ctx, endpoint_id)
@@ -243,7 +243,7 @@ class Intake:
         webhook_id = headers.get("webhook-id", "")
         if not WEBHOOK_ID.fullmatch(webhook_id):
             raise SignatureRejected("webhook-id is missing or not 1-255 visible characters")
-        self._verify(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}", headers, body)
+        self._verify(ctx, f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}", headers, body)
         repo = self._repo_for(ctx)
         now = self._clock.now()
         try:
@@ -283,12 +283,12 @@ class Intake:
         repo.update_delivery(ctx, queued)
         return Accepted(delivery_id=webhook_id, status=DeliveryStatus.QUEUED)
 
-    def _verify(self, secret_name: str, headers: Mapping[str, str], body: str) -> None:
+    def _verify(self, ctx: TenantContext, secret_name: str, headers: Mapping[str, str], body: str) -> None:
         from standardwebhooks import Webhook
 
         wanted = {k: headers.get(k, "") for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
         for fresh in (False, True):  # a secret rotated a moment ago may not be in the cache yet
-            stored = self._store.read(secret_name, fresh=fresh)
+            stored = self._store.read(ctx, secret_name, fresh=fresh)
             candidates = [stored["current"]]
             expires = stored.get("previous_expires_at")
             if stored.get("previous") and expires and datetime.fromisoformat(expires) > self._clock.now():
@@ -376,7 +376,7 @@ class Processor:
         if notice.type != precoro.PURCHASE_ORDER:
             return []
         assert self._store is not None
-        stored = self._store.read(f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}")
+        stored = self._store.read(ctx, f"{self._prefix}/{ctx.tenant_id}/{endpoint_id}")
         client = precoro.PrecoroClient(stored["api_token"], stored["api_email"], self._precoro_url)
         return list(precoro.events_for(client.purchase_order(notice.idn or notice.id)))
 
