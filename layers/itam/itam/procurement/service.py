@@ -212,9 +212,9 @@ class EndpointService:
 class Intake:
     """Verifies a delivery (Standard Webhooks), records it once per webhook-id, queues it.
 
-    The endpoint is looked up in `endpoints`, which needs no tenant credentials; the tenant's
-    repository (`repository_for`, on credentials assumed for the tenant) is reached only once the
-    delivery's signature verifies, so a made-up endpoint id or a forged delivery costs no AssumeRole."""
+    The endpoint is looked up in `endpoints`, which needs no tenant credentials, so a made-up endpoint
+    id costs no AssumeRole; the signing secret is read as the endpoint's tenant (only its role may),
+    and the tenant's repository (`repository_for`) is reached only once the signature verifies."""
 
     def __init__(
         self,
