@@ -29,7 +29,7 @@ class Services:
     def __init__(self) -> None:
         clock, ids = FixedClock(), SequentialIds()
         self.asset_repo = FakeAssetRepository()
-        self.license_repo = FakeLicenseRepository(self.asset_repo.assets)
+        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.pending)
         self.inventory_repo = FakeInventoryRepository()
         self.procurement_repo = FakeProcurementRepository()
         self.request_repo = FakeRequestRepository()
@@ -37,8 +37,15 @@ class Services:
         self.audit_queue = RecordingQueue()
         self.sync_queue = RecordingQueue()
         self.publisher = FakePublisher()
+        self.asset_events = FakePublisher()
         self.assets = AssetService(
-            self.asset_repo, clock, ids, sleep=lambda _: None, connector_ids=self.inventory_repo.connector_ids
+            self.asset_repo,
+            clock,
+            ids,
+            sleep=lambda _: None,
+            connector_ids=self.inventory_repo.connector_ids,
+            holdings=lambda: self.licenses.holdings,
+            publisher=self.asset_events,
         )
         self.licenses = LicenseService(
             lambda ctx: self.license_repo, self.asset_repo, self.audit_queue, clock, ids

@@ -12,6 +12,8 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`; the table's o
     history      PK T#<t>#ASSET#<id>               SK HIST#<version, 10 digits>
     assignment   PK T#<t>#ASSET#<id>               SK ASSIGN#<assignment id>
     maintenance  PK T#<t>#ASSET#<id>               SK MAINT#<record id>
+    release      PK T#<t>#ASSET#<id>               SK RELEASE    GSI1 T#<t>#RELEASES / <id>
+                 (a move out of service whose seats and installations are still being released)
 
 Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
     GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
@@ -269,6 +271,12 @@ def asset_listing_pk(ctx: TenantContext, name: str | None = None, value: object 
     """Partition key of an asset listing index: all the tenant's assets, or those with `name` = `value`."""
     base = f"{ctx.key_prefix}ASSETS"
     return base if name is None else f"{base}#{name}#{value}"
+
+
+def releases_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's pending releases (assets that left service, their seats and
+    installations not yet all released)."""
+    return f"{ctx.key_prefix}RELEASES"
 
 
 def unique_form(value: str | None) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from itam.assets.errors import AssetNotFound
-from itam.assets.models import Actor, FieldChange, Kind, Money, Status
+from itam.assets.lifecycle import OUT_OF_SERVICE
+from itam.assets.models import HOLDS_INSTALLATIONS, Actor, Asset, FieldChange, Kind, Money
 from itam.assets.ports import AssetRepository
 from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
@@ -40,9 +42,11 @@ from itam.licenses.errors import (
     AuditNotFound,
     InstallationNotFound,
     LicenseNotFound,
+    NoSeatLeft,
     RuleNotFound,
     SeatNotFound,
 )
+from itam.licenses.holdings import LicenseHoldings, pending_assets
 from itam.licenses.models import (
     CompliancePage,
     Installation,
@@ -62,7 +66,7 @@ from itam.licenses.models import (
 )
 from itam.licenses.normalization import Normalizer
 from itam.licenses.ports import LicenseRepository
-from itam.licenses.position import PositionCalculator, SaasUsage
+from itam.licenses.position import InstallRow, PositionCalculator, SaasUsage
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue
 from itam.tenancy import Permission, TenantContext
@@ -74,6 +78,8 @@ EVENT_SOURCE = "itam"
 PUBLISHED_MARKER_TTL = timedelta(days=3)
 FINDINGS_BATCH = 25
 PUBLISH_BATCH = 100
+
+logger = logging.getLogger(__name__)
 
 
 RepositoryFor = Callable[[TenantContext], LicenseRepository]
@@ -97,9 +103,15 @@ class LicenseService:
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
+        self._holdings = LicenseHoldings(repository_for, assets, self._clock, max_attempts)
 
     def repository_for(self, ctx: TenantContext) -> LicenseRepository:
         return self._repo_for(ctx)
+
+    @property
+    def holdings(self) -> LicenseHoldings:
+        """What assets hold in licensing, and its release when they go out of service."""
+        return self._holdings
 
     # ------------------------------------------------------------------ licenses
     def create_license(
@@ -196,7 +208,8 @@ class LicenseService:
     # ------------------------------------------------------------------ seats
     def assign_seat(self, ctx: TenantContext, license_id: str, request: SeatCreate) -> Seat:
         """Give a user or an asset a seat; refused when the license is full (409) unless it allows
-        over-allocation, or when it has ended."""
+        over-allocation, when it has ended, or when the asset is out of service. A full license
+        first gets back the seats of assets out of service whose release stopped part-way."""
         ctx.require(Permission.WRITE)
         repo = self._repo_for(ctx)
         lic = self._license(ctx, license_id)
@@ -209,8 +222,8 @@ class LicenseService:
             asset = self._assets.get(ctx, request.asset_id)
             if asset is None:
                 raise InvalidInput(f"asset {request.asset_id} does not exist", "asset_id")
-            if asset.status is Status.DISPOSED:
-                raise InvalidState("a disposed asset cannot take a license seat")
+            if asset.status in OUT_OF_SERVICE:
+                raise InvalidState(f"a {asset.status} asset cannot take a license seat")
         now = self._clock.now()
         seat = Seat(
             id=self._ids.new_id(),
@@ -221,6 +234,7 @@ class LicenseService:
             assigned_at=now,
             assigned_by=ctx.user_id,
         )
+        finished_pending = False
         for _ in range(self._max_attempts):
             try:
                 repo.assign_seat(ctx, lic, seat)
@@ -229,6 +243,10 @@ class LicenseService:
                 continue
             except StaleVersion:
                 raise LicenseNotFound(license_id) from None
+            except NoSeatLeft:
+                if finished_pending or not self._holdings.finish_pending(ctx):
+                    raise
+                finished_pending = True
         else:
             raise ConcurrentModification("the license was too busy to take this assignment; retry")
         repo.record_peak(ctx, lic.id)
@@ -259,12 +277,12 @@ class LicenseService:
     def add_installation(self, ctx: TenantContext, asset_id: str, data: InstallationCreate) -> Installation:
         ctx.require(Permission.WRITE)
         asset = self._asset(ctx, asset_id)
-        if asset.kind not in (Kind.HARDWARE, Kind.CLOUD):
+        if asset.kind not in HOLDS_INSTALLATIONS:
             raise InvalidState(
                 f"software is installed on hardware and cloud assets; this one is {asset.kind}"
             )
-        if asset.status is Status.DISPOSED:
-            raise InvalidState("a disposed asset takes no more installations")
+        if asset.status in OUT_OF_SERVICE:
+            raise InvalidState(f"a {asset.status} asset takes no more installations")
         repo = self._repo_for(ctx)
         canonical = Normalizer(repo.rules(ctx)).canonical(data.product, data.vendor, data.version)
         inst = Installation(
@@ -318,8 +336,9 @@ class LicenseService:
         ctx.require(Permission.READ)
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
-        calculator, pending = _calculator(ctx, repo, today)
-        items = list(calculator.positions(repo.install_rows(ctx)))
+        leaving = pending_assets(repo, ctx)
+        calculator, pending = _calculator(ctx, repo, today, excluded=leaving)
+        items = list(calculator.positions(_counted(repo.install_rows(ctx), leaving)))
         return CompliancePage(items=items, normalization_pending=pending, as_of=today)
 
     def product_compliance(self, ctx: TenantContext, product: str) -> ProductCompliance:
@@ -328,10 +347,12 @@ class LicenseService:
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
         key = product_key(product)
-        calculator, pending = _calculator(ctx, repo, today, only=key, collect_consumers=True)
-        positions = [
-            p for p in calculator.positions(repo.install_rows(ctx, key)) if product_key(p.product) == key
-        ]
+        leaving = pending_assets(repo, ctx)
+        calculator, pending = _calculator(
+            ctx, repo, today, only=key, collect_consumers=True, excluded=leaving
+        )
+        rows = _counted(repo.install_rows(ctx, key), leaving)
+        positions = [p for p in calculator.positions(rows) if product_key(p.product) == key]
         if not positions:
             raise NotFound(f"no license, installation or subscription of {product!r}")
         return ProductCompliance(
@@ -389,7 +410,7 @@ class LicenseService:
             raise LicenseNotFound(license_id)
         return lic
 
-    def _asset(self, ctx: TenantContext, asset_id: str) -> Any:
+    def _asset(self, ctx: TenantContext, asset_id: str) -> Asset:
         asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None
         if asset is None:
             raise AssetNotFound(asset_id)
@@ -413,9 +434,11 @@ def _calculator(
     only: str | None = None,
     collect_consumers: bool = False,
     versions: tuple[int, int] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> tuple[PositionCalculator, bool]:
     """A position calculator loaded with the tenant's licenses, seats and SaaS subscriptions
-    (`versions`: the rule versions, when the caller has read them already)."""
+    (`versions`: the rule versions, when the caller has read them already; `excluded`: assets whose
+    seats do not count, out of service with their release not finished)."""
     rules = repo.rules(ctx)
     rules_version, normalized = versions or repo.rule_versions(ctx)
     normalizer = Normalizer(rules)
@@ -426,7 +449,7 @@ def _calculator(
             licenses.append((name, lic))
     saas: dict[str, SaasUsage] = {}
     for asset in repo.assets_of_kind(ctx, Kind.SAAS.value):
-        if asset.saas is None or asset.status in (Status.RETIRED, Status.DISPOSED):
+        if asset.saas is None or asset.status in OUT_OF_SERVICE:
             continue
         key = product_key(normalizer.canonical(asset.saas.product, asset.saas.vendor))
         if only is not None and key != only:
@@ -435,8 +458,16 @@ def _calculator(
         usage.purchased += asset.saas.purchased
         usage.assigned += asset.saas.assigned
         usage.active += asset.saas.active
-    calculator = PositionCalculator(today, licenses, repo.all_seats(ctx), saas, collect_consumers)
+    seats = repo.all_seats(ctx)
+    if excluded:
+        seats = (seat for seat in seats if seat.asset_id not in excluded)
+    calculator = PositionCalculator(today, licenses, seats, saas, collect_consumers)
     return calculator, rules_version > normalized
+
+
+def _counted(rows: Iterator[InstallRow], excluded: frozenset[str]) -> Iterator[InstallRow]:
+    """The installation rows without those of `excluded` assets (out of service, release pending)."""
+    return (row for row in rows if row.asset_id not in excluded) if excluded else rows
 
 
 class _FindingSink:
@@ -480,11 +511,13 @@ class AuditRunner:
         publisher: EventPublisher,
         clock: Clock | None = None,
         ids: IdGenerator | None = None,
+        assets: AssetRepository | None = None,
     ) -> None:
         self._repo_for = repository_for
         self._publisher = publisher
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
+        self._holdings = LicenseHoldings(repository_for, assets, self._clock)
 
     def normalize(self, ctx: TenantContext) -> int:
         """Re-apply the tenant's rules to stored installations; write only those that change."""
@@ -547,14 +580,19 @@ class AuditRunner:
         version, normalized = repo.rule_versions(ctx)
         if version > normalized:
             self.normalize(ctx)
+        try:
+            self._holdings.finish_pending(ctx)
+        except Exception:  # the audit goes on: positions leave what is still pending out
+            logger.exception("pending releases not finished", extra={"tenant_id": ctx.tenant_id})
+        leaving = pending_assets(repo, ctx)
         today = report.day
-        calculator, _ = _calculator(ctx, repo, today, versions=(version, version))
+        calculator, _ = _calculator(ctx, repo, today, versions=(version, version), excluded=leaving)
         sink = _FindingSink(
             lambda batch: repo.write_findings(ctx, report.id, run, batch),
             lambda found: self._publish(ctx, repo, report, found),
         )
         products = 0
-        for position in calculator.positions(repo.install_rows(ctx)):
+        for position in calculator.positions(_counted(repo.install_rows(ctx), leaving)):
             products += 1
             sink.add(position_findings(position, today))
         sink.add(warranty_findings(repo.assets_of_kind(ctx, Kind.HARDWARE.value), today))
