@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
 from itam.adapters import asset_repository, license_repository_for
-from itam.assets.models import Actor, Asset, EndReason, HistoryEvent, PendingRelease, Status
+from itam.assets.models import Actor, Asset, EndReason, HistoryEvent, ReleaseRecord, Status
 from itam.assets.ports import AssetRepository
 from itam.errors import InvalidState
 from itam.licenses.models import Installation, License, LicenseHistoryEvent, Seat
@@ -25,6 +26,8 @@ ACME = TenantContext("acme", "u-1", "admin@acme", frozenset({Role.ADMIN}))
 GLOBEX = TenantContext("globex", "u-2", "admin@globex", frozenset({Role.ADMIN}))
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LAPTOP = f"{1:032x}"
+LATER = NOW + timedelta(minutes=1)
+EXPIRES = int((NOW + timedelta(days=1)).timestamp())
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Register:
 def register(request: pytest.FixtureRequest) -> Iterator[Register]:
     if request.param == "fake":
         assets = FakeAssetRepository()
-        licenses = FakeLicenseRepository(assets.assets, assets.pending)
+        licenses = FakeLicenseRepository(assets.assets, assets.releases)
         yield Register(assets, lambda ctx: licenses)
     else:
         request.getfixturevalue("table")
@@ -215,25 +218,64 @@ def test_software_goes_on_hardware_and_cloud_assets_only(register: Register) -> 
         repo.add_installation(ACME, an_installation(30), f"asset:{LAPTOP}")
 
 
-def test_a_move_out_of_service_leaves_a_pending_release_until_it_is_done(register: Register) -> None:
+def test_a_move_out_of_service_writes_a_release_record_that_is_done_once(register: Register) -> None:
     repo = register.licenses(ACME)
     laptop = an_asset()
     register.assets.create(ACME, laptop, history(laptop), [])
     retired = laptop.model_copy(update={"version": 2, "status": Status.RETIRED})
-    pending = PendingRelease(asset_id=LAPTOP, reason=EndReason.ASSET_RETIRED, at=NOW, by="u-1")
+    pending = ReleaseRecord(asset_id=LAPTOP, reason=EndReason.ASSET_RETIRED, at=NOW, by="u-1")
     register.assets.update(ACME, laptop, retired, history(retired, "transitioned"), [pending])
 
-    assert repo.pending_releases(ACME) == [pending]
-    assert register.licenses(GLOBEX).pending_releases(GLOBEX) == []
-    # a later move replaces it
-    disposed = retired.model_copy(update={"version": 3, "status": Status.DISPOSED})
-    later = pending.model_copy(update={"reason": EndReason.ASSET_DISPOSED})
-    register.assets.update(ACME, retired, disposed, history(disposed, "transitioned"), [later])
-    assert repo.pending_releases(ACME) == [later]
+    assert repo.release_records(ACME) == [pending]
+    assert register.licenses(GLOBEX).release_records(GLOBEX) == []
+    # another tenant cannot complete it
+    done = pending.model_copy(update={"released_at": LATER})
+    register.licenses(GLOBEX).release_done(GLOBEX, done, EXPIRES)
+    assert repo.release_records(ACME) == [pending]
+    repo.release_done(ACME, done, EXPIRES)
+    assert repo.release_records(ACME) == [done]
 
-    register.licenses(GLOBEX).release_done(GLOBEX, LAPTOP)
-    assert repo.pending_releases(ACME) == [later]
-    repo.release_done(ACME, LAPTOP)
-    repo.release_done(ACME, LAPTOP)  # nothing left: still fine
-    assert repo.pending_releases(ACME) == []
+
+def test_a_later_move_replaces_the_record_and_an_earlier_release_leaves_it_pending(
+    register: Register,
+) -> None:
+    repo = register.licenses(ACME)
+    laptop = an_asset()
+    register.assets.create(ACME, laptop, history(laptop), [])
+    retired = laptop.model_copy(update={"version": 2, "status": Status.RETIRED})
+    first = ReleaseRecord(asset_id=LAPTOP, reason=EndReason.ASSET_RETIRED, at=NOW, by="u-1")
+    register.assets.update(ACME, laptop, retired, history(retired, "transitioned"), [first])
+    repo.release_done(ACME, first.model_copy(update={"released_at": NOW}), EXPIRES)
+
+    disposed = retired.model_copy(update={"version": 3, "status": Status.DISPOSED})
+    later = ReleaseRecord(asset_id=LAPTOP, reason=EndReason.ASSET_DISPOSED, at=LATER, by="u-2")
+    register.assets.update(ACME, retired, disposed, history(disposed, "transitioned"), [later])
+    assert repo.release_records(ACME) == [later]
+
+    # the first move's release, finishing late, does not mark the later one done
+    repo.release_done(ACME, first.model_copy(update={"released_at": LATER}), EXPIRES)
+    assert repo.release_records(ACME) == [later]
     assert register.assets.get(ACME, LAPTOP) == disposed
+
+
+def test_a_done_record_expires_through_the_ttl_and_a_pending_one_never_does(table: str) -> None:
+    settings = load_settings()
+    assets, repo = asset_repository(settings), license_repository_for(settings)(ACME)
+    laptop = an_asset()
+    assets.create(ACME, laptop, history(laptop), [])
+    retired = laptop.model_copy(update={"version": 2, "status": Status.RETIRED})
+    first = ReleaseRecord(asset_id=LAPTOP, reason=EndReason.ASSET_RETIRED, at=NOW, by="u-1")
+    assets.update(ACME, laptop, retired, history(retired, "transitioned"), [first])
+
+    def expires_at() -> str | None:
+        key = {"PK": {"S": f"{ACME.key_prefix}ASSET#{LAPTOP}"}, "SK": {"S": "RELEASE"}}
+        item = boto3.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        return item.get("expires_at", {}).get("N")
+
+    assert expires_at() is None
+    repo.release_done(ACME, first.model_copy(update={"released_at": NOW}), EXPIRES)
+    assert expires_at() == str(EXPIRES)
+    disposed = retired.model_copy(update={"version": 3, "status": Status.DISPOSED})
+    later = ReleaseRecord(asset_id=LAPTOP, reason=EndReason.ASSET_DISPOSED, at=LATER, by="u-1")
+    assets.update(ACME, retired, disposed, history(disposed, "transitioned"), [later])
+    assert expires_at() is None

@@ -14,7 +14,7 @@ from itam.assets.models import (
     AssignmentReturn,
     HistoryEvent,
     Maintenance,
-    PendingRelease,
+    ReleaseRecord,
 )
 from itam.assets.ports import AssetRecord, AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
@@ -53,8 +53,8 @@ class FakeAssetRepository(IdempotencyKeys):
         self.assets: dict[tuple[str, str], Asset] = {}
         self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
         self.records: dict[tuple[str, str], list[AssetRecord]] = {}
-        # Pending releases of assets out of service (the licensing fake reads and clears them).
-        self.pending: dict[tuple[str, str], PendingRelease] = {}
+        # Release records of assets that left service (the licensing fake reads and completes them).
+        self.releases: dict[tuple[str, str], ReleaseRecord] = {}
         self.fail_updates = 0
         self.conflicts = 0
         self.update_calls = 0
@@ -118,8 +118,8 @@ class FakeAssetRepository(IdempotencyKeys):
         self.assets[key] = current
         self.events[key].append(event)
         for record in records:
-            if isinstance(record, PendingRelease):
-                self.pending[key] = record
+            if isinstance(record, ReleaseRecord):
+                self.releases[key] = record
             else:
                 self.records[key].append(record)
 

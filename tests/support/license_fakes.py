@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from itam.assets.lifecycle import OUT_OF_SERVICE
-from itam.assets.models import HOLDS_INSTALLATIONS, Asset, PendingRelease
+from itam.assets.models import HOLDS_INSTALLATIONS, Asset, ReleaseRecord
 from itam.errors import InvalidState, StaleVersion
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
@@ -38,12 +38,12 @@ def _install_key(inst: Installation, consumer: str) -> str:
 class FakeLicenseRepository:
     """Licenses, seats, installations, rules and audits per tenant, in dicts. `assets` is the asset
     register the audit reads assets of a kind from, and seats and installations check their asset in
-    (the fake asset repository's dict, when shared); `pending` its pending releases, likewise."""
+    (the fake asset repository's dict, when shared); `releases` its release records, likewise."""
 
     def __init__(
         self,
         assets: Mapping[tuple[str, str], Asset] | None = None,
-        pending: dict[tuple[str, str], PendingRelease] | None = None,
+        releases: dict[tuple[str, str], ReleaseRecord] | None = None,
     ) -> None:
         self.licenses: dict[tuple[str, str], License] = {}
         self.history: dict[tuple[str, str], list[LicenseHistoryEvent]] = {}
@@ -56,7 +56,7 @@ class FakeLicenseRepository:
         self.finding_items: dict[tuple[str, str], dict[str, tuple[Finding, str]]] = {}
         self.published: set[tuple[str, date, str]] = set()
         self.assets = assets if assets is not None else {}
-        self.pending = pending if pending is not None else {}
+        self.releases = releases if releases is not None else {}
 
     # ------------------------------------------------------------------ licenses
     def create_license(self, ctx: TenantContext, lic: License, event: LicenseHistoryEvent) -> None:
@@ -238,11 +238,14 @@ class FakeLicenseRepository:
                 done.append(inst.id)
         return done
 
-    def pending_releases(self, ctx: TenantContext) -> list[PendingRelease]:
-        return [p for (t, _), p in sorted(self.pending.items()) if t == ctx.tenant_id]
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        return [p for (t, _), p in sorted(self.releases.items()) if t == ctx.tenant_id]
 
-    def release_done(self, ctx: TenantContext, asset_id: str) -> None:
-        self.pending.pop((ctx.tenant_id, asset_id), None)
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        key = (ctx.tenant_id, done.asset_id)
+        stored = self.releases.get(key)
+        if stored is not None and stored == done.model_copy(update={"released_at": None}):
+            self.releases[key] = done
 
     # ------------------------------------------------------------------ assets the audit reads
     def assets_of_kind(self, ctx: TenantContext, kind: str) -> Iterator[Asset]:

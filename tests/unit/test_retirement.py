@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from itam.assets.models import (
     EndReason,
     Holdings,
     Released,
+    ReleaseRecord,
     Status,
     TransitionRequest,
 )
@@ -23,8 +25,9 @@ from itam.assets.ports import AssetHoldings
 from itam.assets.service import AssetService
 from itam.errors import InvalidState
 from itam.licenses.errors import NoSeatLeft
-from itam.licenses.holdings import LicenseHoldings
+from itam.licenses.holdings import SETTLE, LicenseHoldings, leaving_assets
 from itam.licenses.models import InstallationCreate, LicenseCreate, Metric, SeatCreate
+from itam.licenses.position import InstallRow
 from itam.licenses.service import AuditRunner, LicenseService
 from itam.pagination import PageRequest
 from itam.tenancy import Role, TenantContext
@@ -47,13 +50,26 @@ class FailingRelease:
     def held_by(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Holdings:
         return self.real.held_by(ctx, asset_id, reason)
 
-    def release(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Released:
+    def release(self, ctx: TenantContext, record: ReleaseRecord) -> Released:
         if self.failing:
             raise RuntimeError("throttled")
-        return self.real.release(ctx, asset_id, reason)
+        return self.real.release(ctx, record)
 
     def counted_installations(self, ctx: TenantContext, asset_id: str) -> int:
         return self.real.counted_installations(ctx, asset_id)
+
+
+class LaggingIndex(FakeLicenseRepository):
+    """The license fake, whose installations index (where positions stream from) shows what it held
+    when `freeze` was called, as a DynamoDB index that has not caught up with the latest writes."""
+
+    frozen: list[InstallRow] | None = None
+
+    def freeze(self) -> None:
+        self.frozen = list(super().install_rows(ADMIN))
+
+    def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
+        return iter(self.frozen) if self.frozen is not None else super().install_rows(ctx, product)
 
 
 @dataclass
@@ -67,7 +83,8 @@ class World:
 
     def __post_init__(self) -> None:
         clock, ids = FixedClock(), SequentialIds()
-        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.pending)
+        self.clock = clock
+        self.license_repo = LaggingIndex(self.asset_repo.assets, self.asset_repo.releases)
         self.licenses = LicenseService(
             lambda ctx: self.license_repo, self.asset_repo, RecordingQueue(), clock, ids
         )
@@ -103,6 +120,12 @@ class World:
         [position] = self.licenses.compliance(ADMIN).items
         return position.consumed
 
+    def pending(self) -> list[tuple[str, EndReason]]:
+        """The assets whose release has not been done, and why they are released."""
+        return [
+            (r.asset_id, r.reason) for r in self.license_repo.release_records(ADMIN) if r.released_at is None
+        ]
+
 
 @pytest.fixture
 def world() -> World:
@@ -131,7 +154,7 @@ def test_retiring_releases_the_seats_and_ends_the_installations_in_the_callers_n
     assert (released.id, released.released_by, released.release_reason) == (seat, "u-editor", "asset_retired")
     [kept] = world.licenses.list_installations(ADMIN, laptop, PageRequest()).items
     assert (kept.counted, kept.ended_by, kept.end_reason) == (False, "u-editor", "asset_retired")
-    assert world.license_repo.pending_releases(ADMIN) == []
+    assert world.pending() == []
 
 
 def test_the_history_event_and_the_published_event_say_what_was_released(world: World) -> None:
@@ -216,9 +239,7 @@ def test_a_release_that_fails_leaves_the_move_and_positions_already_leave_the_as
     assert world.assets.get_asset(ADMIN, laptop).status is Status.RETIRED
     assert moved.released is not None and not moved.released.complete
     assert [s.assignment_id for s in moved.released.seats] == [seat]
-    assert [(p.asset_id, p.reason) for p in world.license_repo.pending_releases(ADMIN)] == [
-        (laptop, EndReason.ASSET_RETIRED)
-    ]
+    assert world.pending() == [(laptop, EndReason.ASSET_RETIRED)]
     # the position right after counts the other laptop alone
     assert world.consumed() == 1
     product = world.licenses.product_compliance(ADMIN, "Visio")
@@ -228,9 +249,28 @@ def test_a_release_that_fails_leaves_the_move_and_positions_already_leave_the_as
     world.seat(lic, other)
     [released] = world.licenses.list_seats(ADMIN, lic, PageRequest(), released=True).items
     assert (released.id, released.released_by, released.release_reason) == (seat, "u-admin", "asset_retired")
-    assert world.license_repo.pending_releases(ADMIN) == []
+    assert world.pending() == []
     [kept] = world.licenses.list_installations(ADMIN, laptop, PageRequest()).items
     assert not kept.counted
+
+
+def test_positions_leave_a_released_asset_out_while_the_index_catches_up(world: World) -> None:
+    lic = world.license()
+    laptop, other = world.laptop("A"), world.laptop("B")
+    world.seat(lic, laptop)
+    world.install(laptop)
+    world.install(other)
+    world.license_repo.freeze()  # the index still shows A's installation after the release
+
+    world.move(laptop, "retired")
+
+    assert world.pending() == []
+    assert world.consumed() == 1
+    assert leaving_assets(world.license_repo, ADMIN, world.clock.now()) == {laptop}
+    # once the settling time is over, the index is trusted again
+    world.clock.current += SETTLE + timedelta(seconds=1)
+    assert leaving_assets(world.license_repo, ADMIN, world.clock.now()) == frozenset()
+    assert world.consumed() == 2  # what the (frozen) index says
 
 
 def test_a_full_license_without_pending_releases_is_still_409(world: World) -> None:
@@ -254,7 +294,7 @@ def test_a_later_move_finishes_a_release_that_stopped(world: World) -> None:
     assert [s.product for s in disposed.released.seats] == ["Visio"]
     assert disposed.released.reason == "asset_disposed"
     assert world.licenses.get_license(ADMIN, lic).assigned == 0
-    assert world.license_repo.pending_releases(ADMIN) == []
+    assert world.pending() == []
 
 
 def test_the_audit_finishes_pending_releases_first(world: World) -> None:
@@ -270,7 +310,7 @@ def test_the_audit_finishes_pending_releases_first(world: World) -> None:
     )
 
     assert report.status == "complete"
-    assert world.license_repo.pending_releases(ADMIN) == []
+    assert world.pending() == []
     assert world.licenses.get_license(ADMIN, lic).assigned == 0
     [released] = world.licenses.list_seats(ADMIN, lic, PageRequest(), released=True).items
     assert released.released_by == "u-admin"  # who moved the asset out of service
@@ -291,7 +331,7 @@ def test_a_pending_release_of_an_asset_back_in_service_is_dropped(world: World) 
 
     assert world.licenses.holdings.finish_pending(ADMIN) != []
 
-    assert world.license_repo.pending_releases(ADMIN) == []
+    assert world.pending() == []
     assert world.licenses.get_license(ADMIN, lic).assigned == 1
 
 
@@ -302,7 +342,8 @@ def test_releasing_twice_releases_once(world: World) -> None:
     world.install(laptop)
     world.move(laptop, "retired")
 
-    again = world.licenses.holdings.release(ADMIN, laptop, EndReason.ASSET_RETIRED)
+    [record] = world.license_repo.release_records(ADMIN)
+    again = world.licenses.holdings.release(ADMIN, record)
 
     assert again == Released(reason=EndReason.ASSET_RETIRED, complete=True)
     assert len(world.licenses.list_seats(ADMIN, lic, PageRequest(), released=True).items) == 1

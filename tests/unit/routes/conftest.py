@@ -29,7 +29,7 @@ class Services:
     def __init__(self) -> None:
         clock, ids = FixedClock(), SequentialIds()
         self.asset_repo = FakeAssetRepository()
-        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.pending)
+        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.releases)
         self.inventory_repo = FakeInventoryRepository()
         self.procurement_repo = FakeProcurementRepository()
         self.request_repo = FakeRequestRepository()

@@ -37,7 +37,7 @@ from itam.assets.models import (
     AssignmentReturn,
     HistoryEvent,
     Maintenance,
-    PendingRelease,
+    ReleaseRecord,
 )
 from itam.assets.ports import AssetRecord
 from itam.errors import StaleVersion
@@ -137,14 +137,15 @@ class DynamoAssetRepository:
         # History keys are versions: a taken key means another writer produced this version first.
         tx.save(history, m.item.PK.does_not_exist(), StaleVersion)
         for record in records:
-            if isinstance(record, PendingRelease):
-                # Replaces one left by an earlier move whose release stopped part-way.
+            if isinstance(record, ReleaseRecord):
+                # Replaces the record of an earlier move (done, or stopped part-way).
                 item = m.record(PK=pk, SK="RELEASE")
                 actions: list[Action] = [
                     m.record.entity.set(m.record),
                     m.record.doc.set(record.model_dump_json()),
                     m.record.GSI1PK.set(releases_pk(ctx)),
                     m.record.GSI1SK.set(record.asset_id),
+                    m.record.expires_at.remove(),
                 ]
                 tx.update(item, actions, None, StaleVersion)
             elif isinstance(record, AssignmentReturn):

@@ -56,7 +56,7 @@ from itam.adapters.table import (
     register_tenant,
 )
 from itam.assets.lifecycle import OUT_OF_SERVICE
-from itam.assets.models import HOLDS_INSTALLATIONS, Asset, PendingRelease, Status
+from itam.assets.models import HOLDS_INSTALLATIONS, Asset, ReleaseRecord, Status
 from itam.errors import InvalidState, StaleVersion, WriteConflict
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
@@ -335,15 +335,27 @@ class DynamoLicenseRepository:
             raise
         return True
 
-    def pending_releases(self, ctx: TenantContext) -> list[PendingRelease]:
-        """The assets that left service and whose seats and installations are not all released yet
-        (one GSI1 partition, empty unless a release stopped part-way or is running now)."""
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        """The release records of assets that left service (one GSI1 partition: pending ones, and those
+        done until the table's TTL takes them)."""
         query = self._m.indexes["GSI1"].query(releases_pk(ctx))
-        return [PendingRelease.model_validate_json(item.doc) for item in query]
+        return [ReleaseRecord.model_validate_json(item.doc) for item in query]
 
-    def release_done(self, ctx: TenantContext, asset_id: str) -> None:
-        """Forget the asset's pending release (nothing if there is none)."""
-        self._m.record(PK=asset_pk(ctx, asset_id), SK="RELEASE").delete()
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        """Store the record as done, on condition that the pending one is still stored (same
+        document): a later move's record is not touched."""
+        m = self._m
+        pending = done.model_copy(update={"released_at": None}).model_dump_json()
+        item = m.record(PK=asset_pk(ctx, done.asset_id), SK="RELEASE")
+        actions: list[Action] = [
+            m.record.doc.set(done.model_dump_json()),
+            m.record.expires_at.set(expires_at),
+        ]
+        try:
+            item.update(actions=actions, condition=m.record.doc == pending)
+        except Exception as error:
+            if not conditional_check_failed(error):
+                raise
 
     def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
         """The tenant's installations in (product, consumer, asset) order, streamed in 1 MB pages."""

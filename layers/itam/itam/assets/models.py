@@ -335,14 +335,16 @@ class Released(Holdings):
     )
 
 
-class PendingRelease(Model):
-    """Written with a move out of service, deleted once what the asset held is released: until then
-    the compliance position leaves the asset's seats and installations out."""
+class ReleaseRecord(Model):
+    """The release of what an asset held, written with its move out of service: pending until
+    `released_at`. While it is pending, and for a few minutes after (while the indexes positions are
+    read from catch up), positions leave the asset's seats and installations out."""
 
     asset_id: str
     reason: EndReason
     at: datetime
-    by: str
+    by: str = Field(description="Who moved the asset out of service: the release is in their name")
+    released_at: datetime | None = None
 
     @property
     def id(self) -> str:

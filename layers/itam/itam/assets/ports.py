@@ -14,15 +14,15 @@ from itam.assets.models import (
     HistoryEvent,
     Holdings,
     Maintenance,
-    PendingRelease,
     Released,
+    ReleaseRecord,
 )
 from itam.pagination import Page, PageRequest
 from itam.ports import IdempotencyClaim, IdempotencyRecord
 from itam.tenancy import TenantContext
 
 # Records written beside an asset change, in the same transaction.
-AssetRecord = Assignment | AssignmentReturn | Maintenance | PendingRelease
+AssetRecord = Assignment | AssignmentReturn | Maintenance | ReleaseRecord
 
 
 class AssetRepository(Protocol):
@@ -85,9 +85,9 @@ class AssetHoldings(Protocol):
     def held_by(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Holdings:
         """The seats the asset holds and its counted installations (read strongly consistent)."""
 
-    def release(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Released:
-        """Release the asset's seats and stop counting its installations (kept, marked), then clear
-        its pending release. Idempotent: what is released already is skipped, so it can be retried."""
+    def release(self, ctx: TenantContext, record: ReleaseRecord) -> Released:
+        """Release the asset's seats and stop counting its installations (kept, marked), then record
+        the release as done. Idempotent: what is released already is skipped, so it can be retried."""
 
     def counted_installations(self, ctx: TenantContext, asset_id: str) -> int:
         """How many installations on the asset count towards license positions."""

@@ -31,8 +31,8 @@ from itam.assets.models import (
     Holdings,
     Maintenance,
     MaintenanceCreate,
-    PendingRelease,
     Released,
+    ReleaseRecord,
     Status,
     TransitionedAsset,
     TransitionRequest,
@@ -453,11 +453,11 @@ class AssetService:
             )
             leaving = self._leaves_service(previous, current)
             if leaving is not None:
-                # Said in the history event; the marker, written with the move, keeps the asset's
-                # seats and installations out of positions until the release below has finished.
+                # Said in the history event; the release record, written with the move, keeps the
+                # asset's seats and installations out of positions until the release below is done.
                 change.held = leaving.held_by(ctx, asset_id, end_reason(current.status))
-                marker = PendingRelease(asset_id=asset_id, reason=change.held.reason, at=now, by=ctx.user_id)
-                change.records.append(marker)
+                record = ReleaseRecord(asset_id=asset_id, reason=change.held.reason, at=now, by=ctx.user_id)
+                change.records.append(record)
             event = self._event(
                 ctx, current, change.type, changes, now, change.reason, change.ref, change.held
             )
@@ -472,7 +472,8 @@ class AssetService:
                 continue
             change.asset = current
             if leaving is not None and change.held is not None:
-                change.released = self._release(ctx, leaving, current, change.held)
+                [record] = [r for r in change.records if isinstance(r, ReleaseRecord)]
+                change.released = self._release(ctx, leaving, record, change.held)
             if change.type == "transitioned":
                 self._publish_transition(ctx, previous, current, change.released)
             return change
@@ -485,14 +486,16 @@ class AssetService:
             return None
         return self._holdings() if current.status is not previous.status else None
 
-    def _release(self, ctx: TenantContext, holdings: AssetHoldings, asset: Asset, held: Holdings) -> Released:
+    def _release(
+        self, ctx: TenantContext, holdings: AssetHoldings, record: ReleaseRecord, held: Holdings
+    ) -> Released:
         """Release what the asset held, now that its move is written. The move stands whatever
         happens here: a release that fails stays pending (positions leave it out already) and is
         finished by the next seat assignment on a full license, by a later move, or by the audit."""
         try:
-            return holdings.release(ctx, asset.id, held.reason)
+            return holdings.release(ctx, record)
         except Exception:
-            logger.exception("asset holdings left pending", extra={"asset_id": asset.id})
+            logger.exception("asset holdings left pending", extra={"asset_id": record.asset_id})
             return Released(**held.model_dump(), complete=False)
 
     def _publish_transition(

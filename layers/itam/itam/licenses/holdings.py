@@ -1,19 +1,21 @@
 """What an asset holds in licensing — the seats assigned to it and the installations that count on it —
 and their release when the asset goes out of service (retired, disposed of, cancelled).
 
-The move out of service is written first, with a pending-release marker in the same transaction; the
-release follows in the same request, and clears the marker when it is done. Every step is idempotent
-(a released seat or an ended installation is skipped), so a release that stopped part-way is finished
-by running it again: by a later move of the asset, by the next seat assignment on a full license, or
-by the daily audit. Until then, positions leave the asset's seats and installations out.
+The move out of service is written first, with a release record in the same transaction; the release
+follows in the same request and marks the record done. Every step is idempotent (a released seat or an
+ended installation is skipped), so a release that stopped part-way is finished by running it again:
+by a later move of the asset, by the next seat assignment on a full license, or by the daily audit.
+Positions leave the asset's seats and installations out while its release is pending, and for
+SETTLE after it is done, while the indexes they are read from catch up with the release.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from itam.assets.lifecycle import OUT_OF_SERVICE
-from itam.assets.models import EndedInstallation, EndReason, Holdings, PendingRelease, Released, ReleasedSeat
+from itam.assets.models import EndedInstallation, EndReason, Holdings, Released, ReleasedSeat, ReleaseRecord
 from itam.assets.ports import AssetRepository
 from itam.clock import SystemClock
 from itam.errors import ConcurrentModification, StaleVersion, WriteConflict
@@ -23,6 +25,11 @@ from itam.ports import Clock
 from itam.tenancy import TenantContext
 
 RepositoryFor = Callable[[TenantContext], LicenseRepository]
+# How long after its release an asset stays out of positions: DynamoDB's indexes (the installations
+# positions stream from, the release records) follow a write within a second or so, normally.
+SETTLE = timedelta(minutes=5)
+# How long a release record stays once done (the table's TTL then takes it).
+KEEP_DONE = timedelta(days=1)
 
 
 class LicenseHoldings:
@@ -52,26 +59,27 @@ class LicenseHoldings:
         """How many installations on the asset count towards license positions."""
         return sum(1 for inst in self._repo_for(ctx).asset_installations(ctx, asset_id) if inst.counted)
 
-    def release(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Released:
-        """Release the asset's seats and end its counted installations, then clear its pending release;
-        what was released already is skipped."""
-        return self._release(ctx, asset_id, reason, ctx.user_id)
+    def release(self, ctx: TenantContext, record: ReleaseRecord) -> Released:
+        """Release the asset's seats and end its counted installations in the name of whoever moved
+        it out of service, then mark the record done; what was released already is skipped."""
+        return self._release(ctx, record)
 
-    def finish_pending(self, ctx: TenantContext) -> list[PendingRelease]:
+    def finish_pending(self, ctx: TenantContext) -> list[ReleaseRecord]:
         """Finish the tenant's releases that stopped part-way, in the name of whoever moved each
         asset out of service; the pending releases found."""
         repo = self._repo_for(ctx)
-        found = repo.pending_releases(ctx)
+        found = [record for record in repo.release_records(ctx) if record.released_at is None]
         for pending in found:
             asset = self._assets.get(ctx, pending.asset_id) if self._assets is not None else None
             if self._assets is not None and (asset is None or asset.status not in OUT_OF_SERVICE):
-                repo.release_done(ctx, pending.asset_id)  # back in service: it keeps what it holds
+                self._done(repo, ctx, pending)  # back in service: it keeps what it holds
                 continue
-            self._release(ctx, pending.asset_id, pending.reason, pending.by)
+            self._release(ctx, pending)
         return found
 
-    def _release(self, ctx: TenantContext, asset_id: str, reason: EndReason, by: str) -> Released:
+    def _release(self, ctx: TenantContext, record: ReleaseRecord) -> Released:
         repo = self._repo_for(ctx)
+        asset_id, reason, by = record.asset_id, record.reason, record.by
         now = self._clock.now()
         seats: list[tuple[Seat, str]] = []
         for seat, product in repo.asset_seats(ctx, asset_id):
@@ -86,9 +94,15 @@ class LicenseHoldings:
             for inst in counted
         ]
         ended = set(repo.end_installations(ctx, ending))
-        repo.release_done(ctx, asset_id)
+        self._done(repo, ctx, record)
         held = _holdings(reason, seats, [inst for inst in counted if inst.id in ended])
         return Released(**held.model_dump(), complete=True)
+
+    def _done(self, repo: LicenseRepository, ctx: TenantContext, record: ReleaseRecord) -> None:
+        now = self._clock.now()
+        repo.release_done(
+            ctx, record.model_copy(update={"released_at": now}), int((now + KEEP_DONE).timestamp())
+        )
 
     def _release_seat(self, ctx: TenantContext, repo: LicenseRepository, released: Seat) -> bool:
         """Release one seat; False if it was released already (by someone else, or an earlier run)."""
@@ -103,10 +117,14 @@ class LicenseHoldings:
         raise ConcurrentModification("the license was too busy to release a seat; retry")
 
 
-def pending_assets(repo: LicenseRepository, ctx: TenantContext) -> frozenset[str]:
-    """The assets out of service whose seats and installations positions must leave out, because
-    their release has not finished."""
-    return frozenset(pending.asset_id for pending in repo.pending_releases(ctx))
+def leaving_assets(repo: LicenseRepository, ctx: TenantContext, now: datetime) -> frozenset[str]:
+    """The assets out of service whose seats and installations positions must leave out: their
+    release is pending, or done less than SETTLE ago."""
+    return frozenset(
+        record.asset_id
+        for record in repo.release_records(ctx)
+        if record.released_at is None or record.released_at > now - SETTLE
+    )
 
 
 def _holdings(

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Protocol
 
-from itam.assets.models import Asset, PendingRelease
+from itam.assets.models import Asset, ReleaseRecord
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.models import Installation, License, LicenseFilter, LicenseHistoryEvent, Rule, Seat
 from itam.licenses.position import InstallRow
@@ -62,11 +62,12 @@ class LicenseRepository(Protocol):
         """Store the installations as given (ended) and stop counting them, skipping any ended or
         removed already; the ids of those ended now."""
 
-    def pending_releases(self, ctx: TenantContext) -> list[PendingRelease]:
-        """The assets out of service whose seats and installations are not all released yet."""
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        """The tenant's release records not yet expired: pending ones, and those done lately."""
 
-    def release_done(self, ctx: TenantContext, asset_id: str) -> None:
-        """Forget the asset's pending release."""
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        """Store the record as done (`done.released_at` set), if it is still the pending record stored
+        for its asset (a later move may have replaced it); it expires at `expires_at` (epoch seconds)."""
 
     def installations_for_normalization(self, ctx: TenantContext) -> Iterator[tuple[Installation, str]]: ...
     def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None: ...

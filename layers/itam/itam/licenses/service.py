@@ -46,7 +46,7 @@ from itam.licenses.errors import (
     RuleNotFound,
     SeatNotFound,
 )
-from itam.licenses.holdings import LicenseHoldings, pending_assets
+from itam.licenses.holdings import LicenseHoldings, leaving_assets
 from itam.licenses.models import (
     CompliancePage,
     Installation,
@@ -336,7 +336,7 @@ class LicenseService:
         ctx.require(Permission.READ)
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
-        leaving = pending_assets(repo, ctx)
+        leaving = leaving_assets(repo, ctx, self._clock.now())
         calculator, pending = _calculator(ctx, repo, today, excluded=leaving)
         items = list(calculator.positions(_counted(repo.install_rows(ctx), leaving)))
         return CompliancePage(items=items, normalization_pending=pending, as_of=today)
@@ -347,7 +347,7 @@ class LicenseService:
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
         key = product_key(product)
-        leaving = pending_assets(repo, ctx)
+        leaving = leaving_assets(repo, ctx, self._clock.now())
         calculator, pending = _calculator(
             ctx, repo, today, only=key, collect_consumers=True, excluded=leaving
         )
@@ -584,7 +584,7 @@ class AuditRunner:
             self._holdings.finish_pending(ctx)
         except Exception:  # the audit goes on: positions leave what is still pending out
             logger.exception("pending releases not finished", extra={"tenant_id": ctx.tenant_id})
-        leaving = pending_assets(repo, ctx)
+        leaving = leaving_assets(repo, ctx, self._clock.now())
         today = report.day
         calculator, _ = _calculator(ctx, repo, today, versions=(version, version), excluded=leaving)
         sink = _FindingSink(
