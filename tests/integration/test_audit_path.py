@@ -32,6 +32,7 @@ def estate(api: Api) -> dict[str, Any]:
             {
                 "name": f"L{n}",
                 "kind": "hardware",
+                "status": "deployed",
                 "purchase_date": "2024-01-01",
                 "warranty_end": "2026-12-05",
             },

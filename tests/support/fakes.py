@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from itam.assets.errors import DuplicateValue
-from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.assets.models import (
+    Asset,
+    AssetFilter,
+    Assignment,
+    AssignmentReturn,
+    HistoryEvent,
+    Maintenance,
+    ReleaseRecord,
+)
 from itam.assets.ports import AssetRecord, AssetRepository
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
@@ -56,6 +64,8 @@ class FakeAssetRepository(IdempotencyKeys):
         self.assets: dict[tuple[str, str], Asset] = {}
         self.events: dict[tuple[str, str], list[HistoryEvent]] = {}
         self.records: dict[tuple[str, str], list[AssetRecord]] = {}
+        # Release records of assets that left service (the licensing fake reads and completes them).
+        self.releases: dict[tuple[str, str], ReleaseRecord] = {}
         self.fail_updates = 0
         self.conflicts = 0
         self.update_calls = 0
@@ -118,7 +128,11 @@ class FakeAssetRepository(IdempotencyKeys):
         self._check_unique(ctx, current)
         self.assets[key] = current
         self.events[key].append(event)
-        self.records[key].extend(records)
+        for record in records:
+            if isinstance(record, ReleaseRecord):
+                self.releases[key] = record
+            else:
+                self.records[key].append(record)
 
     def history(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[HistoryEvent]:
         return Page(items=self.events.get((ctx.tenant_id, asset_id), [])[: page.limit])

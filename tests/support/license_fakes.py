@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from itam.assets.models import Asset
-from itam.errors import StaleVersion
+from itam.assets.lifecycle import OUT_OF_SERVICE
+from itam.assets.models import HOLDS_INSTALLATIONS, Asset, ReleaseRecord
+from itam.errors import InvalidState, StaleVersion
 from itam.idempotency import IdempotencyClaim
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
@@ -38,9 +39,14 @@ def _install_key(inst: Installation, consumer: str) -> str:
 
 class FakeLicenseRepository(IdempotencyKeys):
     """Licenses, seats, installations, rules and audits per tenant, in dicts. `assets` is the asset
-    register the audit reads assets of a kind from (the fake asset repository's dict, when shared)."""
+    register the audit reads assets of a kind from, and seats and installations check their asset in
+    (the fake asset repository's dict, when shared); `releases` its release records, likewise."""
 
-    def __init__(self, assets: Mapping[tuple[str, str], Asset] | None = None) -> None:
+    def __init__(
+        self,
+        assets: Mapping[tuple[str, str], Asset] | None = None,
+        releases: dict[tuple[str, str], ReleaseRecord] | None = None,
+    ) -> None:
         super().__init__()
         self.licenses: dict[tuple[str, str], License] = {}
         self.history: dict[tuple[str, str], list[LicenseHistoryEvent]] = {}
@@ -53,6 +59,7 @@ class FakeLicenseRepository(IdempotencyKeys):
         self.finding_items: dict[tuple[str, str], dict[str, tuple[Finding, str]]] = {}
         self.published: set[tuple[str, date, str]] = set()
         self.assets = assets if assets is not None else {}
+        self.releases = releases if releases is not None else {}
 
     # ------------------------------------------------------------------ licenses
     def create_license(
@@ -115,6 +122,8 @@ class FakeLicenseRepository(IdempotencyKeys):
     def assign_seat(
         self, ctx: TenantContext, lic: License, seat: Seat, claim: IdempotencyClaim | None = None
     ) -> None:
+        if seat.asset_id is not None:
+            self._check_asset(ctx, seat.asset_id, installs=False)
         key = (ctx.tenant_id, lic.id)
         self._check_key(ctx, claim, seat.assigned_at)
         seats = self.seats_by_license.setdefault(key, {})
@@ -164,6 +173,7 @@ class FakeLicenseRepository(IdempotencyKeys):
         self, ctx: TenantContext, inst: Installation, consumer: str, claim: IdempotencyClaim | None = None
     ) -> None:
         self._check_key(ctx, claim, inst.recorded_at)
+        self._check_asset(ctx, inst.asset_id, installs=True)
         installs = self.installs.setdefault((ctx.tenant_id, inst.asset_id), {})
         if inst.id in installs:
             raise StaleVersion()
@@ -201,17 +211,60 @@ class FakeLicenseRepository(IdempotencyKeys):
 
     def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
         installs = self.installs.get((ctx.tenant_id, inst.asset_id), {})
-        if inst.id in installs:
+        if inst.id in installs and installs[inst.id][0].counted:
             installs[inst.id] = (inst, consumer)
 
     def _tenant_installs(self, ctx: TenantContext) -> list[tuple[Installation, str]]:
+        """The tenant's counted installations, in the positions index's order."""
         rows = [
             row
             for (t, _), installs in self.installs.items()
             if t == ctx.tenant_id
             for row in installs.values()
+            if row[0].counted
         ]
         return sorted(rows, key=lambda row: _install_key(*row))
+
+    def _check_asset(self, ctx: TenantContext, asset_id: str, installs: bool) -> None:
+        asset = self.assets.get((ctx.tenant_id, asset_id))
+        if asset is None:
+            return  # as the adapter: a missing asset is the service's to refuse
+        if asset.status in OUT_OF_SERVICE or (installs and asset.kind not in HOLDS_INSTALLATIONS):
+            raise InvalidState("the asset went out of service or changed kind meanwhile")
+
+    # ------------------------------------------------------------------ what an asset holds
+    def asset_seats(self, ctx: TenantContext, asset_id: str) -> list[tuple[Seat, str]]:
+        held = [
+            (seat, self.licenses[(t, license_id)].product)
+            for (t, license_id), seats in self.seats_by_license.items()
+            if t == ctx.tenant_id
+            for seat in seats.values()
+            if seat.asset_id == asset_id
+        ]
+        return sorted(held, key=lambda pair: (pair[0].license_id, pair[0].id))
+
+    def asset_installations(self, ctx: TenantContext, asset_id: str) -> Iterator[Installation]:
+        installs = self.installs.get((ctx.tenant_id, asset_id), {})
+        return iter([inst for _, (inst, _) in sorted(installs.items())])
+
+    def end_installations(self, ctx: TenantContext, ended: Sequence[Installation]) -> list[str]:
+        done = []
+        for inst in ended:
+            installs = self.installs.get((ctx.tenant_id, inst.asset_id), {})
+            stored = installs.get(inst.id)
+            if stored is not None and stored[0].counted:
+                installs[inst.id] = (inst, stored[1])
+                done.append(inst.id)
+        return done
+
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        return [p for (t, _), p in sorted(self.releases.items()) if t == ctx.tenant_id]
+
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        key = (ctx.tenant_id, done.asset_id)
+        stored = self.releases.get(key)
+        if stored is not None and stored == done.model_copy(update={"released_at": None}):
+            self.releases[key] = done
 
     # ------------------------------------------------------------------ assets the audit reads
     def assets_of_kind(self, ctx: TenantContext, kind: str) -> Iterator[Asset]:

@@ -347,6 +347,26 @@ def test_warranty_expiring_for_hardware_in_service_within_30_days() -> None:
     assert (first.product, first.license_id) == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("status", "found"),
+    [
+        (Status.PLANNED, False),
+        (Status.ORDERED, False),
+        (Status.CANCELLED, False),
+        (Status.IN_STOCK, True),
+        (Status.DEPLOYED, True),
+        (Status.IN_MAINTENANCE, True),
+        (Status.RETIRED, False),
+        (Status.DISPOSED, False),
+    ],
+)
+def test_warranty_expiring_only_for_hardware_in_service(status: Status, found: bool) -> None:
+    # Hardware not yet received, never to arrive, or out of service has no warranty to act on.
+    result = list(warranty_findings([an_asset("laptop", days(10), status=status)], TODAY))
+
+    assert [f.asset_id for f in result] == (["laptop"] if found else [])
+
+
 def test_warranty_fingerprint_is_stable_per_asset_and_end_date() -> None:
     def warranty_id(asset_id: str, end: date, today: date = TODAY) -> str:
         [finding] = warranty_findings([an_asset(asset_id, end)], today)

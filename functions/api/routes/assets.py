@@ -23,6 +23,7 @@ from itam.assets.models import (
     MaintenanceCreate,
     MaintenancePage,
     Status,
+    TransitionedAsset,
     TransitionRequest,
 )
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
@@ -94,10 +95,12 @@ def handle_update_asset(
     return versioned_response(assets.update_asset(ctx, asset_id, patch, if_match), PREFIX)
 
 
-@router.post("/<asset_id>/transitions", tags=["lifecycle"], responses=responses(Asset, *WRITE_ERRORS))
+@router.post(
+    "/<asset_id>/transitions", tags=["lifecycle"], responses=responses(TransitionedAsset, *WRITE_ERRORS)
+)
 def handle_transition_asset(
     asset_id: str, transition: TransitionRequest, ctx: Caller, assets: Assets, if_match: IfMatch = None
-) -> Response[Asset]:
+) -> Response[TransitionedAsset]:
     return versioned_response(assets.transition_asset(ctx, asset_id, transition, if_match), PREFIX)
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from itam.adapters import asset_repository
+from itam.assets.ports import AssetHoldings
 from itam.assets.service import AssetService
 from itam.settings import load_settings
 from itam.tenancy import TenantContext
@@ -23,8 +24,30 @@ if TYPE_CHECKING:  # imported when first used: an asset request does not load th
 
 @lru_cache(maxsize=1)
 def asset_service() -> AssetService:
-    """The asset service on the table this function is configured for."""
-    return AssetService(asset_repository(load_settings()), connector_ids=_connector_ids)
+    """The asset service on the table this function is configured for; licensing's side of an asset
+    is loaded by the first move out of service or change of kind, the event bus's client by the first
+    transition."""
+    from itam.adapters.messaging import EventBridgePublisher
+
+    settings = load_settings()
+    publisher = EventBridgePublisher(
+        settings.event_bus_name or "default", settings.region, settings.events_endpoint
+    )
+    return AssetService(
+        asset_repository(settings),
+        connector_ids=_connector_ids,
+        holdings=_asset_holdings,
+        publisher=publisher,
+    )
+
+
+@lru_cache(maxsize=1)
+def _asset_holdings() -> AssetHoldings:
+    """What assets hold in licensing (seats, installations), on the same table and tenant scoping."""
+    from itam.adapters import license_repository_for
+    from itam.licenses.holdings import LicenseHoldings
+
+    return LicenseHoldings(license_repository_for(load_settings()), asset_service().repository)
 
 
 def _connector_ids(ctx: TenantContext) -> Iterator[str]:
@@ -55,7 +78,7 @@ def audit_runner() -> AuditRunner:
     publisher = EventBridgePublisher(
         settings.event_bus_name or "default", settings.region, settings.events_endpoint
     )
-    return AuditRunner(license_repository_for(settings), publisher)
+    return AuditRunner(license_repository_for(settings), publisher, assets=asset_repository(settings))
 
 
 def _procurement_repositories() -> Callable[[TenantContext], ProcurementRepository]:

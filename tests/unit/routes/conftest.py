@@ -31,7 +31,7 @@ class Services:
     def __init__(self) -> None:
         clock, ids = FixedClock(), SequentialIds()
         self.asset_repo = FakeAssetRepository()
-        self.license_repo = FakeLicenseRepository(self.asset_repo.assets)
+        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.releases)
         self.inventory_repo = FakeInventoryRepository()
         self.procurement_repo = FakeProcurementRepository()
         self.request_repo = FakeRequestRepository()
@@ -43,8 +43,15 @@ class Services:
         self.people = FakeDirectory(
             *((t, f"{t}-{u}", f"{u}@{t}.example.com") for t in ("acme", "globex") for u in PEOPLE)
         )
+        self.asset_events = FakePublisher()
         self.assets = AssetService(
-            self.asset_repo, clock, ids, sleep=lambda _: None, connector_ids=self.inventory_repo.connector_ids
+            self.asset_repo,
+            clock,
+            ids,
+            sleep=lambda _: None,
+            connector_ids=self.inventory_repo.connector_ids,
+            holdings=lambda: self.licenses.holdings,
+            publisher=self.asset_events,
         )
         self.licenses = LicenseService(
             lambda ctx: self.license_repo, self.asset_repo, self.audit_queue, clock, ids

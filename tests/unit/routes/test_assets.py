@@ -64,6 +64,43 @@ def test_lifecycle_transition_and_an_illegal_one(api: Api) -> None:
     assert illegal.body["allowed"] == ["in_stock", "cancelled"]
 
 
+def test_a_move_out_of_service_answers_what_it_released(api: Api, services: Services) -> None:
+    laptop = register(api)
+    lic = api.post("/v1/licenses", {"product": "Visio", "metric": "per_device", "quantity": 1}).body
+    seat = api.post(f"/v1/licenses/{lic['id']}/assignments", {"asset_id": laptop["id"]}).body
+    install = api.post(f"/v1/assets/{laptop['id']}/software", {"product": "Visio", "version": "16"}).body
+
+    reply = api.post(f"/v1/assets/{laptop['id']}/transitions", {"to": "retired", "reason": "broken"})
+
+    assert (reply.status, reply.etag, reply.body["status"]) == (200, '"2"', "retired")
+    assert reply.body["released"] == {
+        "reason": "asset_retired",
+        "seats": [{"license_id": lic["id"], "assignment_id": seat["id"], "product": "Visio"}],
+        "installations": [{"id": install["id"], "product": "Visio", "version": "16"}],
+        "complete": True,
+    }
+    assert api.get(f"/v1/assets/{laptop['id']}").body == {
+        k: v for k, v in reply.body.items() if k != "released"
+    }
+    assert api.get(f"/v1/licenses/{lic['id']}").body["assigned"] == 0
+    [event] = [e for _, e in services.asset_events.published]
+    assert event["released"] == reply.body["released"]
+    # a move within service answers released: null
+    other = register(api)
+    assert api.post(f"/v1/assets/{other['id']}/transitions", {"to": "deployed"}).body["released"] is None
+
+
+def test_a_patch_to_a_kind_without_installations_is_409_while_some_count(api: Api) -> None:
+    laptop = register(api)
+    api.post(f"/v1/assets/{laptop['id']}/software", {"product": "Visio"})
+
+    refused = api.patch(f"/v1/assets/{laptop['id']}", {"kind": "saas"}, headers={"if-match": '"1"'})
+
+    assert_problem(refused, 409, "kind-holds-installations")
+    assert "1 counted software installation" in refused.body["detail"]
+    assert api.get(f"/v1/assets/{laptop['id']}").etag == '"1"'
+
+
 def test_checkout_checkin_and_the_assignments(api: Api) -> None:
     asset = register(api)
     base = f"/v1/assets/{asset['id']}"

@@ -74,6 +74,19 @@ def test_the_document_keeps_the_query_header_and_path_parameters(document: dict[
     assert {(p["name"], p["in"]) for p in update} == {("asset_id", "path"), ("if-match", "header")}
 
 
+def test_the_document_says_what_a_transition_released(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    answer = document["paths"]["/v1/assets/{asset_id}/transitions"]["post"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    released = schemas[ref]["properties"]["released"]
+    assert "out of service" in released["description"]
+    assert {"reason", "seats", "installations", "complete"} <= set(schemas["Released"]["properties"])
+    assert set(schemas["EndReason"]["enum"]) == {"asset_retired", "asset_disposed", "asset_cancelled"}
+    installation = schemas["Installation"]["properties"]
+    assert {"counted", "ended_at", "end_reason"} <= set(installation)
+    assert "release_reason" in schemas["Seat"]["properties"]
+
+
 def test_the_swagger_page_is_served(api: Api) -> None:
     reply = api.get("/docs")
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from itam.adapters.schema import (
     AssetItem,
@@ -16,6 +17,7 @@ from itam.adapters.schema import (
     TableModels,
     asset_listing_pk,
     asset_pk,
+    releases_pk,
     unique_form,
     unique_pk,
 )
@@ -28,7 +30,15 @@ from itam.adapters.table import (
     register_tenant,
 )
 from itam.assets.errors import DuplicateValue
-from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.assets.models import (
+    Asset,
+    AssetFilter,
+    Assignment,
+    AssignmentReturn,
+    HistoryEvent,
+    Maintenance,
+    ReleaseRecord,
+)
 from itam.assets.ports import AssetRecord
 from itam.errors import StaleVersion
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
@@ -127,7 +137,18 @@ class DynamoAssetRepository:
         # History keys are versions: a taken key means another writer produced this version first.
         tx.save(history, m.item.PK.does_not_exist(), StaleVersion)
         for record in records:
-            if isinstance(record, AssignmentReturn):
+            if isinstance(record, ReleaseRecord):
+                # Replaces the record of an earlier move (done, or stopped part-way).
+                item = m.record(PK=pk, SK="RELEASE")
+                actions: list[Action] = [
+                    m.record.entity.set(m.record),
+                    m.record.doc.set(record.model_dump_json()),
+                    m.record.GSI1PK.set(releases_pk(ctx)),
+                    m.record.GSI1SK.set(record.asset_id),
+                    m.record.expires_at.remove(),
+                ]
+                tx.update(item, actions, None, StaleVersion)
+            elif isinstance(record, AssignmentReturn):
                 item = m.record(PK=pk, SK=f"ASSIGN#{record.id}")
                 condition = m.item.PK.exists() & m.record.returned.does_not_exist()
                 tx.update(item, [m.record.returned.set(record.model_dump_json())], condition, StaleVersion)

@@ -9,7 +9,8 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`):
     seat guard     PK T#<t>#LICENSE#<id>          SK SEATBY#<consumer> (one seat per user or asset)
     released seat  PK T#<t>#LICENSE#<id>          SK SEATLOG#<seat id>
     installation   PK T#<t>#ASSET#<asset id>      SK SW#<id>
-                   GSI2 T#<t>#INSTALLS / <product>#<consumer>#<asset id>#<id>  (the audit's sort order)
+                   GSI2 T#<t>#INSTALLS / <product>#<consumer>#<asset id>#<id>  (the audit's sort order;
+                   an installation that stopped counting, its asset out of service, leaves the index)
     rule           PK T#<t>#RULES                 SK RULE#<id>
     tenant         PK T#<t>#TENANT                SK META  (directory entry, rule versions)
     audit report   PK T#<t>#AUDIT#<id>            SK META              GSI1 T#<t>#AUDITS / <requested>#<id>
@@ -40,6 +41,7 @@ from itam.adapters.schema import (
     license_listing_pk,
     license_pk,
     published_pk,
+    releases_pk,
     rules_pk,
     seats_pk,
     tenant_pk,
@@ -52,12 +54,12 @@ from itam.adapters.table import (
     document,
     idempotency_record,
     listing_page,
-    put_new,
     query_page,
     register_tenant,
 )
-from itam.assets.models import Asset
-from itam.errors import StaleVersion
+from itam.assets.lifecycle import OUT_OF_SERVICE
+from itam.assets.models import HOLDS_INSTALLATIONS, Asset, ReleaseRecord, Status
+from itam.errors import InvalidState, StaleVersion, WriteConflict
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.errors import NoSeatLeft, QuantityBelowAssigned, SeatTaken
@@ -68,6 +70,7 @@ from itam.licenses.models import (
     LicenseHistoryEvent,
     Rule,
     Seat,
+    consumer_key,
     product_key,
 )
 from itam.licenses.position import InstallRow
@@ -75,6 +78,11 @@ from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
 T = TypeVar("T")
+# TransactWriteItems takes 100 actions.
+TRANSACTION_LIMIT = 100
+# What an asset may be in to take a seat or an installation.
+IN_USE = tuple(status.value for status in Status if status not in OUT_OF_SERVICE)
+INSTALLABLE = tuple(kind.value for kind in HOLDS_INSTALLATIONS)
 
 
 def install_sort_key(inst: Installation, consumer: str) -> str:
@@ -206,6 +214,10 @@ class DynamoLicenseRepository:
         over_allowed = m.license.allow_over.__eq__(True)  # a condition expression, not a truth test
         room = m.license.PK.exists() & ((m.license.assigned < m.license.quantity) | over_allowed)
         tx.update(counter, [m.license.assigned.add(1)], room, lambda: NoSeatLeft(lic.quantity))
+        if seat.asset_id is not None:
+            # Assets are never deleted: one that does not exist is the service's to refuse.
+            in_use = m.asset.PK.does_not_exist() | m.asset.status.is_in(*IN_USE)
+            tx.check(m.asset, (asset_pk(ctx, seat.asset_id), "META"), in_use, _out_of_service)
         tx.commit()
 
     def record_peak(self, ctx: TenantContext, license_id: str) -> None:
@@ -252,21 +264,24 @@ class DynamoLicenseRepository:
     def add_installation(
         self, ctx: TenantContext, inst: Installation, consumer: str, claim: IdempotencyClaim | None = None
     ) -> None:
-        """One PutItem; with an Idempotency-Key, a transaction of the key's guard and the item."""
+        """Store an installation, on condition that its asset is still in use and of a kind software is
+        installed on (InvalidState otherwise: it changed since the service read it); with an
+        Idempotency-Key, the key's guard in the same transaction."""
         m = self._m
+        pk = asset_pk(ctx, inst.asset_id)
         item = m.record(
-            PK=asset_pk(ctx, inst.asset_id),
+            PK=pk,
             SK=f"SW#{inst.id}",
             doc=inst.model_dump_json(),
             GSI2PK=installs_pk(ctx),
             GSI2SK=install_sort_key(inst, consumer),
         )
-        if claim is None:
-            put_new(item)
-            return
         tx = Transaction(m.connection)
-        self._bind(ctx, tx, claim, inst.id, inst.recorded_at)
+        if claim is not None:
+            self._bind(ctx, tx, claim, inst.id, inst.recorded_at)
         tx.save(item, m.item.PK.does_not_exist(), StaleVersion)
+        takes = m.asset.status.is_in(*IN_USE) & m.asset.kind.is_in(*INSTALLABLE)
+        tx.check(m.asset, (pk, "META"), m.asset.PK.does_not_exist() | takes, _out_of_service)
         tx.commit()
 
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None:
@@ -289,6 +304,90 @@ class DynamoLicenseRepository:
 
     def installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]:
         return self._children(ctx, asset_pk(ctx, asset_id), "SW#", page, Installation.model_validate_json)
+
+    # ------------------------------------------------------------------ what an asset holds
+    def asset_seats(self, ctx: TenantContext, asset_id: str) -> list[tuple[Seat, str]]:
+        """The seats the asset holds, each with its license's product: the holder guard of the asset
+        on every license of the tenant, then their seats (BatchGetItem, 100 keys a call, strongly
+        consistent), so that no index lags behind a seat assigned a moment ago."""
+        m = self._m
+        products = {license_pk(ctx, lic.id): lic.product for lic in self.all_licenses(ctx)}
+        holder = f"SEATBY#{consumer_key(None, asset_id)}"
+        guards = m.guard.batch_get([(pk, holder) for pk in products], consistent_read=True)
+        seat_keys = [(guard.PK, f"SEAT#{guard.owner_id}") for guard in guards]
+        seats = [
+            (Seat.model_validate_json(item.doc), products[item.PK])
+            for item in m.record.batch_get(seat_keys, consistent_read=True)
+        ]
+        return sorted(seats, key=lambda held: (held[0].license_id, held[0].id))
+
+    def asset_installations(self, ctx: TenantContext, asset_id: str) -> Iterator[Installation]:
+        """Every installation on the asset, counted or not, strongly consistent (1 MB pages)."""
+        m = self._m
+        query = m.item.query(asset_pk(ctx, asset_id), m.item.SK.startswith("SW#"), consistent_read=True)
+        for item in query:
+            yield Installation.model_validate_json(item.doc)
+
+    def end_installations(self, ctx: TenantContext, ended: Sequence[Installation]) -> list[str]:
+        """Store the installations as ended (their documents, as given) and take them out of the
+        positions index, unless one was ended or removed already; the ids of those ended now. One
+        transaction per 100; a transaction refused by one of them is redone one by one."""
+        done: list[str] = []
+        for start in range(0, len(ended), TRANSACTION_LIMIT):
+            chunk = ended[start : start + TRANSACTION_LIMIT]
+            tx = Transaction(self._m.connection)
+            for inst in chunk:
+                item, actions, condition = self._ending(ctx, inst)
+                tx.update(item, actions, condition, StaleVersion)
+            try:
+                tx.commit()
+            except (StaleVersion, WriteConflict):
+                done.extend(inst.id for inst in chunk if self._end_one(ctx, inst))
+            else:
+                done.extend(inst.id for inst in chunk)
+        return done
+
+    def _ending(self, ctx: TenantContext, inst: Installation) -> tuple[Item, list[Action], Condition]:
+        m = self._m
+        item = m.record(PK=asset_pk(ctx, inst.asset_id), SK=f"SW#{inst.id}")
+        actions: list[Action] = [
+            m.record.doc.set(inst.model_dump_json()),
+            m.record.GSI2PK.remove(),
+            m.record.GSI2SK.remove(),
+        ]
+        return item, actions, m.item.PK.exists() & m.item.GSI2PK.exists()
+
+    def _end_one(self, ctx: TenantContext, inst: Installation) -> bool:
+        item, actions, condition = self._ending(ctx, inst)
+        try:
+            item.update(actions=actions, condition=condition)
+        except Exception as error:
+            if conditional_check_failed(error):
+                return False
+            raise
+        return True
+
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        """The release records of assets that left service (one GSI1 partition: pending ones, and those
+        done until the table's TTL takes them)."""
+        query = self._m.indexes["GSI1"].query(releases_pk(ctx))
+        return [ReleaseRecord.model_validate_json(item.doc) for item in query]
+
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        """Store the record as done, on condition that the pending one is still stored (same
+        document): a later move's record is not touched."""
+        m = self._m
+        pending = done.model_copy(update={"released_at": None}).model_dump_json()
+        item = m.record(PK=asset_pk(ctx, done.asset_id), SK="RELEASE")
+        actions: list[Action] = [
+            m.record.doc.set(done.model_dump_json()),
+            m.record.expires_at.set(expires_at),
+        ]
+        try:
+            item.update(actions=actions, condition=m.record.doc == pending)
+        except Exception as error:
+            if not conditional_check_failed(error):
+                raise
 
     def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
         """The tenant's installations in (product, consumer, asset) order, streamed in 1 MB pages."""
@@ -314,7 +413,7 @@ class DynamoLicenseRepository:
             yield Installation.model_validate_json(item.doc), item.GSI2SK
 
     def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None:
-        """Store an installation's new canonical product (only if it still exists)."""
+        """Store an installation's new canonical product (only if it still exists and counts)."""
         m = self._m
         item = m.record(PK=asset_pk(ctx, inst.asset_id), SK=f"SW#{inst.id}")
         actions: list[Action] = [
@@ -322,7 +421,7 @@ class DynamoLicenseRepository:
             m.record.GSI2SK.set(install_sort_key(inst, consumer)),
         ]
         try:
-            item.update(actions=actions, condition=m.item.PK.exists())
+            item.update(actions=actions, condition=m.item.PK.exists() & m.item.GSI2PK.exists())
         except Exception as error:
             if not conditional_check_failed(error):
                 raise
@@ -557,3 +656,7 @@ class DynamoLicenseRepository:
     ) -> Page[T]:
         scope = f"{ctx.tenant_id}|{pk}|{prefix}"
         return children_page(self._m, scope, pk, prefix, page, lambda item: convert(item.doc))
+
+
+def _out_of_service() -> InvalidState:
+    return InvalidState("the asset went out of service or changed kind meanwhile")

@@ -12,6 +12,9 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`; the table's o
     history      PK T#<t>#ASSET#<id>               SK HIST#<version, 10 digits>
     assignment   PK T#<t>#ASSET#<id>               SK ASSIGN#<assignment id>
     maintenance  PK T#<t>#ASSET#<id>               SK MAINT#<record id>
+    release      PK T#<t>#ASSET#<id>               SK RELEASE    GSI1 T#<t>#RELEASES / <id>
+                 (the release of what the asset held when it left service: pending, or done lately;
+                 a done one expires through the table's TTL)
 
 Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
     GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
@@ -177,6 +180,8 @@ class RecordItem(Item, discriminator="record"):
     """A document without a version: assignments, maintenance, seats, installations, runs, deliveries."""
 
     returned = UnicodeAttribute(null=True)
+    # The table's TTL attribute: a release record done a while ago goes by itself.
+    expires_at = NumberAttribute(null=True)
 
 
 class LicenseItem(Item, discriminator="license"):
@@ -269,6 +274,12 @@ def asset_listing_pk(ctx: TenantContext, name: str | None = None, value: object 
     """Partition key of an asset listing index: all the tenant's assets, or those with `name` = `value`."""
     base = f"{ctx.key_prefix}ASSETS"
     return base if name is None else f"{base}#{name}#{value}"
+
+
+def releases_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's release records (assets that left service: what they held
+    not yet all released, or released lately)."""
+    return f"{ctx.key_prefix}RELEASES"
 
 
 def unique_form(value: str | None) -> str | None:

@@ -52,10 +52,24 @@ class Transaction:
     def __init__(self, connection: Connection) -> None:
         self.token = str(uuid.uuid4())
         self._tx = TransactWrite(connection=connection, client_request_token=self.token)
-        # PynamoDB sends deletes, then puts, then updates: keep the failure of each action in that order.
+        # PynamoDB sends condition checks, then deletes, then puts, then updates: keep the failure of
+        # each action in that order.
+        self._checks: list[Callable[[], Exception]] = []
         self._deletes: list[Callable[[], Exception]] = []
         self._puts: list[Callable[[], Exception]] = []
         self._updates: list[Callable[[], Exception]] = []
+
+    def check(
+        self,
+        model: type[Model],
+        key: tuple[str, str],
+        condition: Condition,
+        on_fail: Callable[[], Exception],
+    ) -> None:
+        """Write only if `condition` holds on the item at `key` (hash, range), which is not written;
+        `on_fail()` is raised if it does not."""
+        self._tx.condition_check(model, key[0], key[1], condition=condition)
+        self._checks.append(on_fail)
 
     def save(self, item: Model, condition: Condition, on_fail: Callable[[], Exception]) -> None:
         """Put `item` if `condition` holds; `on_fail()` is raised if it does not."""
@@ -89,7 +103,7 @@ class Transaction:
             codes = [reason.code if reason is not None else None for reason in error.cancellation_reasons]
             if "TransactionConflict" in codes:
                 raise WriteConflict() from error
-            failures = self._deletes + self._puts + self._updates
+            failures = self._checks + self._deletes + self._puts + self._updates
             for on_fail, code in zip(failures, codes, strict=False):
                 if code == "ConditionalCheckFailed":
                     raise on_fail() from error

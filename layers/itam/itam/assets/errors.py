@@ -17,3 +17,17 @@ class DuplicateValue(Conflict):
         super().__init__(f"{field} {value!r} is already used by another asset")
         self.field = field
         self.value = value
+
+
+class KindHoldsInstallations(Conflict):
+    """A change of kind to one software is not installed on, while installations count on the asset."""
+
+    slug = "kind-holds-installations"
+
+    def __init__(self, kind: str, count: int) -> None:
+        plural = "installation" if count == 1 else "installations"
+        super().__init__(
+            f"the asset has {count} counted software {plural}, and software is not installed on "
+            f"{kind} assets: remove them, or retire the asset, before changing its kind"
+        )
+        self.count = count

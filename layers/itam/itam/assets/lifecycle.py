@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from itam.assets.models import Status
+from itam.assets.models import EndReason, Status
 from itam.errors import IllegalTransition
 
 S = Status
@@ -20,6 +20,23 @@ NEXT_STATES: Mapping[Status, tuple[Status, ...]] = {
     S.DISPOSED: (),
     S.CANCELLED: (),
 }
+
+
+# Owned and usable: what a warranty-expiring finding is about.
+IN_SERVICE = frozenset({S.IN_STOCK, S.DEPLOYED, S.IN_MAINTENANCE})
+# Out of service for good (the inventory sync alone brings a retired resource back when it is seen
+# again): an asset in these states holds no license seat, and its installations do not count.
+OUT_OF_SERVICE = frozenset({S.RETIRED, S.DISPOSED, S.CANCELLED})
+_END_REASONS = {
+    S.RETIRED: EndReason.ASSET_RETIRED,
+    S.DISPOSED: EndReason.ASSET_DISPOSED,
+    S.CANCELLED: EndReason.ASSET_CANCELLED,
+}
+
+
+def end_reason(status: Status) -> EndReason:
+    """Why an asset's seats and installations end when it moves to `status` (one of OUT_OF_SERVICE)."""
+    return _END_REASONS[status]
 
 
 def allowed_next(current: Status) -> tuple[Status, ...]:

@@ -103,6 +103,10 @@ class Status(StrEnum):
     CANCELLED = "cancelled"  # planned or ordered, and never to arrive
 
 
+# Kinds on which software is installed: installations are recorded on these only.
+HOLDS_INSTALLATIONS = frozenset({Kind.HARDWARE, Kind.CLOUD})
+
+
 class Condition(StrEnum):
     NEW = "new"
     GOOD = "good"
@@ -289,10 +293,79 @@ class Asset(AssetFields):
         return etag_of(self.version)
 
 
+class EndReason(StrEnum):
+    """Why a license seat or an installation stopped counting: its asset went out of service."""
+
+    ASSET_RETIRED = "asset_retired"
+    ASSET_DISPOSED = "asset_disposed"
+    ASSET_CANCELLED = "asset_cancelled"
+
+
+class ReleasedSeat(Model):
+    """A license seat the asset held, released when it went out of service."""
+
+    license_id: str
+    assignment_id: str = Field(description="The seat's id: GET /v1/licenses/{license_id}/assignments")
+    product: str
+
+
+class EndedInstallation(Model):
+    """An installation on the asset that stopped counting when it went out of service (it is kept)."""
+
+    id: str
+    product: str = Field(description="The canonical product")
+    version: str | None = None
+
+
+class Holdings(Model):
+    """What an asset held in licensing when it went out of service, which the move ends."""
+
+    reason: EndReason
+    seats: list[ReleasedSeat] = Field(default_factory=list)
+    installations: list[EndedInstallation] = Field(default_factory=list)
+
+
+class Released(Holdings):
+    """What a move out of service released."""
+
+    complete: bool = Field(
+        description="false: the release stopped part-way (they are listed all the same); the "
+        "compliance position leaves them out already, and the rest is released by the next seat "
+        "assignment on a full license or by the daily audit"
+    )
+
+
+class ReleaseRecord(Model):
+    """The release of what an asset held, written with its move out of service: pending until
+    `released_at`. While it is pending, and for a few minutes after (while the indexes positions are
+    read from catch up), positions leave the asset's seats and installations out."""
+
+    asset_id: str
+    reason: EndReason
+    at: datetime
+    by: str = Field(description="Who moved the asset out of service: the release is in their name")
+    released_at: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        """One per asset: a later move replaces it."""
+        return self.asset_id
+
+
 class TransitionRequest(Strict):
     to: Status
     reason: Note | None = None
     disposal: Disposal | None = Field(default=None, description="Required when `to` is disposed.")
+
+
+class TransitionedAsset(Asset):
+    """The answer to a transition: the asset, and what the move released."""
+
+    released: Released | None = Field(
+        default=None,
+        description="Moves out of service (to retired, disposed or cancelled): the license seats the "
+        "asset held, now released, and its installations, which stop counting. null for other moves.",
+    )
 
 
 class CheckoutRequest(Strict):
@@ -395,6 +468,9 @@ class HistoryEvent(Model):
     changes: list[FieldChange] = Field(default_factory=list)
     reason: str | None = None
     ref: str | None = Field(default=None, description="Id of the related assignment or maintenance record.")
+    released: Holdings | None = Field(
+        default=None, description="A move out of service: the seats and installations it ended"
+    )
 
 
 class AssetFilter(Model):

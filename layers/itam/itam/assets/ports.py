@@ -5,13 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from itam.assets.models import Asset, AssetFilter, Assignment, AssignmentReturn, HistoryEvent, Maintenance
+from itam.assets.models import (
+    Asset,
+    AssetFilter,
+    Assignment,
+    AssignmentReturn,
+    EndReason,
+    HistoryEvent,
+    Holdings,
+    Maintenance,
+    Released,
+    ReleaseRecord,
+)
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 
 # Records written beside an asset change, in the same transaction.
-AssetRecord = Assignment | AssignmentReturn | Maintenance
+AssetRecord = Assignment | AssignmentReturn | Maintenance | ReleaseRecord
 
 
 class AssetRepository(Protocol):
@@ -64,3 +75,19 @@ class AssetRepository(Protocol):
 
     def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
         """The asset's check-outs, oldest first."""
+
+
+class AssetHoldings(Protocol):
+    """What an asset holds in licensing: license seats, and installations that count. Licensing
+    implements it (itam.licenses.holdings); the register loads it only when an asset leaves service
+    or changes kind, so that an asset request does not load licensing."""
+
+    def held_by(self, ctx: TenantContext, asset_id: str, reason: EndReason) -> Holdings:
+        """The seats the asset holds and its counted installations (read strongly consistent)."""
+
+    def release(self, ctx: TenantContext, record: ReleaseRecord) -> Released:
+        """Release the asset's seats and stop counting its installations (kept, marked), then record
+        the release as done. Idempotent: what is released already is skipped, so it can be retried."""
+
+    def counted_installations(self, ctx: TenantContext, asset_id: str) -> int:
+        """How many installations on the asset count towards license positions."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from itam.assets.errors import AssetNotFound
-from itam.assets.lifecycle import check_transition
+from itam.assets.errors import AssetNotFound, KindHoldsInstallations
+from itam.assets.lifecycle import OUT_OF_SERVICE, check_transition, end_reason
 from itam.assets.models import (
+    HOLDS_INSTALLATIONS,
     Actor,
     Asset,
     AssetCreate,
@@ -26,13 +28,17 @@ from itam.assets.models import (
     Discovery,
     FieldChange,
     HistoryEvent,
+    Holdings,
     Maintenance,
     MaintenanceCreate,
+    Released,
+    ReleaseRecord,
     Status,
+    TransitionedAsset,
     TransitionRequest,
     discovered_asset_id,
 )
-from itam.assets.ports import AssetRecord, AssetRepository
+from itam.assets.ports import AssetHoldings, AssetRecord, AssetRepository
 from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -49,7 +55,7 @@ from itam.errors import (
 from itam.etags import etag_matches
 from itam.idempotency import IdempotencyClaim
 from itam.pagination import Page, PageRequest
-from itam.ports import Clock, IdGenerator
+from itam.ports import Clock, EventPublisher, IdGenerator
 from itam.retry import back_off
 from itam.tenancy import Permission, TenantContext
 
@@ -61,6 +67,9 @@ _DIFFED_BY_KEY = ("tags", "custom_fields")
 HOLDABLE = frozenset({"deployed", "in_maintenance"})
 # Changes that write nothing when they change no field.
 _SILENT_WHEN_UNCHANGED = frozenset({"updated", "missing", "restored"})
+TRANSITIONED = "asset.transitioned"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,6 +81,10 @@ class _Change:
     reason: str | None = None
     records: list[AssetRecord] = field(default_factory=list)
     ref: str | None = None
+    # A move out of service: what the asset held when it was read (in the history event), and what
+    # the release after the write ended.
+    held: Holdings | None = None
+    released: Released | None = None
 
 
 class AssetService:
@@ -85,9 +98,15 @@ class AssetService:
         max_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
         connector_ids: Callable[[TenantContext], Iterable[str]] | None = None,
+        holdings: Callable[[], AssetHoldings] | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
+        """`holdings` gives licensing's side of an asset (built on first use: only a move out of
+        service or a change of kind needs it); `publisher` takes the `asset.transitioned` events."""
         self._repo = repository
         self._connector_ids = connector_ids or (lambda ctx: ())
+        self._holdings = holdings
+        self._publisher = publisher
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
@@ -219,14 +238,18 @@ class AssetService:
             raise PreconditionRequired()
 
         def apply(asset: Asset, now: datetime) -> _Change:
-            return _Change(merge_patch(asset, patch), "updated", reason)
+            merged = merge_patch(asset, patch)
+            self._check_kind(ctx, asset, merged)
+            return _Change(merged, "updated", reason)
 
         return self._mutate(ctx, asset_id, if_match, apply).asset
 
     def transition_asset(
         self, ctx: TenantContext, asset_id: str, request: TransitionRequest, if_match: str | None = None
-    ) -> Asset:
-        """Move an asset along the lifecycle state machine."""
+    ) -> TransitionedAsset:
+        """Move an asset along the lifecycle state machine. A move out of service (retired, disposed,
+        cancelled) releases the license seats the asset holds and stops counting its installations,
+        and the answer says what it released."""
 
         def apply(asset: Asset, now: datetime) -> _Change:
             check_transition(asset.status, request.to)
@@ -244,7 +267,8 @@ class AssetService:
                 update["disposal"] = request.disposal
             return _Change(asset.model_copy(update=update), "transitioned", request.reason)
 
-        return self._mutate(ctx, asset_id, if_match, apply).asset
+        change = self._mutate(ctx, asset_id, if_match, apply)
+        return TransitionedAsset.model_validate({**change.asset.model_dump(), "released": change.released})
 
     def checkout_asset(
         self, ctx: TenantContext, asset_id: str, request: CheckoutRequest, if_match: str | None = None
@@ -428,7 +452,16 @@ class AssetService:
             current = change.asset.model_copy(
                 update={"version": previous.version + 1, "updated_at": now, "updated_by": ctx.user_id}
             )
-            event = self._event(ctx, current, change.type, changes, now, change.reason, change.ref)
+            leaving = self._leaves_service(previous, current)
+            if leaving is not None:
+                # Said in the history event; the release record, written with the move, keeps the
+                # asset's seats and installations out of positions until the release below is done.
+                change.held = leaving.held_by(ctx, asset_id, end_reason(current.status))
+                record = ReleaseRecord(asset_id=asset_id, reason=change.held.reason, at=now, by=ctx.user_id)
+                change.records.append(record)
+            event = self._event(
+                ctx, current, change.type, changes, now, change.reason, change.ref, change.held
+            )
             try:
                 self._repo.update(ctx, previous, current, event, change.records, claim)
             except StaleVersion:
@@ -439,8 +472,61 @@ class AssetService:
                 back_off(attempt, self._sleep)
                 continue
             change.asset = current
+            if leaving is not None and change.held is not None:
+                [record] = [r for r in change.records if isinstance(r, ReleaseRecord)]
+                change.released = self._release(ctx, leaving, record, change.held)
+            if change.type == "transitioned":
+                self._publish_transition(ctx, previous, current, change.released)
             return change
         raise ConcurrentModification("the asset kept changing while this request was applied; retry")
+
+    def _leaves_service(self, previous: Asset, current: Asset) -> AssetHoldings | None:
+        """Licensing's side of the asset, when this change moves it out of service (or on to another
+        state out of service, which finishes a release that stopped part-way)."""
+        if self._holdings is None or current.status not in OUT_OF_SERVICE:
+            return None
+        return self._holdings() if current.status is not previous.status else None
+
+    def _release(
+        self, ctx: TenantContext, holdings: AssetHoldings, record: ReleaseRecord, held: Holdings
+    ) -> Released:
+        """Release what the asset held, now that its move is written. The move stands whatever
+        happens here: a release that fails stays pending (positions leave it out already) and is
+        finished by the next seat assignment on a full license, by a later move, or by the audit."""
+        try:
+            return holdings.release(ctx, record)
+        except Exception:
+            logger.exception("asset holdings left pending", extra={"asset_id": record.asset_id})
+            return Released(**held.model_dump(), complete=False)
+
+    def _publish_transition(
+        self, ctx: TenantContext, previous: Asset, current: Asset, released: Released | None
+    ) -> None:
+        """Publish `asset.transitioned`. The write is what counts: an event the bus refuses is
+        logged, not raised."""
+        if self._publisher is None:
+            return
+        detail = {
+            "tenant_id": ctx.tenant_id,
+            "from": previous.status.value,
+            "to": current.status.value,
+            "asset": json.loads(current.model_dump_json()),
+            "released": json.loads(released.model_dump_json()) if released is not None else None,
+        }
+        try:
+            self._publisher.publish(TRANSITIONED, [detail])
+        except Exception:
+            logger.exception("asset event not published", extra={"asset_id": current.id})
+
+    def _check_kind(self, ctx: TenantContext, before: Asset, after: Asset) -> None:
+        """Refuse a change of kind to one software is not installed on while installations count."""
+        if after.kind is before.kind or after.kind in HOLDS_INSTALLATIONS:
+            return
+        if before.kind not in HOLDS_INSTALLATIONS or self._holdings is None:
+            return
+        count = self._holdings().counted_installations(ctx, before.id)
+        if count:
+            raise KindHoldsInstallations(after.kind, count)
 
     def _replayed(self, ctx: TenantContext, claim: IdempotencyClaim) -> str:
         """The id of what a claimed Idempotency-Key created, if this request is the same as the first."""
@@ -478,6 +564,7 @@ class AssetService:
         now: datetime,
         reason: str | None = None,
         ref: str | None = None,
+        released: Holdings | None = None,
     ) -> HistoryEvent:
         return HistoryEvent.model_validate(
             {
@@ -489,6 +576,7 @@ class AssetService:
                 "changes": changes,
                 "reason": reason,
                 "ref": ref,
+                "released": released,
             }
         )
 

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from itam.assets.models import Asset, Kind, Model, Money, Status
+from itam.assets.lifecycle import IN_SERVICE
+from itam.assets.models import Asset, Kind, Model, Money
 from itam.licenses.models import Metric, Position
 
 WARRANTY_HORIZON_DAYS = 30
@@ -193,10 +194,11 @@ def position_findings(position: Position, today: date) -> Iterator[Finding]:
 
 
 def warranty_findings(assets: Iterable[Asset], today: date) -> Iterator[Finding]:
-    """Hardware in service whose warranty ends within WARRANTY_HORIZON_DAYS."""
+    """Hardware in service (in stock, deployed or in maintenance: not planned, ordered, cancelled,
+    retired or disposed of) whose warranty ends within WARRANTY_HORIZON_DAYS."""
     horizon = today + timedelta(days=WARRANTY_HORIZON_DAYS)
     for asset in assets:
-        if asset.kind is not Kind.HARDWARE or asset.status in (Status.RETIRED, Status.DISPOSED):
+        if asset.kind is not Kind.HARDWARE or asset.status not in IN_SERVICE:
             continue
         if asset.warranty_end is None or not today <= asset.warranty_end <= horizon:
             continue

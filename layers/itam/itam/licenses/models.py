@@ -12,7 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictInt, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from itam.assets.models import Actor, Day, FieldChange, Model, Money, Note, ShortText, Strict, Text
+from itam.assets.models import (
+    Actor,
+    Day,
+    EndReason,
+    FieldChange,
+    Model,
+    Money,
+    Note,
+    ShortText,
+    Strict,
+    Text,
+)
 from itam.etags import etag_of
 
 # Fields the server owns on a license: a PATCH may not set them.
@@ -200,6 +211,9 @@ class Seat(Model):
     assigned_by: str
     released_at: datetime | None = None
     released_by: str | None = None
+    release_reason: EndReason | None = Field(
+        default=None, description="Set when the seat was released because its asset went out of service"
+    )
 
     @property
     def consumer(self) -> str:
@@ -232,6 +246,14 @@ class Installation(InstallationCreate):
     recorded_at: datetime
     recorded_by: str
     canonical_product: str = Field(description="The product after the tenant's normalization rules")
+    counted: bool = Field(
+        default=True,
+        description="Whether it counts towards license positions: false once its asset went out of "
+        "service (it is kept, as a record of what was installed)",
+    )
+    ended_at: datetime | None = Field(default=None, description="When it stopped counting")
+    ended_by: str | None = None
+    end_reason: EndReason | None = None
 
 
 class RuleCreate(Strict):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Protocol
 
-from itam.assets.models import Asset
+from itam.assets.models import Asset, ReleaseRecord
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.licenses.audit import AuditReport, Finding
 from itam.licenses.models import Installation, License, LicenseFilter, LicenseHistoryEvent, Rule, Seat
@@ -48,20 +48,44 @@ class LicenseRepository(Protocol):
     def assign_seat(
         self, ctx: TenantContext, lic: License, seat: Seat, claim: IdempotencyClaim | None = None
     ) -> None:
-        """Raise SeatTaken, or NoSeatLeft when the license is full (never over its quantity)."""
+        """Raise SeatTaken, or NoSeatLeft when the license is full (never over its quantity), or
+        InvalidState when the seat's asset is out of service."""
 
     def record_peak(self, ctx: TenantContext, license_id: str) -> None: ...
     def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat | None: ...
-    def release_seat(self, ctx: TenantContext, released: Seat) -> None: ...
+    def release_seat(self, ctx: TenantContext, released: Seat) -> None:
+        """Raise StaleVersion if the seat is not assigned (released already)."""
+
     def seats(self, ctx: TenantContext, license_id: str, page: PageRequest, released: bool) -> Page[Seat]: ...
     def all_seats(self, ctx: TenantContext) -> Iterator[Seat]: ...
     def add_installation(
         self, ctx: TenantContext, inst: Installation, consumer: str, claim: IdempotencyClaim | None = None
-    ) -> None: ...
+    ) -> None:
+        """Raise InvalidState when the asset is out of service or of a kind software is not installed on."""
+
     def get_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> Installation | None: ...
     def delete_installation(self, ctx: TenantContext, asset_id: str, install_id: str) -> bool: ...
     def installations(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Installation]: ...
-    def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]: ...
+    def install_rows(self, ctx: TenantContext, product: str | None = None) -> Iterator[InstallRow]:
+        """The counted installations, in (product, consumer, asset) order."""
+
+    def asset_seats(self, ctx: TenantContext, asset_id: str) -> list[tuple[Seat, str]]:
+        """The seats the asset holds now, each with its license's product (strongly consistent)."""
+
+    def asset_installations(self, ctx: TenantContext, asset_id: str) -> Iterator[Installation]:
+        """Every installation on the asset, counted or not (strongly consistent)."""
+
+    def end_installations(self, ctx: TenantContext, ended: Sequence[Installation]) -> list[str]:
+        """Store the installations as given (ended) and stop counting them, skipping any ended or
+        removed already; the ids of those ended now."""
+
+    def release_records(self, ctx: TenantContext) -> list[ReleaseRecord]:
+        """The tenant's release records not yet expired: pending ones, and those done lately."""
+
+    def release_done(self, ctx: TenantContext, done: ReleaseRecord, expires_at: int) -> None:
+        """Store the record as done (`done.released_at` set), if it is still the pending record stored
+        for its asset (a later move may have replaced it); it expires at `expires_at` (epoch seconds)."""
+
     def installations_for_normalization(self, ctx: TenantContext) -> Iterator[tuple[Installation, str]]: ...
     def renormalize(self, ctx: TenantContext, inst: Installation, consumer: str) -> None: ...
     def assets_of_kind(self, ctx: TenantContext, kind: str) -> Iterator[Asset]: ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from itam.assets.errors import AssetNotFound
-from itam.assets.models import Actor, FieldChange, Kind, Money, Status
+from itam.assets.lifecycle import OUT_OF_SERVICE
+from itam.assets.models import HOLDS_INSTALLATIONS, Actor, Asset, FieldChange, Kind, Money
 from itam.assets.ports import AssetRepository
 from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
@@ -25,7 +27,7 @@ from itam.errors import (
     WriteConflict,
 )
 from itam.etags import etag_matches
-from itam.idempotency import claim_of, create_once
+from itam.idempotency import IdempotencyClaim, claim_of, create_once
 from itam.licenses.audit import (
     AuditAccepted,
     AuditDetail,
@@ -41,9 +43,11 @@ from itam.licenses.errors import (
     AuditNotFound,
     InstallationNotFound,
     LicenseNotFound,
+    NoSeatLeft,
     RuleNotFound,
     SeatNotFound,
 )
+from itam.licenses.holdings import LicenseHoldings, leaving_assets
 from itam.licenses.models import (
     CompliancePage,
     Installation,
@@ -63,7 +67,7 @@ from itam.licenses.models import (
 )
 from itam.licenses.normalization import Normalizer
 from itam.licenses.ports import LicenseRepository
-from itam.licenses.position import PositionCalculator, SaasUsage
+from itam.licenses.position import InstallRow, PositionCalculator, SaasUsage
 from itam.pagination import Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdGenerator, JobQueue
 from itam.tenancy import Permission, TenantContext
@@ -75,6 +79,8 @@ EVENT_SOURCE = "itam"
 PUBLISHED_MARKER_TTL = timedelta(days=3)
 FINDINGS_BATCH = 25
 PUBLISH_BATCH = 100
+
+logger = logging.getLogger(__name__)
 
 
 RepositoryFor = Callable[[TenantContext], LicenseRepository]
@@ -98,9 +104,15 @@ class LicenseService:
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
         self._max_attempts = max_attempts
+        self._holdings = LicenseHoldings(repository_for, assets, self._clock, max_attempts)
 
     def repository_for(self, ctx: TenantContext) -> LicenseRepository:
         return self._repo_for(ctx)
+
+    @property
+    def holdings(self) -> LicenseHoldings:
+        """What assets hold in licensing, and its release when they go out of service."""
+        return self._holdings
 
     # ------------------------------------------------------------------ licenses
     def create_license(
@@ -211,8 +223,9 @@ class LicenseService:
         idempotency_key: str | None = None,
     ) -> Seat:
         """Give a user or an asset a seat; refused when the license is full (409) unless it allows
-        over-allocation, or when it has ended. With an Idempotency-Key, the same request sent again
-        gets the seat the first one assigned."""
+        over-allocation, when it has ended, or when the asset is out of service. A full license
+        first gets back the seats of assets out of service whose release stopped part-way. With an
+        Idempotency-Key, the same request sent again gets the seat the first one assigned."""
         ctx.require(Permission.WRITE)
         repo = self._repo_for(ctx)
         lic = self._license(ctx, license_id)
@@ -222,11 +235,7 @@ class LicenseService:
                 f"license {lic.id} is not in its term on {today}; its seats cannot be assigned"
             )
         if request.asset_id is not None:
-            asset = self._assets.get(ctx, request.asset_id)
-            if asset is None:
-                raise InvalidInput(f"asset {request.asset_id} does not exist", "asset_id")
-            if asset.status is Status.DISPOSED:
-                raise InvalidState("a disposed asset cannot take a license seat")
+            self._check_seat_asset(ctx, request.asset_id)
         now = self._clock.now()
         seat = Seat(
             id=self._ids.new_id(),
@@ -240,20 +249,43 @@ class LicenseService:
         claim = claim_of(idempotency_key, f"seat|{lic.id}|{request.model_dump_json()}", now)
 
         def assign() -> Seat:
-            for _ in range(self._max_attempts):
-                try:
-                    repo.assign_seat(ctx, lic, seat, claim)
-                    break
-                except WriteConflict:
-                    continue
-                except StaleVersion:
-                    raise LicenseNotFound(license_id) from None
-            else:
-                raise ConcurrentModification("the license was too busy to take this assignment; retry")
-            repo.record_peak(ctx, lic.id)
+            self._store_seat(ctx, repo, lic, seat, claim)
             return seat
 
         return create_once(ctx, repo, claim, now, assign, lambda first: self._seat(ctx, lic.id, first))
+
+    def _check_seat_asset(self, ctx: TenantContext, asset_id: str) -> None:
+        asset = self._assets.get(ctx, asset_id)
+        if asset is None:
+            raise InvalidInput(f"asset {asset_id} does not exist", "asset_id")
+        if asset.status in OUT_OF_SERVICE:
+            raise InvalidState(f"a {asset.status} asset cannot take a license seat")
+
+    def _store_seat(
+        self,
+        ctx: TenantContext,
+        repo: LicenseRepository,
+        lic: License,
+        seat: Seat,
+        claim: IdempotencyClaim | None,
+    ) -> None:
+        """Store the seat, retrying conflicts; a full license first finishes releases left part-way."""
+        finished_pending = False
+        for _ in range(self._max_attempts):
+            try:
+                repo.assign_seat(ctx, lic, seat, claim)
+                break
+            except WriteConflict:
+                continue
+            except StaleVersion:
+                raise LicenseNotFound(lic.id) from None
+            except NoSeatLeft:
+                if finished_pending or not self._holdings.finish_pending(ctx):
+                    raise
+                finished_pending = True
+        else:
+            raise ConcurrentModification("the license was too busy to take this assignment; retry")
+        repo.record_peak(ctx, lic.id)
 
     def get_seat(self, ctx: TenantContext, license_id: str, seat_id: str) -> Seat:
         """One current seat of the license (a released one is no longer found)."""
@@ -292,12 +324,12 @@ class LicenseService:
         the installation the first one recorded."""
         ctx.require(Permission.WRITE)
         asset = self._asset(ctx, asset_id)
-        if asset.kind not in (Kind.HARDWARE, Kind.CLOUD):
+        if asset.kind not in HOLDS_INSTALLATIONS:
             raise InvalidState(
                 f"software is installed on hardware and cloud assets; this one is {asset.kind}"
             )
-        if asset.status is Status.DISPOSED:
-            raise InvalidState("a disposed asset takes no more installations")
+        if asset.status in OUT_OF_SERVICE:
+            raise InvalidState(f"a {asset.status} asset takes no more installations")
         repo = self._repo_for(ctx)
         now = self._clock.now()
         claim = claim_of(idempotency_key, f"installation|{asset_id}|{data.model_dump_json()}", now)
@@ -363,8 +395,9 @@ class LicenseService:
         ctx.require(Permission.READ)
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
-        calculator, pending = _calculator(ctx, repo, today)
-        items = list(calculator.positions(repo.install_rows(ctx)))
+        leaving = leaving_assets(repo, ctx, self._clock.now())
+        calculator, pending = _calculator(ctx, repo, today, excluded=leaving)
+        items = list(calculator.positions(_counted(repo.install_rows(ctx), leaving)))
         return CompliancePage(items=items, normalization_pending=pending, as_of=today)
 
     def product_compliance(self, ctx: TenantContext, product: str) -> ProductCompliance:
@@ -373,10 +406,12 @@ class LicenseService:
         today = self._clock.now().date()
         repo = self._repo_for(ctx)
         key = product_key(product)
-        calculator, pending = _calculator(ctx, repo, today, only=key, collect_consumers=True)
-        positions = [
-            p for p in calculator.positions(repo.install_rows(ctx, key)) if product_key(p.product) == key
-        ]
+        leaving = leaving_assets(repo, ctx, self._clock.now())
+        calculator, pending = _calculator(
+            ctx, repo, today, only=key, collect_consumers=True, excluded=leaving
+        )
+        rows = _counted(repo.install_rows(ctx, key), leaving)
+        positions = [p for p in calculator.positions(rows) if product_key(p.product) == key]
         if not positions:
             raise NotFound(f"no license, installation or subscription of {product!r}")
         return ProductCompliance(
@@ -467,7 +502,7 @@ class LicenseService:
             raise AuditNotFound(audit_id)
         return report
 
-    def _asset(self, ctx: TenantContext, asset_id: str) -> Any:
+    def _asset(self, ctx: TenantContext, asset_id: str) -> Asset:
         asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None
         if asset is None:
             raise AssetNotFound(asset_id)
@@ -491,9 +526,11 @@ def _calculator(
     only: str | None = None,
     collect_consumers: bool = False,
     versions: tuple[int, int] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> tuple[PositionCalculator, bool]:
     """A position calculator loaded with the tenant's licenses, seats and SaaS subscriptions
-    (`versions`: the rule versions, when the caller has read them already)."""
+    (`versions`: the rule versions, when the caller has read them already; `excluded`: assets whose
+    seats do not count, out of service with their release not finished)."""
     rules = repo.rules(ctx)
     rules_version, normalized = versions or repo.rule_versions(ctx)
     normalizer = Normalizer(rules)
@@ -504,7 +541,7 @@ def _calculator(
             licenses.append((name, lic))
     saas: dict[str, SaasUsage] = {}
     for asset in repo.assets_of_kind(ctx, Kind.SAAS.value):
-        if asset.saas is None or asset.status in (Status.RETIRED, Status.DISPOSED):
+        if asset.saas is None or asset.status in OUT_OF_SERVICE:
             continue
         key = product_key(normalizer.canonical(asset.saas.product, asset.saas.vendor))
         if only is not None and key != only:
@@ -513,8 +550,16 @@ def _calculator(
         usage.purchased += asset.saas.purchased
         usage.assigned += asset.saas.assigned
         usage.active += asset.saas.active
-    calculator = PositionCalculator(today, licenses, repo.all_seats(ctx), saas, collect_consumers)
+    seats = repo.all_seats(ctx)
+    if excluded:
+        seats = (seat for seat in seats if seat.asset_id not in excluded)
+    calculator = PositionCalculator(today, licenses, seats, saas, collect_consumers)
     return calculator, rules_version > normalized
+
+
+def _counted(rows: Iterator[InstallRow], excluded: frozenset[str]) -> Iterator[InstallRow]:
+    """The installation rows without those of `excluded` assets (out of service, release pending)."""
+    return (row for row in rows if row.asset_id not in excluded) if excluded else rows
 
 
 class _FindingSink:
@@ -558,11 +603,13 @@ class AuditRunner:
         publisher: EventPublisher,
         clock: Clock | None = None,
         ids: IdGenerator | None = None,
+        assets: AssetRepository | None = None,
     ) -> None:
         self._repo_for = repository_for
         self._publisher = publisher
         self._clock = clock or SystemClock()
         self._ids = ids or TimeOrderedIds()
+        self._holdings = LicenseHoldings(repository_for, assets, self._clock)
 
     def normalize(self, ctx: TenantContext) -> int:
         """Re-apply the tenant's rules to stored installations; write only those that change."""
@@ -625,14 +672,19 @@ class AuditRunner:
         version, normalized = repo.rule_versions(ctx)
         if version > normalized:
             self.normalize(ctx)
+        try:
+            self._holdings.finish_pending(ctx)
+        except Exception:  # the audit goes on: positions leave what is still pending out
+            logger.exception("pending releases not finished", extra={"tenant_id": ctx.tenant_id})
+        leaving = leaving_assets(repo, ctx, self._clock.now())
         today = report.day
-        calculator, _ = _calculator(ctx, repo, today, versions=(version, version))
+        calculator, _ = _calculator(ctx, repo, today, versions=(version, version), excluded=leaving)
         sink = _FindingSink(
             lambda batch: repo.write_findings(ctx, report.id, run, batch),
             lambda found: self._publish(ctx, repo, report, found),
         )
         products = 0
-        for position in calculator.positions(repo.install_rows(ctx)):
+        for position in calculator.positions(_counted(repo.install_rows(ctx), leaving)):
             products += 1
             sink.add(position_findings(position, today))
         sink.add(warranty_findings(repo.assets_of_kind(ctx, Kind.HARDWARE.value), today))
