@@ -31,6 +31,8 @@ from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException, MockV
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 
+from infra.local.table_cost import make_dynamodb_calls_cheap
+
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
 TRANSACT = "transact_write_items"
 _LOCK = threading.RLock()
@@ -135,7 +137,8 @@ def _honouring_tokens(handle: Handler) -> Handler:
 
 def make_dynamodb_writes_atomic() -> None:
     """Serialize the emulator's DynamoDB writes and honour transactions' ClientRequestTokens
-    (idempotent)."""
+    (idempotent); their cost is that of the items they touch (table_cost)."""
+    make_dynamodb_calls_cheap()
     for name in WRITES:
         write = getattr(DynamoDBBackend, name)
         if not getattr(write, "__itam_atomic__", False):
