@@ -155,57 +155,15 @@ class DynamoCalls(BotocoreHooks):
 RUN_CALLS = DynamoCalls()
 
 
-# A moto server with a faster DynamoDB Query, same answers. moto (5.2) sorts the whole table, then the
-# partition, on every Query page, comparing attribute wrappers that re-derive their value at each
-# comparison, and finds a page's start by comparing every item before it the same way: a page of a
-# 100,000-item partition took longer than the adapter's 4 s read timeout. The replacements compute each
-# item's key once and compare the same values in the same order (Python orders str by code point, which
-# is the UTF-8 byte order DynamoDB uses), so pages, their order and their LastEvaluatedKey are unchanged.
-# moto also writes each answer through its generic, model-driven serializer, about a second per 1 MB
-# page; the Query answer is written with json.dumps instead (the same document once parsed).
+# A moto server whose DynamoDB calls cost what they touch, with the same answers, as the local stack's
+# (infra/local/table_cost.py): moto (5.2) alone sorts the whole table on every Query page, and a page
+# of a 100,000-item partition took longer than the adapter's 4 s read timeout.
 _MOTO_SERVER = """
-import json
 import sys
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.responses import DynamoHandler
-from moto.dynamodb.models.table import Table
+from infra.local.table_cost import make_dynamodb_calls_cheap
 from moto.server import main
 
-
-def plain(value):
-    return value.value if value.type == "S" else value.cast_value
-
-
-def all_items(self):
-    items = [i for group in self.items.values() for i in (group.values() if self.range_key_attr else [group])]
-    return sorted(
-        items, key=lambda x: (plain(x.hash_key), plain(x.range_key)) if x.range_key else plain(x.hash_key)
-    )
-
-
-def sorted_items(self, hash_key_attrs, range_key_attrs, items):
-    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
-    items.sort(key=lambda x: tuple(plain(x.attrs[name]) for name in names))
-    return items
-
-
-def item_comes_before_dct(self, item, dct, hash_key_attrs, range_key_attrs, scan_index_forward):
-    for name in self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs):
-        if name in item.attrs:
-            mine, theirs = item.attrs[name], DynamoType(dct.get(name))
-            if mine.type != theirs.type or plain(mine) != plain(theirs):
-                return (plain(mine) < plain(theirs)) == scan_index_forward
-    return True
-
-
-def query(self, _query=DynamoHandler.query):
-    return json.dumps(_query(self).result)
-
-
-Table.all_items = all_items
-Table.sorted_items = sorted_items
-Table._item_comes_before_dct = item_comes_before_dct
-DynamoHandler.query = query
+make_dynamodb_calls_cheap()
 main(sys.argv[1:])
 """
 
@@ -216,7 +174,7 @@ def moto_server_process() -> Iterator[str]:
 
     Unlike `moto.mock_aws` or a ThreadedMotoServer, nothing the service does is allocated or timed in
     the benchmark's own process: tracemalloc there sees the client side only, as in a Lambda function.
-    Its DynamoDB Query is sped up as `_MOTO_SERVER` says, with the same results.
+    Its DynamoDB calls cost what they touch, as the local stack's do, with the same results.
     """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
