@@ -8,7 +8,18 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from tests.bench import Figure, audit, cold_start, figure, intake, overhead, round_trips, sync, target_met
+from tests.bench import (
+    Figure,
+    audit,
+    cold_start,
+    figure,
+    intake,
+    local_load,
+    overhead,
+    round_trips,
+    sync,
+    target_met,
+)
 from tests.bench.support import REPO_ROOT, RUN_CALLS, discarded_stdout
 
 # A benchmark is a function returning its figures; add a module and register its function here.
@@ -19,6 +30,7 @@ BENCHMARKS: list[Callable[[], list[Figure]]] = [
     intake.run,
     audit.run,
     sync.run,
+    local_load.run,
 ]
 RESULTS = REPO_ROOT / "bench-results.json"
 
