@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from infra.local.jwt_verify import JwtVerifier, TokenError, VerifiedToken, bearer_token
+from infra.local.logs import make_logger_keys_per_thread
 from infra.local.resources import StackResources
 from infra.local.template import (
     ACCOUNT_ID,
@@ -215,6 +216,8 @@ class FunctionRuntime:
         self._idle: queue.SimpleQueue[Callable[[Any, Any], Any]] = queue.SimpleQueue()
         self._created = 0
         self._created_lock = threading.Lock()
+        # Environments share this process: each invocation's logger keys must stay on its thread.
+        make_logger_keys_per_thread()
 
     def load(self) -> Callable[[Any, Any], Any]:
         """Start one execution environment (an import of the handler module) and keep it idle."""
@@ -543,13 +546,13 @@ class Gateway:
             result = self.runtimes[route.function_id].invoke(event)
             response = result_to_response(result)
         except (FunctionTimeoutError, IntegrationError) as error:
-            log.error("integration error: %s", error, extra={"requestId": request_id})
+            log.error("integration error: %s", error, extra={"correlation_id": request_id})
             return api_error(500, "Internal Server Error", integration_error=str(error))
         except Exception as error:
             log.error(
                 "handler raised %s",
                 type(error).__name__,
-                extra={"requestId": request_id, "traceback": traceback.format_exc()},
+                extra={"correlation_id": request_id, "traceback": traceback.format_exc()},
             )
             return api_error(500, "Internal Server Error", integration_error=type(error).__name__)
         if len(response.body) > MAX_LAMBDA_PAYLOAD_BYTES:
@@ -588,7 +591,7 @@ class Gateway:
         access_log.info(
             "request",
             extra={
-                "requestId": request_id,
+                "correlation_id": request_id,
                 "ip": request.source_ip,
                 "method": request.method,
                 "path": request.raw_path,

@@ -357,13 +357,13 @@ def test_viewer_reads_but_cannot_write_and_auditor_reads_history(local_stack: Lo
     assert auditor.patch(path, {"name": "z"}, etag='"1"').status == 403
 
 
-def test_logs_are_json_with_the_request_id_as_correlation_id(local_stack: LocalStack) -> None:
+def test_logs_are_json_in_one_format_with_the_request_id_as_correlation_id(local_stack: LocalStack) -> None:
     admin = client(local_stack, tenant())
     reply = admin.get("/v1/assets")
     request_id = reply.headers["apigw-requestid"]
 
     lines = [json.loads(line) for line in local_stack.output().splitlines() if line.startswith("{")]
-    assert any(line.get("requestId") == request_id for line in lines)
-    assert any(line.get("correlation_id") == request_id for line in lines), (
-        "handler logs carry the correlation id"
-    )
+    mine = [line for line in lines if line.get("correlation_id") == request_id]
+    assert {line["service"] for line in mine} == {"itam-local", "itam"}, "the access line and the handler's"
+    for line in lines:
+        assert {"level", "location", "message", "timestamp", "service"} <= line.keys(), line

@@ -227,7 +227,7 @@ def test_access_log_has_one_line_per_request(echo_stack: EchoStack, caplog: pyte
         ("GET", "/v1/things", "ANY /v1/{proxy+}", 401),
     ]
     assert lines[1].authError == "malformed token"
-    assert all(isinstance(r.latencyMs, float) and r.requestId for r in lines)
+    assert all(isinstance(r.latencyMs, float) and r.correlation_id for r in lines)
 
 
 def test_results_without_status_code_and_binary_results(echo_stack: EchoStack) -> None:
