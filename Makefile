@@ -12,13 +12,18 @@ SAM_PYENV ?= 3.11.7:3.12.1:3.13.0
         template-check checkov build deploy bench pr clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
+# One line per step: pip itself stays quiet (its per-package lines would flood a CI log).
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo '==> [1/3] creating the virtualenv $(VENV) with $(PYTHON) ($(shell $(PYTHON) -V 2>&1))'
+	@$(PYTHON) -m venv $(VENV)
+	@echo '==> [2/3] upgrading pip'
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo '==> [3/3] installing the project and its dev tools (about 1-2 minutes the first time)'
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+	@echo '==> $(VENV) is ready'
 
 install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
 
@@ -34,19 +39,19 @@ schedule: $(STAMP) ## Fire the template's schedules now, as EventBridge would; w
 test: $(STAMP) ## Run every test: unit, integration (moto), end to end (local stack over HTTP), template
 	$(PY) -m pytest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) ## Run tests/unit: the domain, the routes with fakes (fast, no emulator)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) ## Run tests/integration: adapters and handlers against moto in-process
 	$(PY) -m pytest tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) ## Run tests/e2e: the real local stack over HTTP
 	$(PY) -m pytest tests/e2e
 
-test-infra: $(STAMP)
+test-infra: $(STAMP) ## Run tests/infra: template.yaml's resources, policies and routes
 	$(PY) -m pytest tests/infra
 
-test-local: $(STAMP)
+test-local: $(STAMP) ## Run tests/local: the local stack's own pieces (gateway, runner, emulator fixes)
 	$(PY) -m pytest tests/local
 
 lint: $(STAMP) ## ruff (lint and format check)
@@ -57,6 +62,7 @@ typecheck: $(STAMP) ## mypy --strict on the domain package
 	$(VENV)/bin/mypy
 
 .tools/sam/.installed:
+	@echo '==> installing the SAM CLI into .tools/sam (about a minute the first time)'
 	$(PYTHON) -m venv --clear .tools/sam
 	.tools/sam/bin/python -m pip install --quiet --upgrade pip
 	.tools/sam/bin/python -m pip install --quiet 'aws-sam-cli>=1.140,<2'
@@ -65,6 +71,7 @@ typecheck: $(STAMP) ## mypy --strict on the domain package
 
 # checkov pins an older boto3 than the project's: it gets a virtualenv of its own, as the SAM CLI does.
 .tools/checkov/.installed:
+	@echo '==> installing checkov into .tools/checkov (about a minute the first time)'
 	$(PYTHON) -m venv --clear .tools/checkov
 	.tools/checkov/bin/python -m pip install --quiet --upgrade pip
 	.tools/checkov/bin/python -m pip install --quiet 'checkov>=3.3,<4'
@@ -134,5 +141,5 @@ bench: $(STAMP) ## Benchmarks: prints ratios against in-run baselines, writes be
 
 pr: lint typecheck test template-check ## Everything a reviewer would run
 
-clean:
+clean: ## Remove build outputs, caches, bench results and the local stack's state (.local/)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench-results.json .local

@@ -106,6 +106,41 @@ def ensure_port_free(port: int) -> None:
             raise StackError(f"port {port} on {HOST} is already in use") from None
 
 
+def running_stack(state_file: Path) -> dict[str, Any] | None:
+    """The state of a stack that the state file says is running, if its process is alive."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(state)
+
+
+def ensure_ports_free(settings: Settings) -> None:
+    """Before anything is created: every port the stack needs is free, or say what holds it and how to
+    choose another."""
+    ports = {
+        "ITAM_MOTO_PORT": settings.moto_port,
+        "ITAM_GATEWAY_PORT": settings.gateway_port,
+        "ITAM_RUNNER_PORT": settings.runner_port,
+    }
+    for variable, port in ports.items():
+        try:
+            ensure_port_free(port)
+        except StackError:
+            running = running_stack(settings.state_file)
+            who = (
+                f"a local stack is running already (pid {running['pid']}, {running.get('gateway_url')}, "
+                f"see {settings.state_file}): stop it (Ctrl-C where it runs), or"
+                if running
+                else "another program (or a local stack started elsewhere) holds it: stop it, or"
+            )
+            raise StackError(
+                f"port {port} on {HOST} is already in use; {who} start this stack on another port with "
+                f"{variable}=<port> make dev"
+            ) from None
+
+
 def aws_environment(moto_url: str, region: str) -> dict[str, str]:
     """Variables that point every AWS SDK in this process at the emulator, never at a real account."""
     return {
@@ -195,6 +230,7 @@ class LocalStack:
     def start(self) -> None:
         """Start everything; on failure, stop whatever already started."""
         try:
+            ensure_ports_free(self.settings)
             self._start_moto()
             os.environ.update(aws_environment(self.moto_url, self.settings.region))
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):

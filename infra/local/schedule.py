@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +25,12 @@ from infra.local.token import StackNotRunningError, read_state, state_file_path
 
 DEFAULT_TIMEOUT_S = 120.0
 POLL_INTERVAL_S = 0.2
+PROGRESS_INTERVAL_S = 2.0
+
+
+def say(line: str) -> None:
+    """One progress line, on stderr (stdout carries the runner's answers as JSON)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 class ScheduleError(Exception):
@@ -67,6 +73,7 @@ def fire(runner_url: str, name: str | None) -> tuple[list[Any], bool]:
     ok = True
     for schedule in select(listing["schedules"], name):
         path = f"/schedules/{quote(schedule['function'])}/{quote(schedule['event'])}"
+        say(f"firing {schedule['function']}.{schedule['event']} (it runs now; this waits for it)")
         status, answer = _call(f"{runner_url}{path}", "POST")
         answers.append(answer)
         if status != 200:
@@ -94,18 +101,35 @@ def pending(queues: list[Mapping[str, Any]]) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-def wait_until_drained(runner_url: str, timeout_s: float) -> float:
-    """Wait until no queue that a function reads holds a message; the seconds it took."""
+def describe(left: Mapping[str, int]) -> str:
+    """E.g. "itam-local-audit: 3 messages, itam-local-sync: 1 message"."""
+    return ", ".join(
+        f"{name}: {count} message{'s' if count != 1 else ''}" for name, count in sorted(left.items())
+    )
+
+
+def wait_until_drained(runner_url: str, timeout_s: float, report: Callable[[str], None] = say) -> float:
+    """Wait until no queue that a function reads holds a message, reporting what is left every few
+    seconds; the seconds it took."""
     started = time.monotonic()
+    reported = started - PROGRESS_INTERVAL_S
     while True:
         status, body = _call(f"{runner_url}/queues")
         if status != 200:
             raise ScheduleError(f"GET /queues answered {status}: {body}")
         left = pending(body["queues"])
+        now = time.monotonic()
         if not left:
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout_s:
-            raise ScheduleError(f"the queues did not drain within {timeout_s:g} s: {left}")
+            return now - started
+        if now - started > timeout_s:
+            raise ScheduleError(f"the queues did not drain within {timeout_s:g} s: {describe(left)} left")
+        if now - reported >= PROGRESS_INTERVAL_S:
+            reported = now
+            remaining = timeout_s - (now - started)
+            report(
+                f"waiting for the workers to drain {describe(left)} (waiting, in flight or delayed; "
+                f"{remaining:.0f} s left of {timeout_s:g})"
+            )
         time.sleep(POLL_INTERVAL_S)
 
 
@@ -136,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if args.wait:
             took = wait_until_drained(runner_url, args.timeout)
-            print(f"queues drained in {took:.1f} s", file=sys.stderr)
+            say(f"done: every queue a function reads is empty ({took:.1f} s)")
     except (StackNotRunningError, ScheduleError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

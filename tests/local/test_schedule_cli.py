@@ -116,7 +116,8 @@ def test_a_schedule_fires_and_the_cli_waits_until_the_queues_drain(
         {"queued": 3},
     )
     assert answer["payload"]["source"] == "aws.scheduler"
-    assert "queues drained" in err
+    assert "firing FanOutFunction.Daily" in err
+    assert "done: every queue a function reads is empty" in err
     # Waiting meant the worker had run for every job: nothing left, and its three events published.
     assert stack.pending("JobsQueue") == 0
     assert sorted(e["detail"]["tenant_id"] for e in stack.take_tap()) == ["acme", "globex", "initech"]
@@ -152,7 +153,11 @@ def test_wait_gives_up_after_the_timeout(stack: RunningStack, capsys: pytest.Cap
     sqs = stack.client("sqs")
     sqs.send_message(QueueUrl=stack.state["queues"]["JobsQueue"], MessageBody=json.dumps({"sleep": 2}))
     assert schedule_main(stack.cli("ClockFunction.Nightly", "--wait", "--timeout", "0.5")) == 1
-    assert "did not drain within 0.5 s" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # While it waits it says for what: which queue holds how many messages, and the time left.
+    assert "waiting for the workers to drain" in err
+    assert "1 message" in err and "s left of 0.5" in err
+    assert "did not drain within 0.5 s" in err
     wait_for(lambda: stack.pending("JobsQueue") == 0, 10, what="the slow job to finish")
 
 

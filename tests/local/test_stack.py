@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.local.__main__ import Settings, StackError, ensure_port_free, functions_environment
+from infra.local.__main__ import LocalStack, Settings, StackError, ensure_port_free, functions_environment
 from infra.local.resources import Context, StackResources, create_secret
 from infra.local.runner import Runner, resolve_queue_sources, resolve_schedule_sources
 from infra.local.template import TemplateError, load_template
@@ -239,6 +239,24 @@ def test_a_taken_port_is_reported_instead_of_hanging() -> None:
         taken.listen()
         with pytest.raises(StackError, match="already in use"):
             ensure_port_free(taken.getsockname()[1])
+
+
+def test_a_taken_port_stops_the_start_before_anything_is_created(tmp_path: Path) -> None:
+    state_file = tmp_path / "stack.json"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # A stack that the state file says runs, in a live process (this one).
+        state_file.write_text(json.dumps({"pid": os.getpid(), "gateway_url": f"http://127.0.0.1:{port}"}))
+        stack = LocalStack(Settings(gateway_port=port, moto_port=free_port(), state_file=state_file))
+        with pytest.raises(StackError) as raised:
+            stack.start()
+    message = str(raised.value)
+    assert f"port {port} on 127.0.0.1 is already in use" in message
+    assert f"a local stack is running already (pid {os.getpid()}" in message
+    assert "ITAM_GATEWAY_PORT=<port> make dev" in message
+    assert stack.moto is None and stack.resources is None and stack.services == []
 
 
 def test_the_entry_point_runs_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
