@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SAM_PYENV ?= 3.11.7:3.12.1:3.13.0
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev token schedule test test-unit test-integration test-e2e test-infra test-local lint typecheck \
+.PHONY: help install dev dev-reset token schedule test test-unit test-integration test-e2e test-infra test-local lint typecheck \
         template-check checkov build deploy bench pr clean
 
 help: ## List the targets
@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
 
-dev: $(STAMP) ## Run the whole backend locally: moto server, resources from template.yaml, HTTP gateway on :3000
+dev: $(STAMP) ## Run the whole backend locally: moto server, resources from template.yaml, HTTP gateway on :3000; keeps its state in .local/
 	$(PY) -m infra.local
+
+dev-reset: $(STAMP) ## As `make dev`, but forget the kept state first and start empty
+	$(PY) -m infra.local --reset
 
 token: $(STAMP) ## Print a bearer token: make -s token TENANT=acme ROLE=admin (needs `make dev` running)
 	@$(PY) -m infra.local.token --tenant "$(TENANT)" --role "$(or $(ROLE),admin)"

@@ -1,8 +1,10 @@
 """`make dev`: moto in server mode, the template's resources, the HTTP gateway and the queue/schedule
-runner, until Ctrl-C."""
+runner, until Ctrl-C. The emulator's state is kept across restarts (infra.local.persistence)."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -11,14 +13,16 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
 import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from infra.local.atomic import make_dynamodb_writes_atomic
 from infra.local.cognito import make_cognito_keep_pool_settings
@@ -26,6 +30,7 @@ from infra.local.faults import DEFAULT_DELAY_S, LateAnswers
 from infra.local.gateway import Gateway
 from infra.local.iam import enforce_secrets_policies
 from infra.local.logs import configure_logging
+from infra.local.persistence import DEFAULT_INTERVAL_S, Snapshots, WsgiApp, fingerprint, forget_state
 from infra.local.resources import StackResources, create_resources
 from infra.local.runner import DEFAULT_RETRY_DELAY_S, Runner
 from infra.local.template import (
@@ -59,12 +64,18 @@ class Settings:
     template_path: Path = DEFAULT_TEMPLATE
     late_answers: str | None = None  # fault injection for tests (infra.local.faults); off by default
     late_answer_s: float = DEFAULT_DELAY_S
+    # Where the emulator's state is kept across restarts; None keeps nothing (infra.local.persistence).
+    state_dir: Path | None = REPO_ROOT / ".local" / "state"
+    snapshot_interval_s: float = DEFAULT_INTERVAL_S
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Settings from ITAM_* variables (ports, retry delay, region, stage, log level, state, template,
-        fault injection)."""
+        """Settings from ITAM_* variables (ports, retry delay, region, stage, log level, state file and
+        directory, template, fault injection)."""
         defaults = cls()
+        state_file = Path(env.get("ITAM_STATE_FILE", defaults.state_file))
+        # The state lives beside the state file unless told otherwise; "off" keeps nothing.
+        state_dir_text = env.get("ITAM_STATE_DIR", str(state_file.parent / "state"))
         return cls(
             moto_port=int(env.get("ITAM_MOTO_PORT", defaults.moto_port)),
             gateway_port=int(env.get("ITAM_GATEWAY_PORT", defaults.gateway_port)),
@@ -73,7 +84,9 @@ class Settings:
             region=env.get("ITAM_REGION", defaults.region),
             stage=env.get("ITAM_STAGE", defaults.stage),
             log_level=env.get("ITAM_LOG_LEVEL"),
-            state_file=Path(env.get("ITAM_STATE_FILE", defaults.state_file)),
+            state_file=state_file,
+            state_dir=None if state_dir_text.strip().lower() in ("", "off") else Path(state_dir_text),
+            snapshot_interval_s=float(env.get("ITAM_STATE_INTERVAL", defaults.snapshot_interval_s)),
             template_path=Path(env.get("ITAM_TEMPLATE", defaults.template_path)),
             late_answers=env.get("ITAM_LATE_ANSWERS") or None,
             late_answer_s=float(env.get("ITAM_LATE_ANSWER_S", defaults.late_answer_s)),
@@ -84,6 +97,30 @@ class Settings:
         wanted = {"Stage": self.stage, "LogLevel": self.log_level}
         declared = template.get("Parameters") or {}
         return {k: v for k, v in wanted.items() if v is not None and k in declared}
+
+
+class GatedMotoServer(ThreadedMotoServer):
+    """moto's threaded server, its WSGI app wrapped (the snapshots hold requests while they fork)."""
+
+    def __init__(self, wrap: Callable[[WsgiApp], WsgiApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._wrap = wrap
+
+    def _server_entry(self) -> None:
+        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def rebased(resources: StackResources, old_url: str, new_url: str) -> StackResources:
+    """Restored resources with the emulator's old URL (in queue URLs) replaced by the new one."""
+    if old_url == new_url:
+        return resources
+    moved = json.loads(json.dumps(dataclasses.asdict(resources)).replace(old_url, new_url))
+    return StackResources(**moved)
 
 
 class Service(Protocol):
@@ -189,6 +226,8 @@ class LocalStack:
         self.resources: StackResources | None = None
         self.services: list[tuple[str, Service, int]] = []
         self.state: dict[str, Any] = {}
+        self.snapshots: Snapshots | None = None
+        self.restored: dict[str, Any] | None = None
 
     def _start_moto(self) -> None:
         ensure_port_free(self.settings.moto_port)
@@ -203,7 +242,21 @@ class LocalStack:
             )
         # Tenant sessions reach only their tenant's secrets, as the tenant-data role's policy says.
         enforce_secrets_policies()
-        self.moto = ThreadedMotoServer(ip_address=HOST, port=self.settings.moto_port, verbose=False)
+        wrap: Callable[[WsgiApp], WsgiApp] = lambda app: app  # noqa: E731
+        if self.settings.state_dir is not None:
+            identity = fingerprint(
+                self.settings.template_path.read_text(encoding="utf-8"), self.settings.params(self.template)
+            )
+            self.snapshots = Snapshots(self.settings.state_dir, identity, self.settings.snapshot_interval_s)
+            started = time.monotonic()
+            self.restored = self.snapshots.restore()
+            if self.restored is not None:
+                log.info(
+                    "state restored",
+                    extra={"from": str(self.snapshots.path), "seconds": round(time.monotonic() - started, 2)},
+                )
+            wrap = self.snapshots.wrap
+        self.moto = GatedMotoServer(wrap, ip_address=HOST, port=self.settings.moto_port, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
@@ -235,13 +288,19 @@ class LocalStack:
             os.environ.update(aws_environment(self.moto_url, self.settings.region))
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
                 os.environ.pop(name, None)
-            self.resources = create_resources(
-                self.template,
-                endpoint_url=self.moto_url,
-                region=self.settings.region,
-                params=self.settings.params(self.template),
-                session=boto3.Session(),
-            )
+            if self.restored is not None:
+                self.resources = rebased(self.restored["resources"], self.restored["moto_url"], self.moto_url)
+            else:
+                self.resources = create_resources(
+                    self.template,
+                    endpoint_url=self.moto_url,
+                    region=self.settings.region,
+                    params=self.settings.params(self.template),
+                    session=boto3.Session(),
+                )
+            if self.snapshots is not None:
+                self.snapshots.extra = {"resources": self.resources, "moto_url": self.moto_url}
+                self.snapshots.start()
             os.environ.update(functions_environment(self.template, self.resources))
             for name, service, port in self._build_services(self.resources):
                 ensure_port_free(port)
@@ -282,6 +341,13 @@ class LocalStack:
             except Exception:
                 log.exception("stopping %s failed", name)
         self.services.clear()
+        if self.snapshots is not None and self.snapshots.extra is not None:
+            try:
+                self.snapshots.stop()
+                log.info("state saved", extra={"to": str(self.snapshots.path)})
+            except Exception:
+                log.exception("saving the local state failed")
+            self.snapshots = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -311,10 +377,16 @@ def banner(state: Mapping[str, Any]) -> str:
     )
 
 
-def main() -> int:
-    """Run the local stack until SIGINT or SIGTERM."""
+def main(argv: list[str] | None = None) -> int:
+    """Run the local stack until SIGINT or SIGTERM; `--reset` starts it empty."""
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__)
+    parser.add_argument("--reset", action="store_true", help="forget the kept state and start empty")
+    args = parser.parse_args(argv)
     settings = Settings.from_env(os.environ)
     configure_logging(os.environ.get("ITAM_LOCAL_LOG_LEVEL", "INFO"))
+    if args.reset and settings.state_dir is not None:
+        forgotten = forget_state(settings.state_dir)
+        log.info("starting empty", extra={"removed": [str(p) for p in forgotten]})
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -1,5 +1,6 @@
 """The local stack (`make dev`) as people use it: a create's cost as the register grows, its memory under
-a minute of mixed load, and no 5xx and no time-out in that minute.
+a minute of mixed load, no 5xx and no time-out in that minute, and how long it takes to start again
+with what it kept.
 
 The stack runs as `python -m infra.local` in a process of its own, on free ports, with its state in a
 temporary directory; the register is grown with BatchWriteItem straight into the emulator (copies of
@@ -9,27 +10,23 @@ the items one create over the API wrote, each with its own id, tag and serial), 
 from __future__ import annotations
 
 import json
-import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from infra.local.persistence import SNAPSHOT_NAME
 from infra.local.token import issue_token
 from tests.bench import Figure, figure
-from tests.bench.support import REPO_ROOT
+from tests.support.stack_process import Stack, local_stack
 
 TENANT = "bench-load"
 SMALL, LARGE = 100, 10_000
@@ -41,79 +38,7 @@ START_TIMEOUT_S = 120.0
 TEMPLATE_TAG, TEMPLATE_SERIAL = "seedtemplate000001", "seedserial00000001"
 GROWTH_TARGET = 1.5
 MEMORY_TARGET = 1.5
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Stack:
-    """A running local stack process: its state file's content and pid."""
-
-    process: subprocess.Popen[bytes]
-    state: dict[str, Any]
-
-    @property
-    def gateway_url(self) -> str:
-        return str(self.state["gateway_url"])
-
-    def rss_bytes(self) -> int:
-        """The stack process's resident set size, from /proc."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS in /proc status")
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextmanager
-def local_stack(workdir: Path, **extra_env: str) -> Iterator[Stack]:
-    """`python -m infra.local` on free ports with its state under `workdir`; stopped with SIGINT."""
-    state_file = workdir / "stack.json"
-    env = {
-        **os.environ,
-        "ITAM_MOTO_PORT": str(_free_port()),
-        "ITAM_GATEWAY_PORT": str(_free_port()),
-        "ITAM_RUNNER_PORT": str(_free_port()),
-        "ITAM_STATE_FILE": str(state_file),
-        "ITAM_LOCAL_LOG_LEVEL": "WARNING",
-        "ITAM_LOG_LEVEL": "WARNING",
-        **extra_env,
-    }
-    with (workdir / "stack.log").open("wb") as log:
-        command = [sys.executable, "-m", "infra.local"]
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if state_file.is_file():
-                state = json.loads(state_file.read_text(encoding="utf-8"))
-                if _healthy(state["gateway_url"]):
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the local stack did not start:\n{(workdir / 'stack.log').read_text()}")
-            time.sleep(0.2)
-        yield Stack(process, state)
-    finally:
-        if process.poll() is None:
-            process.send_signal(2)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+RESTART_TARGET_S = 10.0
 
 
 @dataclass
@@ -291,7 +216,26 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run() -> list[Figure]:
-    with tempfile.TemporaryDirectory(prefix="itam-bench-local-") as tmp, local_stack(Path(tmp)) as stack:
+    with tempfile.TemporaryDirectory(prefix="itam-bench-local-") as tmp:
+        under_load, workdir = _under_load(Path(tmp))
+        # The register (about 10,000 assets) was kept when the stack stopped: start it again.
+        started = time.monotonic()
+        with local_stack(workdir) as stack:
+            restart_s = time.monotonic() - started
+            token = issue_token(stack.state, TENANT, "admin")
+            kept = call(stack.gateway_url, token, "GET", "/v1/assets?limit=1")
+            if kept.status != 200 or not kept.body["items"]:
+                raise RuntimeError(f"the restarted stack lost the register: {kept.status} {kept.body}")
+        snapshot_mb = (workdir / "state" / SNAPSHOT_NAME).stat().st_size / 2**20
+    return [
+        *under_load,
+        figure("local_restart_seconds_10k", restart_s, "s", RESTART_TARGET_S),
+        figure("local_snapshot_mb_10k", snapshot_mb, "MB"),
+    ]
+
+
+def _under_load(workdir: Path) -> tuple[list[Figure], Path]:
+    with local_stack(workdir) as stack:
         token = issue_token(stack.state, TENANT, "admin")
         url = stack.gateway_url
         seeder = Seeder(stack, token)
@@ -306,6 +250,8 @@ def run() -> list[Figure]:
         before = stack.rss_bytes()
         load = mixed_load(url, token, ids)
         after = stack.rss_bytes()
+        stopping = time.monotonic()
+    stop_s = time.monotonic() - stopping  # includes writing the last snapshot
     net_after = after - load.created * bytes_per_asset
     errors = sum(1 for s in load.statuses if s >= 500)
     timeouts = sum(1 for s, t in zip(load.statuses, load.seconds, strict=True) if s == 0 or t >= 10.0)
@@ -324,4 +270,5 @@ def run() -> list[Figure]:
         figure("local_load_p50_ms", _percentile(load.seconds, 0.50) * 1000, "ms"),
         figure("local_load_p95_ms", _percentile(load.seconds, 0.95) * 1000, "ms"),
         figure("local_load_p99_ms", _percentile(load.seconds, 0.99) * 1000, "ms"),
-    ]
+        figure("local_stop_seconds_10k", stop_s, "s"),
+    ], workdir
