@@ -29,11 +29,13 @@ from infra.local.cognito import make_cognito_keep_pool_settings
 from infra.local.faults import DEFAULT_DELAY_S, LateAnswers
 from infra.local.gateway import Gateway
 from infra.local.iam import enforce_secrets_policies
+from infra.local.iam_rules import enforce_iam_rules, function_policies
 from infra.local.logs import configure_logging
 from infra.local.persistence import DEFAULT_INTERVAL_S, Snapshots, WsgiApp, fingerprint, forget_state
 from infra.local.resources import StackResources, create_resources
 from infra.local.runner import DEFAULT_RETRY_DELAY_S, Runner
 from infra.local.template import (
+    ACCOUNT_ID,
     DEFAULT_TEMPLATE,
     REPO_ROOT,
     function_environment,
@@ -298,6 +300,12 @@ class LocalStack:
                     params=self.settings.params(self.template),
                     session=boto3.Session(),
                 )
+            # Trust policies, the functions' own AssumeRole policies, LeadingKeys (infra.local.iam_rules).
+            enforce_iam_rules(
+                function_policies(self.template, self.resources.resolver()),
+                ACCOUNT_ID,
+                self.resources.stack_name,
+            )
             if self.snapshots is not None:
                 self.snapshots.extra = {"resources": self.resources, "moto_url": self.moto_url}
                 self.snapshots.start()

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from infra.local.iam_rules import calling_function
 from infra.local.jwt_verify import JwtVerifier, TokenError, VerifiedToken, bearer_token
 from infra.local.logs import make_logger_keys_per_thread
 from infra.local.resources import StackResources
@@ -262,7 +263,8 @@ class FunctionRuntime:
                     deadline_ms=int((started + self.spec.timeout_s) * 1000),
                     log_group_name=f"/aws/lambda/{self.function_name}",
                 )
-                result = handler(dict(event), context)
+                with calling_function(self.spec.logical_id):
+                    result = handler(dict(event), context)
                 elapsed = time.time() - started
             finally:
                 self._idle.put(handler)

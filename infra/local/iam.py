@@ -216,7 +216,13 @@ def _record_session(assume_role: Callable[..., Any]) -> Callable[..., Any]:
     return recording
 
 
-def _role_policies(session: Session) -> list[dict[str, Any]]:
+def credential_session(headers: Any) -> Session | None:
+    """The assumed-role session whose credentials signed a request, if the stack recorded it."""
+    found = _CREDENTIAL.search(str(headers.get("Authorization") or ""))
+    return _SESSIONS.get(found.group(1)) if found else None
+
+
+def role_policies(session: Session) -> list[dict[str, Any]]:
     """The inline policies of the session's role (the template declares its roles' policies inline)."""
     try:
         role = iam_backends[session.account_id]["global"].get_role_by_arn(session.role_arn)
@@ -270,11 +276,10 @@ def _authorize(authorize: Callable[..., Any]) -> Callable[..., Any]:
         authorize(self, resource)
         if not _ENFORCING.is_set():
             return
-        found = _CREDENTIAL.search(str(self.headers.get("Authorization") or ""))
-        session = _SESSIONS.get(found.group(1)) if found else None
+        session = credential_session(self.headers)
         if session is None:
             return
-        policies = _role_policies(session)
+        policies = role_policies(session)
         for request in _requests(self, session):
             if not is_allowed(policies, request):
                 raise AccessDenied(
