@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +16,7 @@ import pytest
 
 from infra.local.template import REPO_ROOT
 from infra.local.token import issue_token
+from tests.support.stack_process import free_port, healthy, stop
 
 START_TIMEOUT_S = 60.0
 LATE_ANSWER_TENANTS = "late-answer-"  # infra.local.faults: their writes' first answers come too late
@@ -43,37 +40,13 @@ class LocalStack:
         return self.log_file.read_text(encoding="utf-8", errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Start `python -m infra.local` and wait for GET /v1/health; stop it after the session."""
     workdir = tmp_path_factory.mktemp("local-stack")
     state_file = workdir / "stack.json"
     log_file = workdir / "stack.log"
-    gateway_port, moto_port, runner_port = _free_port(), _free_port(), _free_port()
+    gateway_port, moto_port, runner_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "ITAM_MOTO_PORT": str(moto_port),
@@ -94,9 +67,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not (state_file.is_file() and _healthy(gateway_url)):
+        while not (state_file.is_file() and healthy(gateway_url)):
             if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
+                stop(process)
                 pytest.fail(
                     f"the local stack did not answer GET {gateway_url}/v1/health "
                     f"(exit status {process.returncode}):\n{log_file.read_text(errors='replace')}"
@@ -105,4 +78,4 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         state = json.loads(state_file.read_text(encoding="utf-8"))
         yield LocalStack(gateway_url=gateway_url, moto_url=state["moto_url"], state=state, log_file=log_file)
     finally:
-        _stop(process)
+        stop(process)

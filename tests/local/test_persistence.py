@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-from standardwebhooks import Webhook
 
 from infra.local.persistence import SNAPSHOT_NAME
 from infra.local.token import issue_token
 from tests.e2e.http import Client
+from tests.e2e.test_procurement_over_http import signed
 from tests.support.stack_process import Stack, local_stack
 
 TENANT = "keep"
@@ -27,16 +26,6 @@ CRASH_WINDOW_S = 10.0
 def api(stack: Stack, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     reply = Client(stack.gateway_url, token).call(method, path, json_body=body)
     return reply.status, reply.body
-
-
-def signed(secret: str, msg_id: str, body: str) -> dict[str, str]:
-    now = datetime.now(UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
-        "content-type": "application/json",
-    }
 
 
 def sqs(stack: Stack) -> Any:

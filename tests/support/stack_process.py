@@ -23,7 +23,8 @@ from infra.local.template import REPO_ROOT
 START_TIMEOUT_S = 120.0
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port free on 127.0.0.1 now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -58,12 +59,24 @@ class Stack:
         raise RuntimeError("no VmRSS in /proc status")
 
 
-def _healthy(url: str) -> bool:
+def healthy(url: str) -> bool:
+    """Whether the gateway at `url` answers GET /v1/health with 200."""
     try:
         with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop the stack as Ctrl-C does (it writes its last snapshot), or kill it if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 @contextmanager
@@ -73,9 +86,9 @@ def local_stack(workdir: Path, *args: str, **extra_env: str) -> Iterator[Stack]:
     state_file = workdir / "stack.json"
     env = {
         **os.environ,
-        "ITAM_MOTO_PORT": str(_free_port()),
-        "ITAM_GATEWAY_PORT": str(_free_port()),
-        "ITAM_RUNNER_PORT": str(_free_port()),
+        "ITAM_MOTO_PORT": str(free_port()),
+        "ITAM_GATEWAY_PORT": str(free_port()),
+        "ITAM_RUNNER_PORT": str(free_port()),
         "ITAM_STATE_FILE": str(state_file),
         "ITAM_LOCAL_LOG_LEVEL": "WARNING",
         "ITAM_LOG_LEVEL": "WARNING",
@@ -89,17 +102,11 @@ def local_stack(workdir: Path, *args: str, **extra_env: str) -> Iterator[Stack]:
         while True:
             if state_file.is_file():
                 state = json.loads(state_file.read_text(encoding="utf-8"))
-                if _healthy(state["gateway_url"]):
+                if healthy(state["gateway_url"]):
                     break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the local stack did not start:\n{(workdir / 'stack.log').read_text()}")
             time.sleep(0.2)
         yield Stack(process, state, workdir / "stack.log")
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, timeout=60)
