@@ -31,6 +31,19 @@ def tenant_account(account: str) -> boto3.Session:
     return session
 
 
+# What the connector reads (the local stack evaluates an assumed role's inline policies).
+READ_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:Describe*", "dynamodb:List*", "s3:Get*", "s3:List*", "ec2:Describe*"],
+            "Resource": "*",
+        }
+    ],
+}
+
+
 def inventory_role(session: boto3.Session, moto_url: str, external_id: str) -> str:
     """The role a tenant creates for the connector: it trusts the service's account with the
     connector's ExternalId only."""
@@ -46,9 +59,11 @@ def inventory_role(session: boto3.Session, moto_url: str, external_id: str) -> s
         ],
     }
     iam = session.client("iam", endpoint_url=moto_url)
-    return str(
-        iam.create_role(RoleName="ItamInventory", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    role = iam.create_role(RoleName="ItamInventory", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(
+        RoleName="ItamInventory", PolicyName="read-only", PolicyDocument=json.dumps(READ_ONLY)
     )
+    return str(role["Arn"])
 
 
 def sync(admin: Client, connector_id: str) -> dict[str, Any]:
@@ -89,7 +104,7 @@ def test_an_aws_connector_syncs_the_tenants_resources_into_the_register(local_st
     assert created.body["external_id"].startswith(f"itam-{tenant}-")
     inventory_role(session, local_stack.moto_url, created.body["external_id"])
     run = sync(admin, created.body["id"])
-    assert run["status"] == "succeeded", run
+    assert run["status"] == "succeeded", json.dumps(run)
     assert run["counts"]["created"] == run["counts"]["seen"] == 2
     assets = admin.get("/v1/assets", params={"kind": "cloud"}).body["items"]
     by_key = {a["discovery"]["external_key"]: a for a in assets}
