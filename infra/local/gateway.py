@@ -90,6 +90,7 @@ class Response:
     auth_error: str = ""
     integration_error: str = ""
     preflight: bool = False
+    function_request_id: str | None = None
 
 
 def json_response(
@@ -554,17 +555,26 @@ class Gateway:
             return api_error(
                 500, "Internal Server Error", integration_error="event exceeds Lambda's 6 MB payload limit"
             )
+        function_request_id = str(uuid.uuid4())
+        response = self._invoke(route, event, request_id, function_request_id)
+        response.function_request_id = function_request_id
+        return response
+
+    def _invoke(
+        self, route: Route, event: dict[str, Any], request_id: str, function_request_id: str
+    ) -> Response:
+        ids = {"correlation_id": request_id, "function_request_id": function_request_id}
         try:
-            result = self.runtimes[route.function_id].invoke(event)
+            result = self.runtimes[route.function_id].invoke(event, function_request_id)
             response = result_to_response(result)
         except (FunctionTimeoutError, IntegrationError) as error:
-            log.error("integration error: %s", error, extra={"correlation_id": request_id})
+            log.error("integration error: %s", error, extra=ids)
             return api_error(500, "Internal Server Error", integration_error=str(error))
         except Exception as error:
             log.error(
                 "handler raised %s",
                 type(error).__name__,
-                extra={"correlation_id": request_id, "traceback": traceback.format_exc()},
+                extra={**ids, "traceback": traceback.format_exc()},
             )
             return api_error(500, "Internal Server Error", integration_error=type(error).__name__)
         if len(response.body) > MAX_LAMBDA_PAYLOAD_BYTES:
@@ -604,14 +614,15 @@ class Gateway:
             "request",
             extra={
                 "correlation_id": request_id,
+                "function_request_id": response.function_request_id,
                 "ip": request.source_ip,
                 "method": request.method,
                 "path": request.raw_path,
-                "routeKey": response.route_key,
+                "route": response.route_key,
                 "status": response.status,
-                "latencyMs": round((time.perf_counter() - started) * 1000, 1),
-                "authError": response.auth_error,
-                "integrationError": response.integration_error,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "auth_error": response.auth_error or None,
+                "integration_error": response.integration_error or None,
             },
         )
         return response
