@@ -1,8 +1,9 @@
 """A local API Gateway HTTP API: template routes, JWT authorizer, payload 2.0 events, in-process handlers.
 
 Deliberate differences from the managed service: a rejected token gets a problem+json body that says
-why (the managed service answers {"message":"Unauthorized"}), and each function runs as a single
-execution environment, so its invocations are serialised.
+why (the managed service answers {"message":"Unauthorized"}), and a function's execution environments
+are imports of its handler module in this process (each with its own logging state, infra.local.logs),
+not processes of their own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.parse import parse_qsl, unquote
 
 from infra.local.iam_rules import calling_function
 from infra.local.jwt_verify import JwtVerifier, TokenError, VerifiedToken, bearer_token
-from infra.local.logs import make_logger_keys_per_thread
+from infra.local.logs import LogState, isolate_environments
 from infra.local.resources import StackResources
 from infra.local.template import (
     ACCOUNT_ID,
@@ -89,6 +90,7 @@ class Response:
     auth_error: str = ""
     integration_error: str = ""
     preflight: bool = False
+    function_request_id: str | None = None
 
 
 def json_response(
@@ -197,6 +199,14 @@ class FunctionTimeoutError(Exception):
     """The handler ran past the function's Timeout."""
 
 
+@dataclass
+class _Environment:
+    """One execution environment: its import of the handler module and its own logging state."""
+
+    handler: Callable[[Any, Any], Any]
+    logs: LogState
+
+
 class FunctionRuntime:
     """One function's execution environments: each imports the handler module afresh and runs one
     event at a time, as on Lambda; concurrent requests get more environments, up to `concurrency`."""
@@ -214,19 +224,17 @@ class FunctionRuntime:
         self.arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
         self.root = root
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
-        self._idle: queue.SimpleQueue[Callable[[Any, Any], Any]] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[_Environment] = queue.SimpleQueue()
         self._created = 0
         self._created_lock = threading.Lock()
-        # Environments share this process: each invocation's logger keys must stay on its thread.
-        make_logger_keys_per_thread()
+        # The environments share this process: each keeps its own logger keys, as a process would.
+        isolate_environments()
 
-    def load(self) -> Callable[[Any, Any], Any]:
+    def load(self) -> None:
         """Start one execution environment (an import of the handler module) and keep it idle."""
-        handler = self._new_environment()
-        self._idle.put(handler)
-        return handler
+        self._idle.put(self._new_environment())
 
-    def _new_environment(self) -> Callable[[Any, Any], Any]:
+    def _new_environment(self) -> _Environment:
         """Import the handler module by file path under a module name unique to this environment."""
         code_root = self.root / self.spec.code_uri
         path = code_root / (self.spec.module_name.replace(".", "/") + ".py")
@@ -242,32 +250,35 @@ class FunctionRuntime:
         if module_spec is None or module_spec.loader is None:
             raise TemplateError(f"{self.spec.logical_id}: cannot import {path}")
         module: ModuleType = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        logs = LogState()
+        # What the module does at import (a Logger's keys appended at init) is this environment's.
+        logs.run(module_spec.loader.exec_module, module)
         handler: Callable[[Any, Any], Any] = getattr(module, self.spec.attribute)
-        return handler
+        return _Environment(handler, logs)
 
-    def invoke(self, event: Mapping[str, Any]) -> Any:
-        """Run the event in an idle environment (or a new one); raise FunctionTimeoutError if it overran."""
+    def invoke(self, event: Mapping[str, Any], request_id: str | None = None) -> Any:
+        """Run the event in an idle environment (or a new one), as Lambda request `request_id` (a new id
+        if None); raise FunctionTimeoutError if it overran."""
         with self._slots:
             try:
-                handler = self._idle.get_nowait()
+                environment = self._idle.get_nowait()
             except queue.Empty:
-                handler = self._new_environment()
+                environment = self._new_environment()
             try:
                 started = time.time()
                 context = LambdaContext(
                     function_name=self.function_name,
                     memory_limit_in_mb=self.spec.memory_mb,
                     invoked_function_arn=self.arn,
-                    aws_request_id=str(uuid.uuid4()),
+                    aws_request_id=request_id or str(uuid.uuid4()),
                     deadline_ms=int((started + self.spec.timeout_s) * 1000),
                     log_group_name=f"/aws/lambda/{self.function_name}",
                 )
                 with calling_function(self.spec.logical_id):
-                    result = handler(dict(event), context)
+                    result = environment.logs.invoke(environment.handler, dict(event), context)
                 elapsed = time.time() - started
             finally:
-                self._idle.put(handler)
+                self._idle.put(environment)
         if elapsed > self.spec.timeout_s:
             raise FunctionTimeoutError(f"Task timed out after {self.spec.timeout_s:.2f} seconds")
         return result
@@ -544,17 +555,26 @@ class Gateway:
             return api_error(
                 500, "Internal Server Error", integration_error="event exceeds Lambda's 6 MB payload limit"
             )
+        function_request_id = str(uuid.uuid4())
+        response = self._invoke(route, event, request_id, function_request_id)
+        response.function_request_id = function_request_id
+        return response
+
+    def _invoke(
+        self, route: Route, event: dict[str, Any], request_id: str, function_request_id: str
+    ) -> Response:
+        ids = {"correlation_id": request_id, "function_request_id": function_request_id}
         try:
-            result = self.runtimes[route.function_id].invoke(event)
+            result = self.runtimes[route.function_id].invoke(event, function_request_id)
             response = result_to_response(result)
         except (FunctionTimeoutError, IntegrationError) as error:
-            log.error("integration error: %s", error, extra={"correlation_id": request_id})
+            log.error("integration error: %s", error, extra=ids)
             return api_error(500, "Internal Server Error", integration_error=str(error))
         except Exception as error:
             log.error(
                 "handler raised %s",
                 type(error).__name__,
-                extra={"correlation_id": request_id, "traceback": traceback.format_exc()},
+                extra={**ids, "traceback": traceback.format_exc()},
             )
             return api_error(500, "Internal Server Error", integration_error=type(error).__name__)
         if len(response.body) > MAX_LAMBDA_PAYLOAD_BYTES:
@@ -594,14 +614,15 @@ class Gateway:
             "request",
             extra={
                 "correlation_id": request_id,
+                "function_request_id": response.function_request_id,
                 "ip": request.source_ip,
                 "method": request.method,
                 "path": request.raw_path,
-                "routeKey": response.route_key,
+                "route": response.route_key,
                 "status": response.status,
-                "latencyMs": round((time.perf_counter() - started) * 1000, 1),
-                "authError": response.auth_error,
-                "integrationError": response.integration_error,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "auth_error": response.auth_error or None,
+                "integration_error": response.integration_error or None,
             },
         )
         return response

@@ -364,7 +364,7 @@ def placeholder(
         try:
             name = str(res.resolve(props[name_prop]))
         except TemplateError:
-            log.debug("keeping generated name", extra={"logicalId": logical_id})
+            log.debug("keeping generated name", extra={"logical_id": logical_id})
     arn = ctx.arn(service or "local", arn_pattern.format(name))
     ref = arn if type_name == "AWS::Serverless::LayerVersion" else name
     return Created(ref, {"Arn": arn})
@@ -414,7 +414,7 @@ def create_resources(
     for lid in creation_order(template):
         resource = template["Resources"][lid]
         if "Condition" in resource and not stack.resolver().condition(str(resource["Condition"])):
-            log.info("skipped: its condition is false", extra={"logicalId": lid})
+            log.info("skipped: its condition is false", extra={"logical_id": lid})
             continue
         type_name = str(resource.get("Type"))
         props = resource.get("Properties") or {}
@@ -423,11 +423,11 @@ def create_resources(
             created = placeholder(ctx, lid, type_name, props, stack.resolver())
         else:
             created = creator(ctx, lid, stack.resolver().resolve(props))
-            log.info("created", extra={"logicalId": lid, "type": type_name, "ref": created.ref})
+            log.info("created", extra={"logical_id": lid, "type": type_name, "ref": created.ref})
         stack.types[lid] = type_name
         stack.refs[lid] = created.ref
         stack.attributes[lid] = created.attributes
     for lid, bus_name in stack.event_buses.items():
         stack.event_taps[lid] = create_event_tap(ctx, lid, bus_name, stack.stack_name)
-        log.info("event tap", extra={"logicalId": lid, "queueUrl": stack.event_taps[lid]})
+        log.info("event tap", extra={"logical_id": lid, "queue_url": stack.event_taps[lid]})
     return stack

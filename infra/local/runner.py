@@ -314,10 +314,12 @@ def failed_message_ids(result: Any, message_ids: list[str]) -> set[str]:
 
 @dataclass
 class BatchOutcome:
-    """What one delivery did: the event, the handler's result or error, and what became of each record."""
+    """What one delivery did: the event, the Lambda request id it ran as, the handler's result or error,
+    and what became of each record."""
 
     source: QueueSource
     event: dict[str, Any]
+    function_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     result: Any = None
     error: str | None = None
     failed: list[str] = field(default_factory=list)
@@ -458,7 +460,9 @@ class Runner:
         outcome = BatchOutcome(source, sqs_event(messages, source.queue.arn, self.region))
         ids = [m["MessageId"] for m in messages]
         try:
-            outcome.result = self.runtimes[source.function_id].invoke(outcome.event)
+            outcome.result = self.runtimes[source.function_id].invoke(
+                outcome.event, outcome.function_request_id
+            )
             failed = failed_message_ids(outcome.result, ids) if source.report_batch_item_failures else set()
         except BatchResponseError as error:
             outcome.error = f"invalid batch response: {error}"
@@ -471,6 +475,7 @@ class Runner:
                 type(error).__name__,
                 extra={
                     "function": source.function_id,
+                    "function_request_id": outcome.function_request_id,
                     "queue": source.queue.name,
                     "traceback": traceback.format_exc(),
                 },
@@ -484,12 +489,13 @@ class Runner:
             "batch delivered",
             extra={
                 "function": source.function_id,
+                "function_request_id": outcome.function_request_id,
                 "event": source.event_name,
                 "queue": source.queue.name,
-                "records": len(ids),
-                "failedIds": outcome.failed,
+                "message_ids": ids,
+                "failed_ids": outcome.failed,
                 "error": outcome.error,
-                "latencyMs": round((time.perf_counter() - started) * 1000, 1),
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
         return outcome
@@ -575,23 +581,20 @@ class Runner:
         """
         source = self.schedule(function_id, event_name)
         event = schedule_event(source, region=self.region)
+        ids = {"function": function_id, "function_request_id": str(uuid.uuid4()), "event": event_name}
         started = time.perf_counter()
         try:
-            result = self.runtimes[function_id].invoke(event)
+            result = self.runtimes[function_id].invoke(event, ids["function_request_id"])
         except Exception as error:
             log.error(
                 "schedule handler raised %s",
                 type(error).__name__,
-                extra={"function": function_id, "event": event_name, "traceback": traceback.format_exc()},
+                extra={**ids, "traceback": traceback.format_exc()},
             )
             raise
         log.info(
             "schedule fired",
-            extra={
-                "function": function_id,
-                "event": event_name,
-                "latencyMs": round((time.perf_counter() - started) * 1000, 1),
-            },
+            extra={**ids, "latency_ms": round((time.perf_counter() - started) * 1000, 1)},
         )
         return event, result
 

@@ -219,15 +219,19 @@ def test_handler_exception_is_500_with_traceback_in_the_log(
 
 def test_access_log_has_one_line_per_request(echo_stack: EchoStack, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="infra.local.access"):
-        call(echo_stack, "GET", "/v1/health")
+        _, headers, body = call(echo_stack, "GET", "/v1/health")
         call(echo_stack, "GET", "/v1/things", token="bad")
     lines = [r for r in caplog.records if r.name == "infra.local.access"]
-    assert [(r.method, r.path, r.routeKey, r.status) for r in lines] == [
+    assert [(r.method, r.path, r.route, r.status) for r in lines] == [
         ("GET", "/v1/health", "GET /v1/health", 200),
         ("GET", "/v1/things", "ANY /v1/{proxy+}", 401),
     ]
-    assert lines[1].authError == "malformed token"
-    assert all(isinstance(r.latencyMs, float) and r.correlation_id for r in lines)
+    assert (lines[0].auth_error, lines[1].auth_error) == (None, "malformed token")
+    assert all(isinstance(r.latency_ms, float) and r.correlation_id for r in lines)
+    # The request's ids: API Gateway's (the header) and the Lambda request id the handler ran as.
+    assert lines[0].correlation_id == headers["apigw-requestid"]
+    assert lines[0].function_request_id == json.loads(body)["context"]["aws_request_id"]
+    assert lines[1].function_request_id is None, "a rejected token invokes nothing"
 
 
 def test_results_without_status_code_and_binary_results(echo_stack: EchoStack) -> None:

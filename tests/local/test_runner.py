@@ -412,7 +412,7 @@ def test_a_message_that_always_fails_ends_in_the_dead_letter_queue(
         )
     assert moved["MessageId"] == poison
     assert running.counts("JobsQueue") == (0, 0)
-    tries = [r for r in caplog.records if r.getMessage() == "batch delivered" and poison in r.failedIds]
+    tries = [r for r in caplog.records if r.getMessage() == "batch delivered" and poison in r.failed_ids]
     assert len(tries) == 2  # the queue's maxReceiveCount
     assert all(r.levelno == logging.WARNING and r.error.startswith("RuntimeError") for r in tries)
 
