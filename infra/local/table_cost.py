@@ -8,8 +8,8 @@ costs grow with the items a call reads or writes; so do these, with the answers 
 
 - a Query on the base table starts from its partition's items, a Query on a global secondary index
   from the items whose index partition key has the asked value (kept in an index maintained on every
-  write, built on the first Query of that index); the emulator's own code then filters, sorts, pages
-  and projects them as before;
+  write from the table's creation on, or built on the first Query of a table restored from a
+  snapshot); the emulator's own code then filters, sorts, pages and projects them as before;
 - a transaction keeps a copy of each item it touches, before it touches it, and a cancelled
   transaction puts exactly those back (new items removed, changed and deleted ones restored):
   all or nothing, as before, at the cost of the items written;
@@ -85,6 +85,10 @@ class IndexItems:
         self._where: dict[Key, list[tuple[str, DynamoType]]] = {}
         for item in _every_item(table):
             self.place(key_of(item), item)
+
+    def knows(self, index_name: str) -> bool:
+        """Whether the index existed when these items were indexed."""
+        return index_name in self._hash_attr
 
     def hash_attribute(self, index_name: str) -> str:
         """The index's (first) partition key attribute."""
@@ -162,6 +166,9 @@ def candidates(table: Table, arguments: dict[str, Any]) -> list[Item] | None:
     if not isinstance(index, GlobalSecondaryIndex):
         return None if hash_key is None else _partition(table, hash_key)
     found = _index_items(table)
+    if not found.knows(index_name):  # an index added since (UpdateTable): index the table again
+        with _indexes_lock:
+            found = _indexes[table] = IndexItems(table)
     value = conditions.get(found.hash_attribute(index_name), hash_key)
     if value is None:
         return None
@@ -270,6 +277,21 @@ def table_key(table: Table, key: dict[str, Any]) -> Key | None:
     if table.range_key_attr not in key:
         return None
     return DynamoType(key[table.hash_key_attr]), DynamoType(key[table.range_key_attr])
+
+
+def _indexed_from_creation(create: Callable[..., Table]) -> Callable[..., Table]:
+    """A new table's index items are kept from its creation on: its first Query on an index does
+    not have to index every item (seconds for a few hundred thousand) first."""
+
+    @functools.wraps(create)
+    def create_table(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Table:
+        table = create(self, *args, **kwargs)
+        with _indexes_lock:
+            _indexes[table] = IndexItems(table)
+        return table
+
+    setattr(create_table, _MARK, True)
+    return create_table
 
 
 def _indexed_update(update: Callable[..., Any]) -> Callable[..., Any]:
@@ -414,5 +436,6 @@ def make_dynamodb_calls_cheap() -> None:
     Table.put_item = _indexed_put(Table.put_item)  # type: ignore[method-assign]
     Table.delete_item = _indexed_delete(Table.delete_item)  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _indexed_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+    DynamoDBBackend.create_table = _indexed_from_creation(DynamoDBBackend.create_table)  # type: ignore[method-assign]
     setattr(transact_write_items, _MARK, True)
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
