@@ -7,21 +7,26 @@ the template. They are written together, as one pickle, to `<state dir>/emulator
 temporary file, fsync, rename: a reader sees the old snapshot or the new one, never half of one).
 
 When. A snapshot is taken every `interval_s` (2 s) if the emulator answered a request that may have
-changed something since the last one, and once more when the stack stops. The periodic snapshot is
-copy-on-write: requests are held for the moment the process forks (milliseconds), the child pickles
-its frozen copy of memory and writes it while the stack goes on serving. A crash therefore loses at
-most the writes of the last interval plus the time one snapshot takes (`last_snapshot_s`, logged).
+changed something since the last one, and once more when the stack stops. A snapshot is copy-on-write:
+requests that may change something share a gate, which the snapshot holds alone for the moment the
+process forks (milliseconds); the child pickles its frozen copy of memory and writes it while the
+stack goes on serving. Reads do not take the gate, so a long poll (ReceiveMessage waiting up to 20 s)
+never holds a snapshot, nor the writes queued behind it. A crash therefore loses at most the writes of
+the last interval plus the time one snapshot takes (`last_snapshot_s`, logged with each snapshot).
 
 Restore. On start, a snapshot written by the same emulator version for the same template and
 parameters is loaded before the emulator serves a request, and the resources are not created again:
 same user pool and keys (tokens issued before still verify), same client, table, queues, secrets.
 A snapshot that cannot be read, or was written for another template or emulator version, is moved
-aside (`emulator.pickle.unusable-<time>`) with a warning, and the stack starts empty.
+aside (`emulator.pickle.unusable-<time>`) with a warning, and the stack starts empty; either all of a
+snapshot is restored or none of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import hashlib
 import importlib
 import io
@@ -43,10 +48,12 @@ import moto
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from moto.core.base_backend import BackendDict
+from moto.sqs.models import Queue as SqsQueue
 
 log = logging.getLogger("infra.local.persistence")
 
 SNAPSHOT_NAME = "emulator.pickle"
+_MARK = "__itam_idle__"
 FORMAT = 1
 DEFAULT_INTERVAL_S = 2.0
 # Actions that change nothing worth keeping (a received message comes back after its visibility
@@ -64,6 +71,8 @@ READ_ONLY_PREFIXES = (
 )
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+# The gate of the running stack's emulator, for the requests that wait inside it (see idle()).
+_gate: Gate | None = None
 _PRIVATE_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
 
 
@@ -77,6 +86,8 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, _LOCK_TYPES):
             return type(obj), ()
+        if isinstance(obj, threading.Condition):  # its waiters are threads of the process that wrote it
+            return threading.Condition, ()
         if isinstance(obj, _PRIVATE_KEYS):
             pem = obj.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -131,18 +142,36 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
+def loads(data: io.BufferedIOBase) -> Any:
+    """A snapshot read back. The collector is off meanwhile: the million objects of 10,000 assets would
+    set off collections that walk all of them, again and again (a third of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(data)  # noqa: S301 - the stack's own file, under .local/
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def restore_backends(saved: Mapping[str, Any]) -> None:
     """Put saved backends in place of the live ones (the live dicts are updated in place: the
-    emulator's modules hold references to them)."""
-    for where, backends in saved.items():
+    emulator's modules hold references to them). All or nothing: every live one is found first."""
+    live = {}
+    for where in saved:
         module_name, _, name = where.partition(":")
-        live = getattr(importlib.import_module(module_name), name)
-        live.clear()
-        live.update(backends)
+        found = getattr(importlib.import_module(module_name), name, None)
+        if not isinstance(found, BackendDict):
+            raise StateError(f"the emulator has no {where}")
+        live[where] = found
+    for where, backends in saved.items():
+        live[where].clear()
+        live[where].update(backends)
 
 
 def forget_state(directory: Path) -> list[Path]:
-    """Remove the kept snapshots (and the unusable ones set aside) from `directory`; what was removed."""
+    """Remove the kept snapshots (the unusable ones set aside and unfinished ones too) from
+    `directory`; what was removed."""
     removed = sorted(directory.glob(f"{SNAPSHOT_NAME}*")) if directory.is_dir() else []
     for path in removed:
         path.unlink()
@@ -155,26 +184,48 @@ class StateError(Exception):
 
 class Gate:
     """Requests to the emulator share it; a snapshot's fork holds it alone (writers first, so that a
-    steady stream of requests cannot keep a snapshot waiting)."""
+    steady stream of requests cannot keep a snapshot waiting). A request that only waits (a long
+    poll) sets it aside meanwhile."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._serving = 0
         self._alone = False
         self._waiting = 0
+        self._held = threading.local()
 
-    @contextlib.contextmanager
-    def request(self) -> Iterator[None]:
+    def _enter(self) -> None:
         with self._changed:
             while self._alone or self._waiting:
                 self._changed.wait()
             self._serving += 1
+
+    def _leave(self) -> None:
+        with self._changed:
+            self._serving -= 1
+            self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        self._enter()
+        self._held.holding = True
         try:
             yield
         finally:
-            with self._changed:
-                self._serving -= 1
-                self._changed.notify_all()
+            self._held.holding = False
+            self._leave()
+
+    @contextlib.contextmanager
+    def set_aside(self) -> Iterator[None]:
+        """While this thread's request only waits, without changing anything, a snapshot may be taken."""
+        if not getattr(self._held, "holding", False):
+            yield
+            return
+        self._leave()
+        try:
+            yield
+        finally:
+            self._enter()
 
     @contextlib.contextmanager
     def alone(self) -> Iterator[None]:
@@ -190,6 +241,30 @@ class Gate:
             with self._changed:
                 self._alone = False
                 self._changed.notify_all()
+
+
+def idle() -> contextlib.AbstractContextManager[None]:
+    """Around a wait inside an emulator request (a long poll, an answer held back): a snapshot need not
+    wait for it, nor hold up the requests queued behind it."""
+    return _gate.set_aside() if _gate is not None else contextlib.nullcontext()
+
+
+def _waiting_idle(wait: Callable[[Any, int], None]) -> Callable[[Any, int], None]:
+    @functools.wraps(wait)
+    def wait_for_messages(queue: Any, timeout: int) -> None:
+        with idle():
+            wait(queue, timeout)
+
+    setattr(wait_for_messages, _MARK, True)
+    return wait_for_messages
+
+
+def make_long_polls_idle() -> None:
+    """SQS ReceiveMessage waiting for messages (WaitTimeSeconds, up to 20 s) waits outside the gate
+    (idempotent)."""
+    wait = SqsQueue.wait_for_messages
+    if not getattr(wait, _MARK, False):
+        SqsQueue.wait_for_messages = _waiting_idle(wait)  # type: ignore[method-assign,assignment]
 
 
 def action_of(environ: dict[str, Any]) -> str | None:
@@ -233,6 +308,7 @@ class Snapshots:
         self.gate = Gate()
         self.extra: Any = None
         self.last_snapshot_s = 0.0
+        self.last_pause_s = 0.0
         self._changed = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -242,7 +318,10 @@ class Snapshots:
         return self.directory / SNAPSHOT_NAME
 
     def wrap(self, app: WsgiApp) -> WsgiApp:
-        """The emulator's WSGI app, holding the gate and noting changes."""
+        """The emulator's WSGI app, holding the gate and noting changes; its long polls wait idle."""
+        global _gate
+        _gate = self.gate
+        make_long_polls_idle()
 
         def gated(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             with self.gate.request():
@@ -254,13 +333,16 @@ class Snapshots:
 
     def restore(self) -> Any:
         """Load the last snapshot into the emulator; its `extra`, or None when starting empty."""
+        for unfinished in self.directory.glob(f"{SNAPSHOT_NAME}.*.tmp"):  # a crash while writing one
+            unfinished.unlink(missing_ok=True)
         if not self.path.is_file():
             return None
         try:
             with self.path.open("rb") as saved:
-                state = pickle.load(saved)  # noqa: S301 - the stack's own file, under .local/
+                state = loads(saved)
             if not isinstance(state, dict) or state.get("identity") != self.identity:
                 raise StateError("it was written for another template, parameters or emulator version")
+            extra = state["extra"]
             restore_backends(state["backends"])
         except Exception as error:
             aside = self.path.with_name(f"{SNAPSHOT_NAME}.unusable-{int(time.time())}")
@@ -271,16 +353,17 @@ class Snapshots:
                 aside,
             )
             return None
-        return state["extra"]
+        return extra
 
     def save_now(self) -> None:
-        """Write a snapshot in this process (at stop: nothing else runs)."""
+        """Write a snapshot in this process, requests held meanwhile (at stop)."""
         started = time.monotonic()
         with self.gate.alone():
             data = dumps(self.identity, self.extra)
             self._changed = False
         write_atomically(self.path, data)
         self.last_snapshot_s = time.monotonic() - started
+        self.last_pause_s = self.last_snapshot_s
 
     def save_in_background(self) -> None:
         """Fork with requests held, let the child write its frozen copy; wait for it."""
@@ -299,11 +382,21 @@ class Snapshots:
                 except BaseException:
                     status = 1
                 os._exit(status)
+        self.last_pause_s = time.monotonic() - started
         _, status = os.waitpid(child, 0)
         self.last_snapshot_s = time.monotonic() - started
         if status != 0:
             self._changed = True
             log.error("a snapshot of the local state failed; it will be tried again")
+            return
+        log.info(
+            "state saved",
+            extra={
+                "seconds": round(self.last_snapshot_s, 3),
+                "paused_ms": round(self.last_pause_s * 1000, 1),
+                "mb": round(self.path.stat().st_size / 2**20, 1),
+            },
+        )
 
     def start(self) -> None:
         """Take snapshots every interval while something changed, until stop()."""
@@ -319,10 +412,14 @@ class Snapshots:
                 except OSError:
                     log.exception("a snapshot of the local state failed")
 
-    def stop(self) -> None:
-        """Stop the periodic snapshots and write the last one."""
+    def stop(self) -> bool:
+        """Stop the periodic snapshots and write the last one, unless the kept one is up to date;
+        whether one was written."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if not self._changed and self.path.is_file():
+            return False
         self.save_now()
+        return True
