@@ -183,7 +183,7 @@ def test_a_snapshot_of_another_emulator_version_is_set_aside(
 def test_a_snapshot_is_restored_whole_or_not_at_all(tmp_path: Path) -> None:
     sqs_backends["123456789012"]["us-east-1"]  # the live emulator holds something
     before = dict(sqs_backends)
-    backends = {"moto.sqs:sqs_backends": {}, "moto.sqs:no_such_backends": {}}
+    backends: dict[str, dict[str, Any]] = {"moto.sqs:sqs_backends": {}, "moto.sqs:no_such_backends": {}}
     Snapshots(tmp_path, "id").path.write_bytes(
         pickle.dumps({"identity": "id", "backends": backends, "extra": 1})
     )
