@@ -64,7 +64,7 @@ def run() -> list[Figure]:
                 raise RuntimeError(f"create failed: {created.status} {created.body}")
             snapshot = next_snapshot(stack)
             stopping = time.monotonic()
-        stop_s = time.monotonic() - stopping  # nothing changed since the last snapshot: none to write
+        stop_s = time.monotonic() - stopping  # with a last snapshot if anything changed since that one
         snapshot_mb = (workdir / "state" / SNAPSHOT_NAME).stat().st_size / 2**20
 
         started = time.monotonic()
