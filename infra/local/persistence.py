@@ -425,7 +425,7 @@ class Snapshots:
             extra={
                 "seconds": round(self.last_snapshot_s, 3),
                 "paused_ms": round(self.last_pause_s * 1000, 1),
-                "mb": round(self.path.stat().st_size / 2**20, 1),
+                "mb": round(self.path.stat().st_size / 2**20, 2),
             },
         )
 
