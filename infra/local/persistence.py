@@ -7,12 +7,13 @@ the template. They are written together, as one pickle, to `<state dir>/emulator
 temporary file, fsync, rename: a reader sees the old snapshot or the new one, never half of one).
 
 When. A snapshot is taken every `interval_s` (2 s) if the emulator answered a request that may have
-changed something since the last one, and once more when the stack stops. A snapshot is copy-on-write:
-requests that may change something share a gate, which the snapshot holds alone for the moment the
-process forks (milliseconds); the child pickles its frozen copy of memory and writes it while the
-stack goes on serving. Reads do not take the gate, so a long poll (ReceiveMessage waiting up to 20 s)
-never holds a snapshot, nor the writes queued behind it. A crash therefore loses at most the writes of
-the last interval plus the time one snapshot takes (`last_snapshot_s`, logged with each snapshot).
+changed something since the last one, and once more when the stack stops if anything changed since.
+A snapshot is copy-on-write: the emulator's requests share a gate, which the snapshot holds alone for
+the moment the process forks (milliseconds); the child pickles its frozen copy of memory and writes
+it while the stack goes on serving. A request that only waits (a ReceiveMessage long poll, up to
+20 s) sets the gate aside meanwhile (`idle()`), so it holds up neither a snapshot nor the requests
+queued behind one. A crash therefore loses at most the writes of the last interval plus the time one
+snapshot takes (`last_snapshot_s`, logged with each snapshot).
 
 Restore. On start, a snapshot written by the same emulator version for the same template and
 parameters is loaded before the emulator serves a request, and the resources are not created again:
