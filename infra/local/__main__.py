@@ -351,8 +351,14 @@ class LocalStack:
         self.services.clear()
         if self.snapshots is not None and self.snapshots.extra is not None:
             try:
-                self.snapshots.stop()
-                log.info("state saved", extra={"to": str(self.snapshots.path)})
+                if self.snapshots.stop():
+                    log.info(
+                        "state saved",
+                        extra={
+                            "to": str(self.snapshots.path),
+                            "seconds": round(self.snapshots.last_snapshot_s, 2),
+                        },
+                    )
             except Exception:
                 log.exception("saving the local state failed")
             self.snapshots = None

@@ -23,6 +23,8 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
 
+from infra.local.persistence import idle
+
 log = logging.getLogger("infra.local")
 
 HANDLERS = ("put_item", "update_item", "delete_item", "transact_write_items")
@@ -68,7 +70,8 @@ class LateAnswers:
             answer = handle(handler)  # applied (a refused write raises, and is answered at once)
             if self._first_time(handler.body):
                 log.warning("holding back a DynamoDB answer", extra={"delay_s": self.delay_s})
-                time.sleep(self.delay_s)  # outside the write lock: the retry is served meanwhile
+                with idle():  # outside the write lock and the snapshots' gate: the retry is served meanwhile
+                    time.sleep(self.delay_s)
             return answer
 
         return answer_late

@@ -15,6 +15,7 @@ from tests.bench import (
     figure,
     intake,
     local_load,
+    local_state,
     overhead,
     round_trips,
     sync,
@@ -31,6 +32,7 @@ BENCHMARKS: list[Callable[[], list[Figure]]] = [
     audit.run,
     sync.run,
     local_load.run,
+    local_state.run,
 ]
 RESULTS = REPO_ROOT / "bench-results.json"
 

@@ -1,21 +1,28 @@
 """The local stack keeps its state across Ctrl-C, crashes and restarts (infra/local/persistence.py):
-users and their tokens, assets, licenses, webhook endpoints and their secrets, queued messages; a
-crash loses at most the last few seconds; `--reset` (make dev-reset) starts empty; a snapshot that
-cannot be used is set aside and the stack starts empty, saying so."""
+users and their tokens, assets, licenses, webhook endpoints and their secrets, queued and in-flight
+messages; a crash loses at most the last few seconds; a long poll does not hold snapshots up;
+`--reset` (make dev-reset) starts empty; a snapshot that cannot be used is set aside and the stack
+starts empty, saying so."""
 
 from __future__ import annotations
 
 import json
+import logging
+import pickle
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from moto.sqs.models import sqs_backends
 
-from infra.local.persistence import SNAPSHOT_NAME
+from infra.local.persistence import SNAPSHOT_NAME, Snapshots
 from infra.local.token import issue_token
 from tests.e2e.http import Client
 from tests.e2e.test_procurement_over_http import signed
+from tests.local.conftest import wait_for
 from tests.support.stack_process import Stack, local_stack
 
 TENANT = "keep"
@@ -44,6 +51,14 @@ def snapshot(workdir: Path) -> Path:
     return workdir / "state" / SNAPSHOT_NAME
 
 
+def saved_at(workdir: Path) -> int:
+    """When the last snapshot was written (0: none yet)."""
+    try:
+        return snapshot(workdir).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 def test_a_restart_keeps_users_tokens_data_secrets_and_queued_messages(tmp_path: Path) -> None:
     with local_stack(tmp_path) as stack:
         token = issue_token(stack.state, TENANT, "admin")
@@ -60,6 +75,8 @@ def test_a_restart_keeps_users_tokens_data_secrets_and_queued_messages(tmp_path:
         status, endpoint = api(stack, token, "POST", "/v1/webhook-endpoints", {"name": "erp"})
         assert status == 201, endpoint
         queue_url = next(iter(stack.state["event_taps"].values()))
+        sqs(stack).send_message(QueueUrl=queue_url, MessageBody="in flight")
+        in_flight = sqs(stack).receive_message(QueueUrl=queue_url, VisibilityTimeout=600)["Messages"][0]
         sqs(stack).send_message(QueueUrl=queue_url, MessageBody="kept message")
         old_urls = (stack.gateway_url, stack.state["moto_url"])
 
@@ -76,8 +93,17 @@ def test_a_restart_keeps_users_tokens_data_secrets_and_queued_messages(tmp_path:
             "POST", endpoint["url_path"], data=body, headers=signed(endpoint["secret"], "m1", body)
         )
         assert reply.status == 202, reply.body
-        messages = sqs(stack).receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+        queue = sqs(stack)
+        messages = queue.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
         assert [m["Body"] for m in messages] == ["kept message"]
+        # The message received before the restart is still in flight, its receipt handle still good.
+        queue.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=in_flight["ReceiptHandle"], VisibilityTimeout=0
+        )
+        again = queue.receive_message(QueueUrl=queue_url, MessageSystemAttributeNames=["All"])["Messages"]
+        assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in again] == [
+            ("in flight", "2")
+        ]
         assert "state restored" in stack.log()
 
 
@@ -93,6 +119,26 @@ def test_a_crash_loses_at_most_the_last_seconds(tmp_path: Path) -> None:
 
     with local_stack(tmp_path) as stack:
         assert api(stack, token, "GET", f"/v1/assets/{asset['id']}")[1]["name"] == "Before the crash"
+
+
+def test_a_long_poll_holds_up_neither_snapshots_nor_writes(tmp_path: Path) -> None:
+    with local_stack(tmp_path, ITAM_STATE_INTERVAL=str(INTERVAL_S)) as stack:
+        token = issue_token(stack.state, TENANT, "admin")
+        wait_for(lambda: saved_at(tmp_path), what="the first snapshot")
+        queue, queue_url = sqs(stack), next(iter(stack.state["event_taps"].values()))
+        poll = threading.Thread(target=lambda: queue.receive_message(QueueUrl=queue_url, WaitTimeSeconds=20))
+        poll.start()
+        time.sleep(1)  # the poll is waiting in the emulator
+        before = saved_at(tmp_path)
+
+        # While the emulator holds the long poll, a write is answered and a snapshot keeps it.
+        status, _ = api(stack, token, "POST", "/v1/assets", {"name": "Not held up", "kind": "hardware"})
+        assert status == 201
+        while saved_at(tmp_path) == before and poll.is_alive():
+            time.sleep(0.1)
+        assert poll.is_alive(), "the snapshot waited for the long poll to end"
+        queue.send_message(QueueUrl=queue_url, MessageBody="end the poll")
+        poll.join()
 
 
 def test_reset_starts_empty(tmp_path: Path) -> None:
@@ -118,3 +164,30 @@ def test_an_unusable_snapshot_is_set_aside_and_the_stack_starts_empty(tmp_path: 
         assert "the saved state cannot be used" in stack.log()
     aside = list(snapshot(tmp_path).parent.glob(f"{SNAPSHOT_NAME}.unusable-*"))
     assert [p.read_bytes() for p in aside] == [b"not a snapshot"]
+
+
+def test_a_snapshot_of_another_emulator_version_is_set_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = Snapshots(tmp_path, identity="written by another moto")
+    kept.path.write_bytes(pickle.dumps({"identity": "written by another moto", "backends": {}, "extra": 1}))
+
+    with caplog.at_level(logging.WARNING, logger="infra.local.persistence"):
+        assert Snapshots(tmp_path, identity="this one").restore() is None
+
+    assert "another template, parameters or emulator version" in caplog.text
+    assert not kept.path.exists()
+    assert len(list(tmp_path.glob(f"{SNAPSHOT_NAME}.unusable-*"))) == 1
+
+
+def test_a_snapshot_is_restored_whole_or_not_at_all(tmp_path: Path) -> None:
+    sqs_backends["123456789012"]["us-east-1"]  # the live emulator holds something
+    before = dict(sqs_backends)
+    backends: dict[str, dict[str, Any]] = {"moto.sqs:sqs_backends": {}, "moto.sqs:no_such_backends": {}}
+    Snapshots(tmp_path, "id").path.write_bytes(
+        pickle.dumps({"identity": "id", "backends": backends, "extra": 1})
+    )
+
+    assert Snapshots(tmp_path, "id").restore() is None
+
+    assert dict(sqs_backends) == before
