@@ -1,7 +1,5 @@
 """The asset register's domain and API models (pydantic v2)."""
 
-from __future__ import annotations
-
 import hashlib
 from datetime import date, datetime
 from decimal import Decimal
@@ -195,7 +193,7 @@ class AssetFields(Strict):
     saas: SaasSeats | None = Field(default=None, description="saas assets: the subscription's seat counts")
 
     @model_validator(mode="after")
-    def _warranty_after_purchase(self) -> AssetFields:
+    def _warranty_after_purchase(self) -> "AssetFields":
         if self.purchase_date and self.warranty_end and self.warranty_end < self.purchase_date:
             raise ValueError("warranty_end is before purchase_date")
         if self.saas is not None and self.kind is not Kind.SAAS:
@@ -236,7 +234,7 @@ class AssetPatch(Strict):
     saas: SaasSeats | None = None
 
     @model_validator(mode="after")
-    def _required_stay_set(self) -> AssetPatch:
+    def _required_stay_set(self) -> "AssetPatch":
         for name in ("name", "kind"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be cleared")
@@ -420,7 +418,7 @@ class MaintenanceCreate(Strict):
     warranty_covered: bool = False
 
     @model_validator(mode="after")
-    def _dates_in_order(self) -> MaintenanceCreate:
+    def _dates_in_order(self) -> "MaintenanceCreate":
         if self.completion_date is not None and self.completion_date < self.start_date:
             raise ValueError("completion_date is before start_date")
         return self

@@ -1,7 +1,5 @@
 """Inventory connectors, their sync runs, the job a run is queued as, and what a connector reports."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum

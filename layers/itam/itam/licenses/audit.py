@@ -1,7 +1,5 @@
 """The license audit: findings from positions and hardware, the report, and the run that stores both."""
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta

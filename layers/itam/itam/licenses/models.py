@@ -1,7 +1,5 @@
 """Software licensing: entitlements, seats, discovered installations, normalization rules, positions."""
 
-from __future__ import annotations
-
 import re
 import unicodedata
 from datetime import date, datetime
@@ -55,7 +53,7 @@ class VersionRange(Strict):
     max: VersionText | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> VersionRange:
+    def _ordered(self) -> "VersionRange":
         if self.min and self.max and version_key(self.max) < version_key(self.min):
             raise ValueError("version_range.max is below version_range.min")
         return self
@@ -97,7 +95,7 @@ class LicenseFields(Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> LicenseFields:
+    def _consistent(self) -> "LicenseFields":
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         if self.core_factor is not None and self.metric is not Metric.PER_CORE:
@@ -131,7 +129,7 @@ class LicensePatch(Strict):
     allow_overallocation: StrictBool | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
-    def _required_stay_set(self) -> LicensePatch:
+    def _required_stay_set(self) -> "LicensePatch":
         for name in ("product", "metric", "quantity", "auto_renew", "allow_overallocation"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be cleared")
@@ -189,7 +187,7 @@ class SeatCreate(Strict):
     note: Note | None = None
 
     @model_validator(mode="after")
-    def _one_assignee(self) -> SeatCreate:
+    def _one_assignee(self) -> "SeatCreate":
         if (self.user is None) == (self.asset_id is None):
             raise ValueError("give exactly one of user and asset_id")
         return self

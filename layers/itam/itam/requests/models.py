@@ -1,7 +1,5 @@
 """Requests, approval policies and their history (pydantic v2)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -53,7 +51,7 @@ class RequestCreate(Strict):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> RequestCreate:
+    def _consistent(self) -> "RequestCreate":
         if self.kind is RequestKind.HARDWARE:
             if self.category is None and self.model is None:
                 raise ValueError("a hardware request names a category, a model or both")
@@ -87,7 +85,7 @@ class StepUpdate(Strict):
     )
 
     @model_validator(mode="after")
-    def _one_approver(self) -> StepUpdate:
+    def _one_approver(self) -> "StepUpdate":
         if (self.role is None) == (self.user is None):
             raise ValueError("a step names exactly one of role and user")
         return self
