@@ -95,6 +95,23 @@ print(json.dumps({"status": result["statusCode"], "calls": calls}), flush=True)
 """
 )
 
+# The floor with the product's botocore data loader (layers/itam/itam/adapters/sessions.py, loaded on
+# its own, without the domain package): what the floor would be if it read botocore's data the way
+# the product does. Informational: the targets are against the floor above.
+LEAN_FLOOR_CHILD = FLOOR_CHILD.replace(
+    """    client = botocore.session.get_session().create_client("dynamodb")""",
+    """    import importlib.util
+    spec = importlib.util.spec_from_file_location("lean_sessions", request["sessions_module"])
+    sessions = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sessions)
+    session = botocore.session.get_session()
+    session.register_component("data_loader", sessions.data_loader(session))
+    client = session.create_client("dynamodb")""",
+)
+if LEAN_FLOOR_CHILD == FLOOR_CHILD:  # the floor's client line changed: the lean floor would be the floor
+    raise RuntimeError("the lean floor no longer differs from the floor")
+SESSIONS_MODULE = REPO_ROOT / "layers/itam/itam/adapters/sessions.py"
+
 
 def _run_child(script: str, request: dict[str, Any]) -> float:
     """Wall time in ms from starting a fresh interpreter running `script` to its answer.
@@ -242,6 +259,10 @@ def run() -> list[Figure]:
             children: dict[str, tuple[str, dict[str, Any]]] = {
                 "baseline": (BASELINE_CHILD, key),
                 "floor": (FLOOR_CHILD, {**key, "event": get_asset_event(asset_id)}),
+                "lean_floor": (
+                    LEAN_FLOOR_CHILD,
+                    {**key, "event": get_asset_event(asset_id), "sessions_module": str(SESSIONS_MODULE)},
+                ),
             }
             for probe in PROBES:
                 children[probe.suffix] = (HANDLER_CHILD, deployed_request(paths[probe.suffix]))
@@ -260,12 +281,22 @@ def run() -> list[Figure]:
         )
         for p in PROBES
     ]
+    lean = [
+        figure(
+            f"cold_start_over_lean_floor_ratio{p.suffix}",
+            paired_ratio(times[p.suffix], times["lean_floor"]),
+            "x",
+        )
+        for p in PROBES
+    ]
     return [
         *figures,
+        *lean,
         figure("cold_start_ratio", paired_ratio(times[""], times["baseline"]), "x"),
         figure("cold_start_floor_ratio", paired_ratio(times["floor"], times["baseline"]), "x"),
         figure("cold_start_handler_ms", ms[""], "ms"),
         *(figure(f"cold_start_handler{p.suffix}_ms", ms[p.suffix], "ms") for p in PROBES[1:]),
         figure("cold_start_baseline_ms", baseline_ms, "ms"),
         figure("cold_start_floor_ms", floor_ms, "ms"),
+        figure("cold_start_lean_floor_ms", ms["lean_floor"], "ms"),
     ]

@@ -1,4 +1,8 @@
-"""Software licensing: entitlements, seats, discovered installations, normalization rules, positions."""
+"""Software licensing: entitlements, seats, discovered installations, normalization rules, positions.
+
+Annotations are evaluated as each class is made (no `from __future__ import annotations`): pydantic
+would otherwise compile every field's annotation from a string, a sixth of the models' share of a cold start.
+"""
 
 import re
 import unicodedata

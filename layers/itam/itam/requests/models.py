@@ -1,4 +1,8 @@
-"""Requests, approval policies and their history (pydantic v2)."""
+"""Requests, approval policies and their history (pydantic v2).
+
+Annotations are evaluated as each class is made (no `from __future__ import annotations`): pydantic
+would otherwise compile every field's annotation from a string, a sixth of the models' share of a cold start.
+"""
 
 from datetime import datetime
 from enum import StrEnum
