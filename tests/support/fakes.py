@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -12,11 +13,12 @@ from itam.assets.models import (
     AssetFilter,
     Assignment,
     AssignmentReturn,
+    DepreciationProfile,
     HistoryEvent,
     Maintenance,
     ReleaseRecord,
 )
-from itam.assets.ports import AssetRecord, AssetRepository
+from itam.assets.ports import AssetRecord, AssetRepository, DepreciationProfiles
 from itam.errors import KeyAlreadyUsed, StaleVersion, WriteConflict
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
@@ -205,6 +207,38 @@ def save_versioned(
     if stale:
         raise StaleVersion()
     store[key] = item
+
+
+class FakeDepreciationProfiles:
+    """Profiles per tenant and folded category, listed in folded-category order."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[tuple[str, str], DepreciationProfile] = {}
+
+    @staticmethod
+    def _key(ctx: TenantContext, category: str) -> tuple[str, str]:
+        return ctx.tenant_id, unicodedata.normalize("NFKC", category).strip().casefold()
+
+    def get_profile(self, ctx: TenantContext, category: str) -> DepreciationProfile | None:
+        return self.profiles.get(self._key(ctx, category))
+
+    def put_profile(
+        self, ctx: TenantContext, profile: DepreciationProfile, expected_version: int | None
+    ) -> None:
+        save_versioned(self.profiles, self._key(ctx, profile.category), profile, expected_version)
+
+    def delete_profile(self, ctx: TenantContext, category: str, expected_version: int) -> None:
+        stored = self.profiles.get(self._key(ctx, category))
+        if stored is None or stored.version != expected_version:
+            raise StaleVersion()
+        del self.profiles[self._key(ctx, category)]
+
+    def list_profiles(self, ctx: TenantContext, page: PageRequest) -> Page[DepreciationProfile]:
+        mine = sorted((k[1], p) for k, p in self.profiles.items() if k[0] == ctx.tenant_id)
+        return Page(items=[p for _, p in mine[: page.limit]])  # one page, as the other fakes
+
+
+_profiles: DepreciationProfiles = FakeDepreciationProfiles()
 
 
 class RecordingQueue:

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 # In the order the OpenAPI document lists their paths.
 CONTEXTS: dict[str, tuple[str, ...]] = {
     "meta": ("meta",),
-    "assets": ("assets",),
+    "assets": ("assets", "depreciation_profiles"),
     "licenses": ("licenses", "installations", "normalization_rules", "compliance", "audits"),
     "procurement": ("webhook_endpoints",),
     "inventory": ("connectors",),

@@ -1,15 +1,18 @@
 """The asset register: assets, their lifecycle, check-out and check-in, maintenance and history."""
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from itam.assets.books import Books
 from itam.assets.models import (
     TAG_KEY,
     Asset,
     AssetCreate,
+    AssetDepreciation,
     AssetFilter,
     AssetPage,
     AssetPatch,
@@ -26,6 +29,7 @@ from itam.assets.models import (
     TransitionedAsset,
     TransitionRequest,
 )
+from itam.bootstrap import books
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response, versioned_response
@@ -33,6 +37,7 @@ from routes.common import WRITE_ERRORS, Assets, Caller, Cursor, IdempotencyKey, 
 
 PREFIX = "/v1/assets"
 router = Router()
+BooksService = Annotated[Books, Depends(books)]
 
 
 @router.post("/", tags=["assets"], responses=responses(Asset, 409, 422, status=201))
@@ -86,6 +91,21 @@ def handle_list_assets(
 @router.get("/<asset_id>", tags=["assets"], responses=responses(Asset, 404))
 def handle_get_asset(asset_id: str, ctx: Caller, assets: Assets) -> Response[Asset]:
     return versioned_response(assets.get_asset(ctx, asset_id), PREFIX)
+
+
+@router.get(
+    "/<asset_id>/depreciation", tags=["depreciation"], responses=responses(AssetDepreciation, 404, 409, 422)
+)
+def handle_get_depreciation(
+    asset_id: str,
+    ctx: Caller,
+    books: BooksService,
+    period: Annotated[Literal["year", "month"], Query(description="Schedule by year or by month")] = "year",
+    as_of: Annotated[
+        date | None, Query(description="Book value as of this day (YYYY-MM-DD); today by default")
+    ] = None,
+) -> Response[AssetDepreciation]:
+    return json_response(books.asset_depreciation(ctx, asset_id, period, as_of))
 
 
 @router.patch("/<asset_id>", tags=["assets"], responses=responses(Asset, *WRITE_ERRORS, 428))

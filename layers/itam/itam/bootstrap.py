@@ -14,6 +14,7 @@ from itam.tenancy import TenantContext
 
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.adapters.inventory_store import DynamoInventoryRepository
+    from itam.assets.books import Books
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.ports import SecretStore
@@ -38,7 +39,19 @@ def asset_service() -> AssetService:
         connector_ids=_connector_ids,
         holdings=_asset_holdings,
         publisher=publisher,
+        books=books,
     )
+
+
+@lru_cache(maxsize=1)
+def books() -> Books:
+    """Depreciation profiles and book values, on the asset repository's table and tenant scoping."""
+    from itam.adapters import models_for_tenant
+    from itam.adapters.books_store import DynamoDepreciationProfiles
+    from itam.assets.books import Books
+
+    settings = load_settings()
+    return Books(asset_repository(settings), DynamoDepreciationProfiles(models_for_tenant(settings)))
 
 
 @lru_cache(maxsize=1)

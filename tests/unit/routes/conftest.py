@@ -9,13 +9,20 @@ from typing import Any
 import pytest
 
 from itam import bootstrap
+from itam.assets.books import Books
 from itam.assets.service import AssetService
 from itam.inventory.service import ConnectorService
 from itam.licenses.service import LicenseService
 from itam.procurement.service import EndpointService
 from itam.requests.service import RequestService
 from tests.support.events import claims_for, http_event
-from tests.support.fakes import FakeAssetRepository, FixedClock, RecordingQueue, SequentialIds
+from tests.support.fakes import (
+    FakeAssetRepository,
+    FakeDepreciationProfiles,
+    FixedClock,
+    RecordingQueue,
+    SequentialIds,
+)
 from tests.support.inventory_fakes import FakeInventoryRepository, accept_settings
 from tests.support.lambda_api import Reply, invoke
 from tests.support.license_fakes import FakeLicenseRepository
@@ -44,6 +51,8 @@ class Services:
             *((t, f"{t}-{u}", f"{u}@{t}.example.com") for t in ("acme", "globex") for u in PEOPLE)
         )
         self.asset_events = FakePublisher()
+        self.profiles = FakeDepreciationProfiles()
+        self.books = Books(self.asset_repo, self.profiles, clock)
         self.assets = AssetService(
             self.asset_repo,
             clock,
@@ -52,6 +61,7 @@ class Services:
             connector_ids=self.inventory_repo.connector_ids,
             holdings=lambda: self.licenses.holdings,
             publisher=self.asset_events,
+            books=lambda: self.books,
         )
         self.licenses = LicenseService(
             lambda ctx: self.license_repo, self.asset_repo, self.audit_queue, clock, ids
@@ -89,6 +99,7 @@ def services() -> Iterator[Services]:
     app.dependency_overrides.update(
         {
             bootstrap.asset_service: lambda: built.assets,
+            bootstrap.books: lambda: built.books,
             bootstrap.license_service: lambda: built.licenses,
             bootstrap.endpoint_service: lambda: built.endpoints,
             bootstrap.connector_service: lambda: built.connectors,

@@ -15,6 +15,7 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`; the table's o
     release      PK T#<t>#ASSET#<id>               SK RELEASE    GSI1 T#<t>#RELEASES / <id>
                  (the release of what the asset held when it left service: pending, or done lately;
                  a done one expires through the table's TTL)
+    depreciation PK T#<t>#DEPRECIATION             SK PROFILE#<category, folded>   (a profile per category)
 
 Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
     GSI1 T#<t>#ASSETS, GSI2 ...#kind#<kind>, GSI3 ...#status#<s>, GSI4 ...#category#<c>,
@@ -352,6 +353,16 @@ def request_listing_pk(ctx: TenantContext, name: str | None = None, value: str |
 def policy_pk(ctx: TenantContext) -> str:
     """The partition of the approval policy and its history."""
     return f"{ctx.key_prefix}APPROVAL_POLICY"
+
+
+def depreciation_pk(ctx: TenantContext) -> str:
+    """The partition of the tenant's depreciation profiles (SK PROFILE#<category, folded>)."""
+    return f"{ctx.key_prefix}DEPRECIATION"
+
+
+def profile_sk(category: str) -> str:
+    """A depreciation profile's sort key: "Laptops" and "laptops " are one category."""
+    return f"PROFILE#{unique_form(category)}"
 
 
 def connector_pk(ctx: TenantContext, connector_id: str) -> str:

@@ -31,3 +31,15 @@ class KindHoldsInstallations(Conflict):
             f"{kind} assets: remove them, or retire the asset, before changing its kind"
         )
         self.count = count
+
+
+class ProfileNotFound(NotFound):
+    def __init__(self, category: str) -> None:
+        super().__init__(f"no depreciation profile for category {category!r}")
+
+
+class DepreciationUnavailable(Conflict):
+    """The asset's depreciation cannot be computed from what the register knows (the reason says what
+    is missing)."""
+
+    slug = "depreciation-unavailable"

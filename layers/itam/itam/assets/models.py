@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
+from itam.assets.depreciation import Method as DepreciationMethod
 from itam.etags import etag_of
 
 # Fields the server owns, which a PATCH may not set (status and assigned_to may be given at creation;
@@ -154,10 +155,66 @@ class Money(Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 
 
+SIGNED_AMOUNT_SCHEMA = {"type": "string", "pattern": r"^-?[0-9]{1,10}(\.[0-9]{1,4})?$"}
+
+
+class SignedMoney(Model):
+    """An amount that may be negative (a loss), with its currency: answers only."""
+
+    amount: Annotated[Decimal, WithJsonSchema(SIGNED_AMOUNT_SCHEMA)]
+    currency: str
+
+
 class Disposal(Strict):
     method: DisposalMethod
     date: Day
     notes: Note | None = None
+    proceeds: Money | None = Field(
+        default=None, description="What the disposal brought in (a sale, a trade-in)"
+    )
+
+
+class DisposalRecord(Disposal):
+    """A disposal as stored: what was given, and its value on the disposal date (server-set)."""
+
+    book_value: Money | None = Field(
+        default=None, description="The asset's book value on the disposal date (its depreciation's)"
+    )
+    gain_or_loss: SignedMoney | None = Field(
+        default=None, description="proceeds - book_value (no proceeds count as 0); negative is a loss"
+    )
+    unvalued_reason: str | None = Field(
+        default=None, description="Why book_value and gain_or_loss are null, when they are"
+    )
+
+
+class DepreciationStart(StrEnum):
+    IN_SERVICE = "in_service"
+    PURCHASE = "purchase"
+
+
+Rate = Annotated[Decimal, Field(gt=0, le=1, max_digits=5, decimal_places=4)]
+
+
+class DepreciationTerms(Strict):
+    """How an asset depreciates: a category's profile, or an asset's own (which wins)."""
+
+    method: DepreciationMethod
+    useful_life_months: Annotated[StrictInt, Field(ge=1, le=1200)]
+    salvage_value: Money | None = Field(default=None, description="Left after the life; none is 0")
+    rate: Rate | None = Field(default=None, description="declining_balance only: the yearly rate, e.g. 0.3")
+    start: DepreciationStart = Field(
+        default=DepreciationStart.IN_SERVICE,
+        description="in_service: the asset's in_service_date (its first deployment); purchase: purchase_date",
+    )
+
+    @model_validator(mode="after")
+    def _rate_for_declining_balance(self) -> "DepreciationTerms":
+        if self.method is DepreciationMethod.DECLINING_BALANCE and self.rate is None:
+            raise ValueError("declining_balance needs a rate")
+        if self.method is not DepreciationMethod.DECLINING_BALANCE and self.rate is not None:
+            raise ValueError("rate is for declining_balance only")
+        return self
 
 
 class SaasSeats(Strict):
@@ -188,9 +245,15 @@ class AssetFields(Strict):
     assigned_to: ShortText | None = None
     cost: Money | None = None
     purchase_date: Day | None = None
+    in_service_date: Day | None = Field(
+        default=None, description="When it went into service: set by its first deployment unless given"
+    )
     warranty_end: Day | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
+    depreciation: DepreciationTerms | None = Field(
+        default=None, description="Its own depreciation terms, instead of its category's profile"
+    )
     tags: Annotated[dict[TagKey, TagValue], KEYED] = Field(default_factory=dict)
     custom_fields: Annotated[dict[FieldKey, CustomValue], KEYED] = Field(default_factory=dict)
     notes: Note | None = None
@@ -229,9 +292,11 @@ class AssetPatch(Strict):
     location: ShortText | None = None
     cost: Money | None = None
     purchase_date: Day | None = None
+    in_service_date: Day | None = None
     warranty_end: Day | None = None
     vendor: ShortText | None = None
     po_number: ShortText | None = None
+    depreciation: DepreciationTerms | None = None
     tags: Annotated[dict[TagKey, TagValue | None], KEYED] | None = None
     custom_fields: Annotated[dict[FieldKey, CustomValue | None], KEYED] | None = None
     notes: Note | None = None
@@ -285,7 +350,7 @@ class Asset(AssetFields):
     updated_by: str
     assignment_id: str | None = None
     expected_return: date | None = None
-    disposal: Disposal | None = None
+    disposal: DisposalRecord | None = None
     discovery: Discovery | None = Field(
         default=None, description="Set on assets an inventory connector keeps (read-only)"
     )
@@ -527,3 +592,55 @@ class MaintenancePage(Model):
 class AssignmentPage(Model):
     items: list[Assignment]
     next_cursor: str | None = None
+
+
+# ---------------------------------------------------------------------- depreciation
+
+
+class DepreciationProfile(DepreciationTerms):
+    """A category's depreciation terms, as stored and returned (PUT /v1/depreciation-profiles/{category})."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.version)
+
+
+class DepreciationProfilePage(Model):
+    items: list[DepreciationProfile]
+    next_cursor: str | None = None
+
+
+class DepreciationPeriod(Model):
+    number: int
+    start: date
+    end: date
+    depreciation: Money
+    accumulated: Money
+    book_value: Money = Field(description="At the end of the period")
+
+
+class AssetDepreciation(Model):
+    """GET /v1/assets/{id}/depreciation: the schedule, and the book value as of a date."""
+
+    asset_id: str
+    source: Literal["asset", "category"] = Field(
+        description="asset: the asset's own terms; category: its category's profile"
+    )
+    category: str | None = None
+    terms: DepreciationTerms
+    start_date: date
+    end_date: date = Field(description="The last day of the useful life")
+    cost: Money
+    salvage_value: Money
+    period: Literal["year", "month"]
+    as_of: date
+    accumulated: Money = Field(description="Depreciation of the months ended on or before as_of")
+    book_value: Money = Field(description="cost - accumulated, as of as_of")
+    periods: list[DepreciationPeriod]

@@ -10,6 +10,7 @@ from itam.assets.models import (
     AssetFilter,
     Assignment,
     AssignmentReturn,
+    DepreciationProfile,
     EndReason,
     HistoryEvent,
     Holdings,
@@ -75,6 +76,26 @@ class AssetRepository(Protocol):
 
     def assignments(self, ctx: TenantContext, asset_id: str, page: PageRequest) -> Page[Assignment]:
         """The asset's check-outs, oldest first."""
+
+
+class DepreciationProfiles(Protocol):
+    """Persistence of the tenant's depreciation profiles, one per category (categories compared
+    Unicode-normalised and case-folded: "Laptops" and "laptops " share one)."""
+
+    def get_profile(self, ctx: TenantContext, category: str) -> DepreciationProfile | None:
+        """The category's profile (read strongly consistent), or None."""
+
+    def put_profile(
+        self, ctx: TenantContext, profile: DepreciationProfile, expected_version: int | None
+    ) -> None:
+        """Create the profile (expected_version None) or replace it if `expected_version` is still
+        stored; StaleVersion otherwise."""
+
+    def delete_profile(self, ctx: TenantContext, category: str, expected_version: int) -> None:
+        """Remove the profile if `expected_version` is still stored; StaleVersion otherwise."""
+
+    def list_profiles(self, ctx: TenantContext, page: PageRequest) -> Page[DepreciationProfile]:
+        """One page of the tenant's profiles, by category (one Query)."""
 
 
 class AssetHoldings(Protocol):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from itam.assets.models import (
     CheckinRequest,
     CheckoutRequest,
     Discovery,
+    DisposalRecord,
     FieldChange,
     HistoryEvent,
     Holdings,
@@ -58,6 +59,9 @@ from itam.pagination import Page, PageRequest
 from itam.ports import Clock, EventPublisher, IdGenerator
 from itam.retry import back_off
 from itam.tenancy import Permission, TenantContext
+
+if TYPE_CHECKING:  # built by the first disposal
+    from itam.assets.books import Books
 
 # Bookkeeping fields: the history event itself carries the asset id, version, time and actor.
 _NOT_DIFFED = frozenset({"id", "version", "created_at", "created_by", "updated_at", "updated_by"})
@@ -100,10 +104,13 @@ class AssetService:
         connector_ids: Callable[[TenantContext], Iterable[str]] | None = None,
         holdings: Callable[[], AssetHoldings] | None = None,
         publisher: EventPublisher | None = None,
+        books: Callable[[], Books] | None = None,
     ) -> None:
         """`holdings` gives licensing's side of an asset (built on first use: only a move out of
-        service or a change of kind needs it); `publisher` takes the `asset.transitioned` events."""
+        service or a change of kind needs it); `publisher` takes the `asset.transitioned` events;
+        `books` values a disposal against the asset's book value (built by the first disposal)."""
         self._repo = repository
+        self._books = books
         self._connector_ids = connector_ids or (lambda ctx: ())
         self._holdings = holdings
         self._publisher = publisher
@@ -199,6 +206,7 @@ class AssetService:
             created_by=ctx.user_id,
             updated_by=ctx.user_id,
         )
+        asset = in_service(asset, now)
         records: list[AssetRecord] = []
         if asset.assigned_to is not None:
             assignment = self._open_assignment(ctx, asset, asset.assigned_to, asset.location, None, None, now)
@@ -264,7 +272,11 @@ class AssetService:
                 )
             update: dict[str, Any] = {"status": request.to}
             if request.disposal is not None:
-                update["disposal"] = request.disposal
+                update["disposal"] = (
+                    self._books().disposal_record(ctx, asset, request.disposal)
+                    if self._books is not None
+                    else DisposalRecord(**request.disposal.model_dump())
+                )
             return _Change(asset.model_copy(update=update), "transitioned", request.reason)
 
         change = self._mutate(ctx, asset_id, if_match, apply)
@@ -398,6 +410,7 @@ class AssetService:
             updated_by=ctx.user_id,
             discovery=discovery,
         )
+        asset = in_service(asset, now)
         return asset, self._event(ctx, asset, "created", diff(None, asset), now, reason)
 
     def reconcile_asset(
@@ -445,6 +458,7 @@ class AssetService:
                 raise PreconditionFailed()
             now = self._clock.now()
             change = apply(previous, now)
+            change.asset = in_service(change.asset, now, previous)
             changes = diff(previous, change.asset)
             if change.type in _SILENT_WHEN_UNCHANGED and not changes:
                 change.asset = previous  # nothing to write: the version and ETag stay
@@ -631,3 +645,12 @@ def diff(before: Asset | None, after: Asset) -> list[FieldChange]:
 def _same(a: Any, b: Any) -> bool:
     """Equal as JSON: 1, 1.0 and true are three different values of a custom field."""
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def in_service(asset: Asset, now: datetime, previous: Asset | None = None) -> Asset:
+    """An asset deployed (created so, or moved there from `previous`) without an in-service date gets
+    today's: its first deployment."""
+    moved = previous is None or previous.status is not Status.DEPLOYED
+    if moved and asset.status is Status.DEPLOYED and asset.in_service_date is None:
+        return asset.model_copy(update={"in_service_date": now.date()})
+    return asset
