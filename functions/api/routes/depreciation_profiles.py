@@ -11,7 +11,7 @@ from itam.assets.models import DepreciationProfile, DepreciationProfilePage, Dep
 from itam.bootstrap import books
 from itam.errors import InvalidInput
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
-from itam.web.openapi import responses
+from itam.web.openapi import DESCRIPTIONS, responses
 from itam.web.responses import JSON, page_response
 from routes.common import Caller, Cursor, IfMatch, Limit, no_content, removed
 
@@ -54,7 +54,7 @@ def handle_get_profile(category: str, ctx: Caller, books: BooksService) -> Respo
 @router.put(
     "/<category>",
     tags=["depreciation"],
-    responses=responses(DepreciationProfile, 412, 422, 428, status=200) | {201: {"description": "Created"}},
+    responses=responses(DepreciationProfile, 412, 422, 428) | responses(DepreciationProfile, status=201),
 )
 def handle_put_profile(
     category: str, terms: DepreciationTerms, ctx: Caller, books: BooksService, if_match: IfMatch = None
@@ -63,7 +63,11 @@ def handle_put_profile(
     return _answer(profile, 201 if created else 200)
 
 
-@router.delete("/<category>", tags=["depreciation"], responses=removed() | {412: {"description": "Stale"}})
+@router.delete(
+    "/<category>",
+    tags=["depreciation"],
+    responses=removed() | {code: {"description": DESCRIPTIONS[code]} for code in (412, 422, 428)},
+)
 def handle_delete_profile(
     category: str, ctx: Caller, books: BooksService, if_match: IfMatch = None
 ) -> Response[Any]:
