@@ -19,6 +19,7 @@ CONTEXTS: dict[str, tuple[str, ...]] = {
     "procurement": ("webhook_endpoints",),
     "inventory": ("connectors",),
     "requests": ("asset_requests",),
+    "contracts": ("contracts",),
 }
 
 

@@ -15,6 +15,7 @@ from itam.tenancy import TenantContext
 if TYPE_CHECKING:  # imported when first used: an asset request does not load the licensing code
     from itam.adapters.inventory_store import DynamoInventoryRepository
     from itam.assets.books import Books
+    from itam.contracts.service import ContractService
     from itam.inventory.service import ConnectorService, SyncRunner
     from itam.licenses.service import AuditRunner, LicenseService
     from itam.ports import SecretStore
@@ -226,3 +227,14 @@ def sync_runner() -> SyncRunner:
         publisher,
         settings.connector_secret_prefix,
     )
+
+
+@lru_cache(maxsize=1)
+def contract_service() -> ContractService:
+    """Contracts: their items on the table, covering the tenant's assets and licenses."""
+    from itam.adapters import models_for_tenant
+    from itam.adapters.contract_store import DynamoContractRepository, TenantRegister
+    from itam.contracts.service import ContractService
+
+    models_for = models_for_tenant(load_settings())
+    return ContractService(DynamoContractRepository(models_for), TenantRegister(models_for))

@@ -11,10 +11,12 @@ import pytest
 from itam import bootstrap
 from itam.assets.books import Books
 from itam.assets.service import AssetService
+from itam.contracts.service import ContractService
 from itam.inventory.service import ConnectorService
 from itam.licenses.service import LicenseService
 from itam.procurement.service import EndpointService
 from itam.requests.service import RequestService
+from tests.support.contract_fakes import FakeContractRepository, FakeRegister
 from tests.support.events import claims_for, http_event
 from tests.support.fakes import (
     FakeAssetRepository,
@@ -78,6 +80,13 @@ class Services:
             clock,
             ids,
         )
+        self.contract_repo = FakeContractRepository()
+        self.contracts = ContractService(
+            self.contract_repo,
+            FakeRegister(self.asset_repo.assets, self.license_repo.licenses),
+            clock,
+            ids,
+        )
         self.requests = RequestService(
             self.request_repo,
             self.assets,
@@ -104,6 +113,7 @@ def services() -> Iterator[Services]:
             bootstrap.endpoint_service: lambda: built.endpoints,
             bootstrap.connector_service: lambda: built.connectors,
             bootstrap.request_service: lambda: built.requests,
+            bootstrap.contract_service: lambda: built.contracts,
         }
     )
     yield built

@@ -15,6 +15,8 @@ Key layout (every key starts with the tenant prefix `T#<tenant>#`; the table's o
     release      PK T#<t>#ASSET#<id>               SK RELEASE    GSI1 T#<t>#RELEASES / <id>
                  (the release of what the asset held when it left service: pending, or done lately;
                  a done one expires through the table's TTL)
+    cover        PK T#<t>#ASSET#<id> or LICENSE#<id> SK CONTRACT#<contract id>   (what a contract covers)
+    contract     PK T#<t>#CONTRACT#<id>            SK META / HIST#<version>   GSI1 T#<t>#CONTRACTS / <id>
     depreciation PK T#<t>#DEPRECIATION             SK PROFILE#<category, folded>   (a profile per category)
 
 Sparse listing indexes on the asset item (sort key: the time-ordered asset id):
@@ -244,6 +246,15 @@ class ApprovalPolicyItem(Item, discriminator="approval_policy"):
     version = NumberAttribute()
 
 
+class ContractItem(Item, discriminator="contract"):
+    """A contract: its document and the attributes its listing filters on."""
+
+    version = NumberAttribute()
+    type = UnicodeAttribute()
+    vendor_key = UnicodeAttribute()
+    end_date = UnicodeAttribute(null=True)
+
+
 class LinkItem(Item, discriminator="link"):
     """What reconciliation keeps of one external resource: the start of its content hash (`h`), its
     consecutive misses (`m`), whether it was retired (`r`), its scope (`s`) and its key (`k`)."""
@@ -365,6 +376,21 @@ def profile_sk(category: str) -> str:
     return f"PROFILE#{unique_form(category)}"
 
 
+def contract_pk(ctx: TenantContext, contract_id: str) -> str:
+    """The partition of a contract and its history."""
+    return f"{ctx.key_prefix}CONTRACT#{contract_id}"
+
+
+def contract_listing_pk(ctx: TenantContext) -> str:
+    """The GSI1 partition of the tenant's contracts."""
+    return f"{ctx.key_prefix}CONTRACTS"
+
+
+def cover_sk(contract_id: str) -> str:
+    """The key, in a covered asset's or license's partition, that says which contract covers it."""
+    return f"CONTRACT#{contract_id}"
+
+
 def connector_pk(ctx: TenantContext, connector_id: str) -> str:
     """The partition of a connector, its lease and its links."""
     return f"{ctx.key_prefix}CONN#{connector_id}"
@@ -437,6 +463,7 @@ class TableModels:
     request: type[RequestItem]
     policy: type[ApprovalPolicyItem]
     link: type[LinkItem]
+    contract: type[ContractItem]
     # PynamoDB binds a copy of each index to the model class: query through those copies.
     indexes: dict[str, GlobalSecondaryIndex[Item]]
     connection: Connection
@@ -500,6 +527,7 @@ def table_models(
         request=_bind(RequestItem, item),
         policy=_bind(ApprovalPolicyItem, item),
         link=_bind(LinkItem, item),
+        contract=_bind(ContractItem, item),
         indexes={index.Meta.index_name: index for index in indexes},
         connection=connection,
     )

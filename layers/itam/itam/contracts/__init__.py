@@ -1,0 +1,1 @@
+"""Contracts: support, maintenance, leases, warranties, SLAs, services and subscriptions."""
