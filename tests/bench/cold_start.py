@@ -181,7 +181,9 @@ PROBES = (
         },
     ),
     Probe("_requests", "/v1/requests", {"kind": "hardware", "category": "laptop", "justification": "a hire"}),
-    Probe("_contracts", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}),
+    Probe(
+        "_contracts", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}
+    ),
 )
 
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from itam.adapters.cost_sources import contract_facts, license_facts
+from itam.assets.ports import CostSources
+from itam.assets.tco import ContractFacts, LicenseFacts
 from itam.contracts.models import Contract, ContractFilter, ContractHistoryEvent
 from itam.contracts.ports import ContractRepository, Register
 from itam.idempotency import IdempotencyClaim
+from itam.licenses.ports import LicenseRepository
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
 from tests.support.fakes import IdempotencyKeys, save_versioned
+from tests.support.license_fakes import FakeLicenseRepository
 
 
 class FakeContractRepository(IdempotencyKeys):
@@ -71,3 +76,23 @@ class FakeRegister:
 
 _repository: ContractRepository = FakeContractRepository()
 _register: Register = FakeRegister({}, {})
+
+
+class FakeCostSources:
+    """The cost sources on the contract and license fakes, through the adapter's own conversions."""
+
+    def __init__(self, contracts: FakeContractRepository, licenses: LicenseRepository) -> None:
+        self._contracts = contracts
+        self._licenses = licenses
+
+    def contracts_covering(self, ctx: TenantContext, asset_id: str) -> list[ContractFacts]:
+        return contract_facts(self._contracts.covering(ctx, asset_id))
+
+    def license_holdings(self, ctx: TenantContext, asset_id: str) -> list[LicenseFacts]:
+        repo = self._licenses
+        return license_facts(
+            repo.all_licenses(ctx), repo.asset_seats(ctx, asset_id), repo.asset_installations(ctx, asset_id)
+        )
+
+
+_costs: CostSources = FakeCostSources(FakeContractRepository(), FakeLicenseRepository())

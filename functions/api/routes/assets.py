@@ -16,6 +16,7 @@ from itam.assets.models import (
     AssetFilter,
     AssetPage,
     AssetPatch,
+    AssetTco,
     AssignmentPage,
     CheckinRequest,
     CheckoutRequest,
@@ -106,6 +107,21 @@ def handle_get_depreciation(
     ] = None,
 ) -> Response[AssetDepreciation]:
     return json_response(books.asset_depreciation(ctx, asset_id, period, as_of))
+
+
+@router.get("/<asset_id>/tco", tags=["depreciation"], responses=responses(AssetTco, 404, 422))
+def handle_get_tco(
+    asset_id: str,
+    ctx: Caller,
+    books: BooksService,
+    start: Annotated[
+        date | None, Query(alias="from", description="First day (YYYY-MM-DD); the purchase date by default")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last day (YYYY-MM-DD); today by default")
+    ] = None,
+) -> Response[AssetTco]:
+    return json_response(books.asset_tco(ctx, asset_id, start, end))
 
 
 @router.patch("/<asset_id>", tags=["assets"], responses=responses(Asset, *WRITE_ERRORS, 428))

@@ -46,13 +46,20 @@ def asset_service() -> AssetService:
 
 @lru_cache(maxsize=1)
 def books() -> Books:
-    """Depreciation profiles and book values, on the asset repository's table and tenant scoping."""
+    """Depreciation profiles, book values and total costs, on the asset repository's table and tenant
+    scoping (the contracts and licensing adapters are loaded with them: only these routes need them)."""
     from itam.adapters import models_for_tenant
     from itam.adapters.books_store import DynamoDepreciationProfiles
+    from itam.adapters.cost_sources import TableCostSources
     from itam.assets.books import Books
 
     settings = load_settings()
-    return Books(asset_repository(settings), DynamoDepreciationProfiles(models_for_tenant(settings)))
+    models_for = models_for_tenant(settings)
+    return Books(
+        asset_repository(settings),
+        DynamoDepreciationProfiles(models_for),
+        costs=TableCostSources(models_for),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from itam.inventory.service import ConnectorService
 from itam.licenses.service import LicenseService
 from itam.procurement.service import EndpointService
 from itam.requests.service import RequestService
-from tests.support.contract_fakes import FakeContractRepository, FakeRegister
+from tests.support.contract_fakes import FakeContractRepository, FakeCostSources, FakeRegister
 from tests.support.events import claims_for, http_event
 from tests.support.fakes import (
     FakeAssetRepository,
@@ -40,7 +40,6 @@ class Services:
     def __init__(self) -> None:
         clock, ids = FixedClock(), SequentialIds()
         self.asset_repo = FakeAssetRepository()
-        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.releases)
         self.inventory_repo = FakeInventoryRepository()
         self.procurement_repo = FakeProcurementRepository()
         self.request_repo = FakeRequestRepository()
@@ -54,7 +53,11 @@ class Services:
         )
         self.asset_events = FakePublisher()
         self.profiles = FakeDepreciationProfiles()
-        self.books = Books(self.asset_repo, self.profiles, clock)
+        self.license_repo = FakeLicenseRepository(self.asset_repo.assets, self.asset_repo.releases)
+        self.contract_repo = FakeContractRepository()
+        self.books = Books(
+            self.asset_repo, self.profiles, clock, FakeCostSources(self.contract_repo, self.license_repo)
+        )
         self.assets = AssetService(
             self.asset_repo,
             clock,
@@ -80,7 +83,6 @@ class Services:
             clock,
             ids,
         )
-        self.contract_repo = FakeContractRepository()
         self.contracts = ContractService(
             self.contract_repo,
             FakeRegister(self.asset_repo.assets, self.license_repo.licenses),

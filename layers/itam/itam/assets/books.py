@@ -1,5 +1,6 @@
-"""The register's books: depreciation profiles per category, an asset's schedule and book value, and
-what a disposal gained or lost against that book value. The arithmetic is itam.assets.depreciation."""
+"""The register's books: depreciation profiles per category, an asset's schedule and book value, what a
+disposal gained or lost against that book value, and an asset's total cost of ownership. The
+arithmetic is itam.assets.depreciation and itam.assets.tco."""
 
 from __future__ import annotations
 
@@ -7,25 +8,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from itam.assets import depreciation
+from itam.assets import depreciation, tco
 from itam.assets.errors import AssetNotFound, DepreciationUnavailable, ProfileNotFound
 from itam.assets.models import (
     Asset,
     AssetDepreciation,
+    AssetTco,
     DepreciationPeriod,
     DepreciationProfile,
     DepreciationStart,
     DepreciationTerms,
     Disposal,
     DisposalRecord,
+    Maintenance,
     Money,
     SignedMoney,
 )
-from itam.assets.ports import AssetRepository, DepreciationProfiles
+from itam.assets.ports import AssetRepository, CostSources, DepreciationProfiles
 from itam.clock import ID_PATTERN, SystemClock
-from itam.errors import PreconditionFailed, PreconditionRequired, StaleVersion
+from itam.errors import InvalidInput, PreconditionFailed, PreconditionRequired, StaleVersion
 from itam.etags import etag_matches
-from itam.pagination import Page, PageRequest
+from itam.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from itam.ports import Clock
 from itam.tenancy import Permission, TenantContext
 
@@ -33,14 +36,20 @@ Period = Literal["year", "month"]
 
 
 class Books:
-    """Depreciation use cases, on the asset repository and the profiles."""
+    """Depreciation and cost use cases, on the asset repository, the profiles and the cost sources."""
 
     def __init__(
-        self, assets: AssetRepository, profiles: DepreciationProfiles, clock: Clock | None = None
+        self,
+        assets: AssetRepository,
+        profiles: DepreciationProfiles,
+        clock: Clock | None = None,
+        costs: CostSources | None = None,
     ) -> None:
+        """`costs`: the contracts and licenses an asset's total cost of ownership includes."""
         self._assets = assets
         self._profiles = profiles
         self._clock = clock or SystemClock()
+        self._costs = costs
 
     # ------------------------------------------------------------------ profiles
     def get_profile(self, ctx: TenantContext, category: str) -> DepreciationProfile:
@@ -112,9 +121,7 @@ class Books:
     ) -> AssetDepreciation:
         """The asset's schedule by year or month and its book value as of `as_of` (today by default)."""
         ctx.require(Permission.READ)
-        asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None
-        if asset is None:
-            raise AssetNotFound(asset_id)
+        asset = self._asset(ctx, asset_id)
         terms, source = self._terms_of(ctx, asset)
         inputs = computable(asset, terms)
         day = as_of or self._clock.now().date()
@@ -149,6 +156,31 @@ class Books:
                 for p in depreciation.schedule(inputs, period)
             ],
         )
+
+    def asset_tco(self, ctx: TenantContext, asset_id: str, start: date | None, end: date | None) -> AssetTco:
+        """The asset's total cost of ownership from `start` (its purchase by default) to `end` (today)."""
+        ctx.require(Permission.READ)
+        asset = self._asset(ctx, asset_id)
+        first, last = tco.default_window(asset, start, end, self._clock.now().date())
+        if first > last:
+            raise InvalidInput("`from` is after `to`", "from")
+        records: list[Maintenance] = []
+        page = PageRequest(MAX_PAGE_SIZE)
+        while True:
+            found = self._assets.maintenance(ctx, asset.id, page)
+            records += found.items
+            if found.next_cursor is None:
+                break
+            page = PageRequest(MAX_PAGE_SIZE, found.next_cursor)
+        contracts = self._costs.contracts_covering(ctx, asset.id) if self._costs is not None else []
+        licenses = self._costs.license_holdings(ctx, asset.id) if self._costs is not None else []
+        return tco.total_cost(asset, records, contracts, licenses, first, last)
+
+    def _asset(self, ctx: TenantContext, asset_id: str) -> Asset:
+        asset = self._assets.get(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else None
+        if asset is None:
+            raise AssetNotFound(asset_id)
+        return asset
 
     def disposal_record(self, ctx: TenantContext, asset: Asset, disposal: Disposal) -> DisposalRecord:
         """The disposal with the asset's book value on its date and the gain or loss against it; when

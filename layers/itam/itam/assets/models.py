@@ -644,3 +644,45 @@ class AssetDepreciation(Model):
     accumulated: Money = Field(description="Depreciation of the months ended on or before as_of")
     book_value: Money = Field(description="cost - accumulated, as of as_of")
     periods: list[DepreciationPeriod]
+
+
+# ---------------------------------------------------------------------- total cost of ownership
+
+CostCategory = Literal["acquisition", "maintenance", "contracts", "licenses"]
+
+
+class CostItem(Model):
+    """One cost behind an asset's TCO."""
+
+    category: CostCategory
+    description: str
+    ref: str | None = Field(
+        default=None, description="The maintenance record, contract, seat or installation"
+    )
+    on: date | None = Field(
+        default=None, description="When it was incurred (a term's first day inside the window)"
+    )
+    until: date | None = Field(default=None, description="A term's last day inside the window")
+    amount: Money
+
+
+class CurrencyTotal(Model):
+    currency: str
+    acquisition: Decimal
+    maintenance: Decimal
+    contracts: Decimal
+    licenses: Decimal
+    total: Decimal
+
+
+class AssetTco(Model):
+    """GET /v1/assets/{id}/tco: the asset's cost over a window, per currency, with its items."""
+
+    asset_id: str
+    start: date = Field(description="The window's first day")
+    end: date = Field(description="The window's last day")
+    totals: list[CurrencyTotal] = Field(description="One per currency: amounts are never converted")
+    items: list[CostItem]
+    unpriced: list[str] = Field(
+        default_factory=list, description="Seats and installations with no unit cost to price them at"
+    )

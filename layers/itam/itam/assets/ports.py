@@ -18,6 +18,7 @@ from itam.assets.models import (
     Released,
     ReleaseRecord,
 )
+from itam.assets.tco import ContractFacts, LicenseFacts
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
@@ -96,6 +97,17 @@ class DepreciationProfiles(Protocol):
 
     def list_profiles(self, ctx: TenantContext, page: PageRequest) -> Page[DepreciationProfile]:
         """One page of the tenant's profiles, by category (one Query)."""
+
+
+class CostSources(Protocol):
+    """What an asset's total cost of ownership needs from other contexts: the contracts covering it,
+    and its license seats and installations with the unit costs they are priced at."""
+
+    def contracts_covering(self, ctx: TenantContext, asset_id: str) -> list[ContractFacts]:
+        """The contracts covering the asset that have a cost."""
+
+    def license_holdings(self, ctx: TenantContext, asset_id: str) -> list[LicenseFacts]:
+        """The seats the asset holds and its counted installations of products it holds no seat of."""
 
 
 class AssetHoldings(Protocol):
