@@ -49,3 +49,45 @@ def test_a_contract_covers_an_asset_and_changes_under_if_match(local_stack: Loca
     assert other.get(path).status == 404
     assert other.post("/v1/contracts", {**body, "asset_ids": [server]}).status == 422
     assert client(local_stack, tenant, "viewer").post("/v1/contracts", body).status == 403
+
+
+def test_an_assets_total_cost_of_ownership_over_http(local_stack: LocalStack) -> None:
+    api = client(local_stack, f"t-{uuid.uuid4().hex[:10]}")
+    eur = {"currency": "EUR"}
+    server = api.post(
+        "/v1/assets",
+        {
+            "name": "Server",
+            "kind": "hardware",
+            "cost": {**eur, "amount": "5000"},
+            "purchase_date": "2026-01-01",
+        },
+    ).body["id"]
+    repair = {"type": "repair", "title": "fan", "start_date": "2026-02-01", "cost": {**eur, "amount": "120"}}
+    assert api.post(f"/v1/assets/{server}/maintenance", repair).status == 201
+    yearly = {
+        "type": "support",
+        "vendor": "Dell",
+        "start_date": "2026-01-01",
+        "end_date": "2026-12-31",
+        "cost": {**eur, "amount": "730", "period": "year"},
+        "asset_ids": [server],
+    }
+    assert api.post("/v1/contracts", yearly).status == 201
+    lic = {
+        "product": "Windows Server",
+        "metric": "per_device",
+        "quantity": 2,
+        "unit_cost": {**eur, "amount": "700"},
+    }
+    license_id = api.post("/v1/licenses", lic).body["id"]
+    assert api.post(f"/v1/licenses/{license_id}/assignments", {"asset_id": server}).status == 201
+
+    reply = api.get(f"/v1/assets/{server}/tco", params={"from": "2026-01-01", "to": "2026-06-30"})
+    assert reply.status == 200, reply.body
+    [total] = reply.body["totals"]
+    # 181 days of a 730-a-year contract; the seat is assigned today, inside the window only if today is.
+    assert (total["acquisition"], total["maintenance"], total["contracts"]) == ("5000.00", "120.00", "362.00")
+    everything = api.get(f"/v1/assets/{server}/tco", params={"to": "2099-12-31"}).body["totals"][0]
+    assert everything["licenses"] == "700.00" and everything["contracts"] == "730.00"
+    assert client(local_stack, f"t-{uuid.uuid4().hex[:10]}").get(f"/v1/assets/{server}/tco").status == 404
