@@ -19,6 +19,8 @@ ASSET_ROUTES: list[tuple[str, str, dict[str, Any] | None, str | None]] = [
     ("POST", "/maintenance", {"type": "repair", "title": "x", "start_date": "2026-11-27"}, None),
     ("GET", "/maintenance", None, None),
     ("GET", "/history", None, None),
+    ("GET", "/depreciation", None, None),
+    ("GET", "/tco", None, None),
 ]
 
 
@@ -108,3 +110,29 @@ def test_role_matrix(api: Api, role: str, reads: bool, writes: bool, history: bo
         assert api.get(base).body == asset
         forbidden = caller.post("/v1/assets", {"name": "y", "kind": "saas"})
         assert forbidden.body["type"] == "/problems/forbidden"
+
+
+def test_another_tenants_contract_and_profile_are_404_and_unchanged(api: Api) -> None:
+    server = api.post("/v1/assets", {"name": "Server", "kind": "hardware"}).body["id"]
+    body = {"type": "support", "vendor": "Dell", "start_date": "2026-01-01", "asset_ids": [server]}
+    contract = api.post("/v1/contracts", body).body
+    terms = {"method": "straight_line", "useful_life_months": 36}
+    profile = api.call("PUT", "/v1/depreciation-profiles/Servers", body=terms)
+    assert profile.status == 201
+    path = f"/v1/contracts/{contract['id']}"
+    for intruder in (api.as_("globex"), api.as_("acme2"), api.as_("acm")):
+        for method, where, sent, etag in (
+            ("GET", path, None, None),
+            ("PATCH", path, {"vendor": "Mallory"}, "*"),
+            ("GET", f"{path}/history", None, None),
+            ("GET", "/v1/depreciation-profiles/Servers", None, None),
+            ("DELETE", "/v1/depreciation-profiles/Servers", None, '"1"'),
+        ):
+            reply = _call(intruder, method, where, sent, etag)
+            assert reply.status == 404, (intruder.claims, method, where, reply.body)
+        assert intruder.get("/v1/contracts", query={"asset_id": server}).body["items"] == []
+        assert intruder.get("/v1/depreciation-profiles").body["items"] == []
+        # A profile of the same name in another tenant is that tenant's own.
+        assert intruder.call("PUT", "/v1/depreciation-profiles/Servers", body=terms).status == 201
+    assert api.get(path).body == contract
+    assert api.get("/v1/depreciation-profiles/Servers").body == profile.body
