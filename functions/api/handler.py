@@ -98,7 +98,7 @@ licenses_handler = entry_point("licenses")
 inventory_handler = entry_point("inventory")
 procurement_handler = entry_point("procurement")
 requests_handler = entry_point("requests")
-contracts_handler = entry_point("contracts")
+finance_handler = entry_point("finance")
 
 # Everything set up at import stays for the environment's life: keep it out of every collection.
 gc.freeze()

@@ -182,7 +182,7 @@ PROBES = (
     ),
     Probe("_requests", "/v1/requests", {"kind": "hardware", "category": "laptop", "justification": "a hire"}),
     Probe(
-        "_contracts", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}
+        "_finance", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}
     ),
 )
 

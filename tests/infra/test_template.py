@@ -37,7 +37,7 @@ def test_the_checks_see_the_resources_they_are_about(template: dict[str, Any]) -
         "AssetsApiFunction",
         "AuditSchedulerFunction",
         "AuditWorkerFunction",
-        "ContractsApiFunction",
+        "FinanceApiFunction",
         "InventoryApiFunction",
         "LicensesApiFunction",
         "ProcurementApiFunction",

@@ -10,7 +10,7 @@ import pytest
 
 from itam.adapters import models_for_tenant
 from itam.adapters.books_store import DynamoDepreciationProfiles
-from itam.assets.models import DepreciationProfile
+from itam.assets.book_models import DepreciationProfile
 from itam.assets.ports import DepreciationProfiles
 from itam.errors import StaleVersion
 from itam.pagination import PageRequest

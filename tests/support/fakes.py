@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from itam.assets.book_models import DepreciationProfile
 from itam.assets.errors import DuplicateValue
 from itam.assets.models import (
     Asset,
     AssetFilter,
     Assignment,
     AssignmentReturn,
-    DepreciationProfile,
     HistoryEvent,
     Maintenance,
     ReleaseRecord,

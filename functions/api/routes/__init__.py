@@ -14,12 +14,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 # In the order the OpenAPI document lists their paths.
 CONTEXTS: dict[str, tuple[str, ...]] = {
     "meta": ("meta",),
-    "assets": ("assets", "depreciation_profiles"),
+    "assets": ("assets",),
     "licenses": ("licenses", "installations", "normalization_rules", "compliance", "audits"),
     "procurement": ("webhook_endpoints",),
     "inventory": ("connectors",),
     "requests": ("asset_requests",),
-    "contracts": ("contracts",),
+    # Money: contracts, depreciation and total cost of ownership (an asset's books are read here, so
+    # that the register's function does not load them).
+    "finance": ("contracts", "depreciation_profiles", "asset_books"),
 }
 
 

@@ -1,22 +1,18 @@
 """The asset register: assets, their lifecycle, check-out and check-in, maintenance and history."""
 
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Depends, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from itam.assets.books import Books
 from itam.assets.models import (
     TAG_KEY,
     Asset,
     AssetCreate,
-    AssetDepreciation,
     AssetFilter,
     AssetPage,
     AssetPatch,
-    AssetTco,
     AssignmentPage,
     CheckinRequest,
     CheckoutRequest,
@@ -30,7 +26,6 @@ from itam.assets.models import (
     TransitionedAsset,
     TransitionRequest,
 )
-from itam.bootstrap import books
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from itam.web.openapi import responses
 from itam.web.responses import json_response, page_response, versioned_response
@@ -38,7 +33,6 @@ from routes.common import WRITE_ERRORS, Assets, Caller, Cursor, IdempotencyKey, 
 
 PREFIX = "/v1/assets"
 router = Router()
-BooksService = Annotated[Books, Depends(books)]
 
 
 @router.post("/", tags=["assets"], responses=responses(Asset, 409, 422, status=201))
@@ -92,36 +86,6 @@ def handle_list_assets(
 @router.get("/<asset_id>", tags=["assets"], responses=responses(Asset, 404))
 def handle_get_asset(asset_id: str, ctx: Caller, assets: Assets) -> Response[Asset]:
     return versioned_response(assets.get_asset(ctx, asset_id), PREFIX)
-
-
-@router.get(
-    "/<asset_id>/depreciation", tags=["depreciation"], responses=responses(AssetDepreciation, 404, 409, 422)
-)
-def handle_get_depreciation(
-    asset_id: str,
-    ctx: Caller,
-    books: BooksService,
-    period: Annotated[Literal["year", "month"], Query(description="Schedule by year or by month")] = "year",
-    as_of: Annotated[
-        date | None, Query(description="Book value as of this day (YYYY-MM-DD); today by default")
-    ] = None,
-) -> Response[AssetDepreciation]:
-    return json_response(books.asset_depreciation(ctx, asset_id, period, as_of))
-
-
-@router.get("/<asset_id>/tco", tags=["depreciation"], responses=responses(AssetTco, 404, 422))
-def handle_get_tco(
-    asset_id: str,
-    ctx: Caller,
-    books: BooksService,
-    start: Annotated[
-        date | None, Query(alias="from", description="First day (YYYY-MM-DD); the purchase date by default")
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="Last day (YYYY-MM-DD); today by default")
-    ] = None,
-) -> Response[AssetTco]:
-    return json_response(books.asset_tco(ctx, asset_id, start, end))
 
 
 @router.patch("/<asset_id>", tags=["assets"], responses=responses(Asset, *WRITE_ERRORS, 428))

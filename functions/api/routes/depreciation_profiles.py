@@ -6,8 +6,9 @@ from urllib.parse import quote, unquote
 from aws_lambda_powertools.event_handler import Depends, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from itam.assets.book_models import DepreciationProfile, DepreciationProfilePage
 from itam.assets.books import Books
-from itam.assets.models import DepreciationProfile, DepreciationProfilePage, DepreciationTerms
+from itam.assets.models import DepreciationTerms
 from itam.bootstrap import books
 from itam.errors import InvalidInput
 from itam.pagination import DEFAULT_PAGE_SIZE, PageRequest

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from itam.adapters.schema import TableModels, depreciation_pk, profile_sk
 from itam.adapters.table import Transaction, children_page, document, save_versioned
-from itam.assets.models import DepreciationProfile
+from itam.assets.book_models import DepreciationProfile
 from itam.errors import StaleVersion
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext

@@ -9,13 +9,10 @@ from decimal import Decimal
 from typing import Literal
 
 from itam.assets import depreciation, tco
+from itam.assets.book_models import AssetDepreciation, AssetTco, DepreciationPeriod, DepreciationProfile
 from itam.assets.errors import AssetNotFound, DepreciationUnavailable, ProfileNotFound
 from itam.assets.models import (
     Asset,
-    AssetDepreciation,
-    AssetTco,
-    DepreciationPeriod,
-    DepreciationProfile,
     DepreciationStart,
     DepreciationTerms,
     Disposal,

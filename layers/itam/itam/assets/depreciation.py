@@ -24,14 +24,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 
-
-class Method(StrEnum):
-    STRAIGHT_LINE = "straight_line"
-    DECLINING_BALANCE = "declining_balance"
-    DOUBLE_DECLINING_BALANCE = "double_declining_balance"
-    SUM_OF_YEARS_DIGITS = "sum_of_years_digits"
+from itam.assets.models import DepreciationMethod as Method
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from itam.assets.models import (
     Asset,
     AssetFilter,
     Assignment,
     AssignmentReturn,
-    DepreciationProfile,
     EndReason,
     HistoryEvent,
     Holdings,
@@ -18,10 +17,13 @@ from itam.assets.models import (
     Released,
     ReleaseRecord,
 )
-from itam.assets.tco import ContractFacts, LicenseFacts
 from itam.idempotency import IdempotencyClaim, IdempotencyRecord
 from itam.pagination import Page, PageRequest
 from itam.tenancy import TenantContext
+
+if TYPE_CHECKING:  # the books' types: only the functions that serve the books load them
+    from itam.assets.book_models import DepreciationProfile
+    from itam.assets.tco import ContractFacts, LicenseFacts
 
 # Records written beside an asset change, in the same transaction.
 AssetRecord = Assignment | AssignmentReturn | Maintenance | ReleaseRecord

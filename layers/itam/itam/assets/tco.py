@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from itam.assets.book_models import AssetTco, CostItem, CurrencyTotal
 from itam.assets.depreciation import quantum
-from itam.assets.models import Asset, AssetTco, CostItem, CurrencyTotal, Maintenance, Money
+from itam.assets.models import Asset, Maintenance, Money
 
 CATEGORIES = ("acquisition", "maintenance", "contracts", "licenses")
 
