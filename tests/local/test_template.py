@@ -213,10 +213,17 @@ def test_http_routes_list_every_httpapi_event(template: dict) -> None:
                 "/v1/webhook-endpoints",
                 "/v1/requests",
                 "/v1/approval-policy",
+                "/v1/contracts",
+                "/v1/depreciation-profiles",
             )
             for tail in ("", "/{proxy+}")
         ),
+        # An asset's books go to the finance function, past the register's /v1/assets/{proxy+}.
+        "ANY /v1/assets/{asset_id}/depreciation",
+        "ANY /v1/assets/{asset_id}/tco",
     }
+    books = routes["ANY /v1/assets/{asset_id}/tco"]
+    assert books.function_id == "FinanceApiFunction"
     assert routes["GET /v1/health"].auth == "NONE"
     intake = routes["POST /v1/webhooks/{endpoint_id}"]
     assert (intake.auth, intake.function_id) == ("NONE", "WebhookIntakeFunction")
