@@ -181,9 +181,7 @@ PROBES = (
         },
     ),
     Probe("_requests", "/v1/requests", {"kind": "hardware", "category": "laptop", "justification": "a hire"}),
-    Probe(
-        "_finance", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}
-    ),
+    Probe("_finance", "/v1/contracts", {"type": "support", "vendor": "Example", "start_date": "2026-01-01"}),
 )
 
 

@@ -87,3 +87,20 @@ def test_the_worked_example_over_http(local_stack: LocalStack) -> None:
     editor = client(local_stack, tenant, "editor")
     assert editor.get("/v1/depreciation-profiles").status == 200
     assert put_profile(editor, "Servers", own).status == 403
+
+
+def test_a_category_with_spaces_and_percent_signs_travels_percent_encoded(local_stack: LocalStack) -> None:
+    api = client(local_stack, f"t-{uuid.uuid4().hex[:10]}")
+    terms = {"method": "straight_line", "useful_life_months": 36}
+    for category, encoded in (
+        ("Mobile phones", "Mobile%20phones"),
+        ("100% cotton", "100%25%20cotton"),
+        ("Écrans", "%C3%89crans"),
+    ):
+        created = put_profile(api, encoded, terms)
+        assert created.status == 201, created.body
+        assert created.body["category"] == category
+        assert api.get(f"/v1/depreciation-profiles/{encoded}").body["category"] == category
+    assert put_profile(api, "%ff", terms).status == 422
+    listed = [p["category"] for p in api.get("/v1/depreciation-profiles").body["items"]]
+    assert sorted(listed) == sorted(["Mobile phones", "100% cotton", "Écrans"])
