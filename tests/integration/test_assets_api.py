@@ -367,7 +367,16 @@ def test_full_lifecycle_to_disposal(api: Api) -> None:
     disposed = api.post(path, {"to": "disposed", "disposal": {"method": "recycled", "date": "2026-11-27"}})
 
     assert disposed.status == 200
-    assert disposed.body["disposal"] == {"method": "recycled", "date": "2026-11-27", "notes": None}
+    # Without depreciation terms the disposal is recorded unvalued, and says why.
+    assert disposed.body["disposal"] == {
+        "method": "recycled",
+        "date": "2026-11-27",
+        "notes": None,
+        "proceeds": None,
+        "book_value": None,
+        "gain_or_loss": None,
+        "unvalued_reason": "the asset has no depreciation terms of its own and no category to take a profile from",
+    }
     assert disposed.headers["ETag"] == '"8"'
     final = api.post(path, {"to": "in_stock"})
     assert final.status == 409
