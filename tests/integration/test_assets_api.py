@@ -375,7 +375,9 @@ def test_full_lifecycle_to_disposal(api: Api) -> None:
         "proceeds": None,
         "book_value": None,
         "gain_or_loss": None,
-        "unvalued_reason": "the asset has no depreciation terms of its own and no category to take a profile from",
+        "unvalued_reason": (
+            "the asset has no depreciation terms of its own and no category to take a profile from"
+        ),
     }
     assert disposed.headers["ETag"] == '"8"'
     final = api.post(path, {"to": "in_stock"})
