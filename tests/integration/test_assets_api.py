@@ -74,6 +74,8 @@ def test_smallest_body_is_name_and_kind(api: Api) -> None:
         ({"name": "x", "kind": "hardware", "status": "disposed"}, "status"),
         ({"name": "x", "kind": "hardware", "purchase_date": "2026-02-30"}, "purchase_date"),
         ({"name": "x", "kind": "hardware", "purchase_date": 0}, "purchase_date"),
+        ({"name": "x", "kind": "hardware", "purchase_date": "0"}, "purchase_date"),  # not 1970-01-01
+        ({"name": "x", "kind": "hardware", "in_service_date": "20260101"}, "in_service_date"),
         ({"name": "x", "kind": "hardware", "cost": {"amount": 1e20, "currency": "EUR"}}, "cost.amount"),
         ({"name": "x", "kind": "hardware", "cost": {"amount": "1.23456", "currency": "EUR"}}, "cost.amount"),
         ({"name": "x", "kind": "hardware", "custom_fields": {"x": {"nested": 1}}}, "custom_fields.x"),

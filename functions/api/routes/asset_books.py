@@ -1,7 +1,6 @@
 """The register's books for one asset: its depreciation schedule and book value, and its total cost of
 ownership. Served by the finance function (template.yaml), with contracts and depreciation profiles."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Depends, Response
@@ -10,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from itam.assets.book_models import AssetDepreciation, AssetTco
 from itam.assets.books import Books
+from itam.assets.models import Day
 from itam.bootstrap import books
 from itam.web.openapi import responses
 from itam.web.responses import json_response
@@ -29,7 +29,7 @@ def handle_get_depreciation(
     books: BooksService,
     period: Annotated[Literal["year", "month"], Query(description="Schedule by year or by month")] = "year",
     as_of: Annotated[
-        date | None, Query(description="Book value as of this day (YYYY-MM-DD); today by default")
+        Day | None, Query(description="Book value as of this day (YYYY-MM-DD); today by default")
     ] = None,
 ) -> Response[AssetDepreciation]:
     return json_response(books.asset_depreciation(ctx, asset_id, period, as_of))
@@ -41,10 +41,10 @@ def handle_get_tco(
     ctx: Caller,
     books: BooksService,
     start: Annotated[
-        date | None, Query(alias="from", description="First day (YYYY-MM-DD); the purchase date by default")
+        Day | None, Query(alias="from", description="First day (YYYY-MM-DD); the purchase date by default")
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Last day (YYYY-MM-DD); today by default")
+        Day | None, Query(alias="to", description="Last day (YYYY-MM-DD); today by default")
     ] = None,
 ) -> Response[AssetTco]:
     return json_response(books.asset_tco(ctx, asset_id, start, end))

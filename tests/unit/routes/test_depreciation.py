@@ -148,7 +148,7 @@ def test_another_tenants_asset_has_no_depreciation_and_the_query_is_checked(api:
     asset = laptop(api, status="deployed")
     assert_problem(api.as_("globex").get(f"/v1/assets/{asset['id']}/depreciation"), 404, "not-found")
     assert api.as_(role="viewer").get(f"/v1/assets/{asset['id']}/depreciation").status == 200
-    for query in ({"as_of": "yesterday"}, {"period": "week"}, {"as_of": "2027-02-30"}):
+    for query in ({"as_of": "yesterday"}, {"period": "week"}, {"as_of": "2027-02-30"}, {"as_of": "0"}):
         assert_problem(api.get(f"/v1/assets/{asset['id']}/depreciation", query=query), 422)
 
 

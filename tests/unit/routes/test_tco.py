@@ -117,7 +117,8 @@ def test_tco_is_the_tenants_and_checked(api: Api) -> None:
     assert_problem(api.as_("globex").get(f"/v1/assets/{server}/tco"), 404, "not-found")
     assert api.as_(role="viewer").get(f"/v1/assets/{server}/tco").status == 200
     assert_problem(api.get(f"/v1/assets/{server}/tco", query={"from": "2026-12-01", "to": "2026-01-01"}), 422)
-    assert_problem(api.get(f"/v1/assets/{server}/tco", query={"from": "soon"}), 422)
+    for odd in ("soon", "0", "20260101", "2026-1-1"):  # digits alone would read as seconds since 1970
+        assert_problem(api.get(f"/v1/assets/{server}/tco", query={"from": odd}), 422)
 
 
 def test_an_asset_with_no_costs_has_an_empty_tco(api: Api) -> None:

@@ -5,6 +5,7 @@ would otherwise compile every field's annotation from a string, a sixth of the m
 """
 
 import hashlib
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -57,7 +58,13 @@ FieldKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]
 CustomValue = Annotated[StrictStr, Field(max_length=1024)] | StrictBool | StrictInt | StrictFloat
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso_date_only(value: Any) -> Any:
+    # A string of digits would otherwise be read as seconds since 1970 ("0" is 1970-01-01).
+    if isinstance(value, str) and not ISO_DAY.fullmatch(value.strip()):
+        raise ValueError("dates are ISO 8601 strings (YYYY-MM-DD)")
     if not isinstance(value, str | date):
         raise ValueError("dates are ISO 8601 strings (YYYY-MM-DD)")
     return value
