@@ -45,9 +45,9 @@ class FakeContractRepository(IdempotencyKeys):
         self.events[(ctx.tenant_id, current.id)].append(event)
 
     def listing(self, ctx: TenantContext, filters: ContractFilter, page: PageRequest) -> Page[Contract]:
-        from itam.contracts.service import _matches
+        from itam.contracts.service import matches
 
-        mine = [c for (t, _), c in self.contracts.items() if t == ctx.tenant_id and _matches(c, filters)]
+        mine = [c for (t, _), c in self.contracts.items() if t == ctx.tenant_id and matches(c, filters)]
         return Page(items=sorted(mine, key=lambda c: c.id, reverse=True)[: page.limit])
 
     def history(self, ctx: TenantContext, contract_id: str, page: PageRequest) -> Page[ContractHistoryEvent]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from itam.assets.models import FieldChange
 from itam.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -18,13 +19,13 @@ BOOKKEEPING = frozenset({"id", "version", "created_at", "created_by", "updated_a
 
 def field_changes(
     before: BaseModel | None, after: BaseModel, skip: Iterable[str] = BOOKKEEPING
-) -> list[dict[str, Any]]:
-    """Every field whose JSON value differs, as {field, from, to} (everything, for a new document)."""
+) -> list[FieldChange]:
+    """Every field whose JSON value differs (every field, for a new document), as history records it."""
     skipped = frozenset(skip)
     old = before.model_dump(mode="json") if before is not None else {}
     new = after.model_dump(mode="json")
     return [
-        {"field": name, "from": old.get(name), "to": new[name]}
+        FieldChange(field=name, old=old.get(name), new=new[name])
         for name in new
         if name not in skipped
         and json.dumps(old.get(name), sort_keys=True) != json.dumps(new[name], sort_keys=True)

@@ -119,9 +119,11 @@ def test_contracts_are_checked(api: Api) -> None:
         {key: value for key, value in SUPPORT.items() if key != "vendor"},
     ):
         assert_problem(api.post("/v1/contracts", body), 422, "validation-error")
+    assert api.get("/v1/contracts").body["items"] == []  # nothing written
     mine = contract(api)
     reply = api.patch(f"/v1/contracts/{mine['id']}", {"end_date": "2020-01-01"}, headers={"if-match": "*"})
     assert_problem(reply, 422)
+    assert api.get(f"/v1/contracts/{mine['id']}").body == mine
 
 
 def test_a_contract_created_again_with_its_key_is_created_once(api: Api) -> None:

@@ -82,6 +82,7 @@ def test_profiles_are_checked(api: Api) -> None:
         assert_problem(api.put(f"{PROFILES}/Laptops", body), 422, "validation-error")
     assert_problem(api.put(f"{PROFILES}/%ff", STRAIGHT), 422)
     assert_problem(api.put(f"{PROFILES}/{'x' * 129}", STRAIGHT), 422)
+    assert api.get(PROFILES).body["items"] == []  # nothing written
 
 
 def test_an_assets_schedule_follows_its_categorys_profile(api: Api) -> None:

@@ -30,6 +30,11 @@ class DepreciationProfile(DepreciationTerms):
     def etag(self) -> str:
         return etag_of(self.version)
 
+    @property
+    def terms(self) -> DepreciationTerms:
+        """The terms alone, as an asset would carry them."""
+        return DepreciationTerms.model_validate(self.model_dump(include=set(DepreciationTerms.model_fields)))
+
 
 class DepreciationProfilePage(Model):
     items: list[DepreciationProfile]

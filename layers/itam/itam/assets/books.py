@@ -76,12 +76,7 @@ class Books:
                 raise PreconditionRequired()
             if not etag_matches(if_match, current.version):
                 raise PreconditionFailed("depreciation profile")
-            if (
-                DepreciationTerms.model_validate(
-                    current.model_dump(include=set(DepreciationTerms.model_fields))
-                )
-                == terms
-            ):
+            if current.terms == terms:
                 return current, False
         profile = DepreciationProfile(
             **terms.model_dump(),
@@ -222,9 +217,7 @@ class Books:
                 f"there is no depreciation profile for category {asset.category!r} "
                 "(PUT /v1/depreciation-profiles/{category}) and the asset has no terms of its own"
             )
-        return DepreciationTerms.model_validate(
-            profile.model_dump(include=set(DepreciationTerms.model_fields))
-        ), "category"
+        return profile.terms, "category"
 
 
 def computable(asset: Asset, terms: DepreciationTerms) -> depreciation.Terms:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from itam.assets.models import FieldChange
 from itam.changes import field_changes, merged
 from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.contracts.errors import ContractNotFound, UnknownCovered
@@ -98,7 +99,7 @@ class ContractService:
             return self._repo.listing(ctx, filters, page)
         covering = self._repo.covering(ctx, asset_id) if ID_PATTERN.fullmatch(asset_id) else []
         return Page(
-            items=sorted((c for c in covering if _matches(c, filters)), key=lambda c: c.id, reverse=True)
+            items=sorted((c for c in covering if matches(c, filters)), key=lambda c: c.id, reverse=True)
         )
 
     def update_contract(
@@ -156,7 +157,8 @@ class ContractService:
             raise UnknownCovered("license", missing, "license_ids")
 
 
-def _matches(contract: Contract, filters: ContractFilter) -> bool:
+def matches(contract: Contract, filters: ContractFilter) -> bool:
+    """Whether the contract passes the filters (the listing applies them in DynamoDB)."""
     checks: list[Callable[[], bool]] = [
         lambda: filters.type is None or contract.type is filters.type,
         lambda: filters.vendor is None or contract.vendor.casefold() == filters.vendor.strip().casefold(),
@@ -173,7 +175,7 @@ def _matches(contract: Contract, filters: ContractFilter) -> bool:
 
 
 def _event(
-    ctx: TenantContext, contract: Contract, type_: str, changes: list[dict[str, object]], now: datetime
+    ctx: TenantContext, contract: Contract, type_: str, changes: list[FieldChange], now: datetime
 ) -> ContractHistoryEvent:
     return ContractHistoryEvent.model_validate(
         {

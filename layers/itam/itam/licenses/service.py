@@ -9,12 +9,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from itam.assets.errors import AssetNotFound
 from itam.assets.lifecycle import OUT_OF_SERVICE
 from itam.assets.models import HOLDS_INSTALLATIONS, Actor, Asset, FieldChange, Kind, Money
 from itam.assets.ports import AssetRepository
+from itam.changes import field_changes, merged
 from itam.clock import ID_PATTERN, SystemClock, TimeOrderedIds
 from itam.errors import (
     ConcurrentModification,
@@ -746,26 +745,11 @@ def scheduled_message(tenant_id: str, day: date) -> dict[str, Any]:
 
 
 def _merge(lic: License, patch: LicensePatch) -> License:
-    update = {name: getattr(patch, name) for name in patch.model_fields_set}
-    merged = lic.model_dump()
-    merged.update({k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()})
-    try:
-        return License.model_validate(merged)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(first["msg"].removeprefix("Value error, "), field or None) from exc
+    return merged(lic, patch, maps=())
 
 
 def _diff(before: License | None, after: License) -> list[FieldChange]:
-    old = before.model_dump(mode="json") if before is not None else {}
-    new = after.model_dump(mode="json")
-    return [
-        FieldChange(field=name, old=old.get(name), new=new[name])
-        for name in new
-        if name not in _NOT_DIFFED
-        and json.dumps(old.get(name), sort_keys=True) != json.dumps(new[name], sort_keys=True)
-    ]
+    return field_changes(before, after, _NOT_DIFFED)
 
 
 def _event(
